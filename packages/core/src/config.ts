@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { connectionKinds } from './edges.js';
+import { ConfigError } from './errors.js';
+import { parseOptions } from './options.js';
+import { defaultRetryPolicy } from './retry.js';
+
+/**
+ * The one vocabulary shared by the config file, the CLI and the HTTP API.
+ * Core checks the shape of a flow; each connector checks its own endpoint keys
+ * (`stream`, `mode`, `queue`…) with its own schema when the runner builds it.
+ */
+export const connectionSchema = z.looseObject({
+  kind: z.enum(connectionKinds as [string, ...string[]]),
+  url: z.string().min(1),
+});
+
+/** A flow's source, sink or dead-letter target: a named connection plus connector keys. */
+export const endpointSchema = z.looseObject({
+  connection: z.string().min(1).default('default'),
+});
+
+export const retrySchema = z.strictObject({
+  retries: z.int().min(0).max(1000).default(defaultRetryPolicy.retries),
+  initialDelayMs: z.int().positive().default(defaultRetryPolicy.initialDelayMs),
+  maxDelayMs: z.int().positive().default(defaultRetryPolicy.maxDelayMs),
+  factor: z.number().min(1).default(defaultRetryPolicy.factor),
+});
+
+export const flowSchema = z.strictObject({
+  source: endpointSchema,
+  sink: endpointSchema,
+  /** Records per batch; a batch is also capped by the sink's free room. */
+  batchSize: z.int().positive().max(1_000_000).default(1000),
+  /** Stop after this many batches (the original `max_exec_cnt`); omit for no limit. */
+  maxBatches: z.int().positive().optional(),
+  /** false: follow mode, wait for new records. */
+  stopWhenEmpty: z.boolean().default(true),
+  /** What to do when the sink is full: poll until it has room, or stop. */
+  whenFull: z.enum(['wait', 'stop']).default('wait'),
+  /** How often a full sink is polled, and how long a follow-mode read waits. */
+  pollIntervalMs: z.int().positive().max(3_600_000).default(1000),
+  deadLetter: endpointSchema.optional(),
+  retry: retrySchema.default(() => ({ ...defaultRetryPolicy })),
+});
+
+export const configSchema = z
+  .strictObject({
+    connections: z.record(z.string(), connectionSchema).default({}),
+    flows: z.record(z.string(), flowSchema).default({}),
+  })
+  .superRefine((config, ctx) => {
+    for (const [flowName, flow] of Object.entries(config.flows)) {
+      for (const role of ['source', 'sink', 'deadLetter'] as const) {
+        const endpoint = flow[role];
+        if (endpoint !== undefined && !(endpoint.connection in config.connections)) {
+          const known = Object.keys(config.connections);
+          ctx.addIssue({
+            code: 'custom',
+            path: ['flows', flowName, role, 'connection'],
+            message: `no connection named "${endpoint.connection}"; the config names ${
+              known.length > 0 ? known.map((n) => `"${n}"`).join(', ') : 'none'
+            }`,
+          });
+        }
+      }
+    }
+  });
+
+export type ConnectionSpec = z.output<typeof connectionSchema>;
+export type EndpointSpec = z.output<typeof endpointSchema>;
+export type FlowSpec = z.output<typeof flowSchema>;
+export type FlowSpecInput = z.input<typeof flowSchema>;
+export type FerryConfig = z.output<typeof configSchema>;
+export type FerryConfigInput = z.input<typeof configSchema>;
+
+/** Validates a whole config (connections + flows); throws a ConfigError naming every problem. */
+export function parseConfig(input: unknown, source = 'config'): FerryConfig {
+  return parseOptions(configSchema, input, `[ferry] invalid ${source}`);
+}
+
+export function parseFlow(input: unknown, name = 'flow'): FlowSpec {
+  return parseOptions(flowSchema, input, `[ferry] invalid flow "${name}"`);
+}
+
+export function getFlow(config: FerryConfig, name: string): FlowSpec {
+  const flow = config.flows[name];
+  if (flow === undefined) {
+    const known = Object.keys(config.flows);
+    throw new ConfigError(
+      `[ferry] no flow named "${name}"; the config names ${known.length > 0 ? known.map((n) => `"${n}"`).join(', ') : 'none'}`,
+    );
+  }
+  return flow;
+}

@@ -1,0 +1,55 @@
+import type { FerryRecord } from './record.js';
+
+/** A batch read from a source. The handle is the source's own: only it reads it. */
+export interface SourceBatch<Handle = unknown> {
+  readonly records: readonly FerryRecord[];
+  readonly handle: Handle;
+}
+
+export interface ReadOptions {
+  /**
+   * How long to wait for records when there are none. 0 answers at once
+   * (stop-when-empty flows); follow-mode flows wait this long, then get an empty batch.
+   */
+  readonly waitMs: number;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Where records come from. A batch is in doubt from `read` until `ack` or
+ * `release`: a source must give back every batch it did not ack, after a
+ * release or after a crash (pending entries, requeue, checkpoint not advanced).
+ */
+export interface Source<Handle = unknown> {
+  /** Names the connector in messages: `redis-stream`, `rabbitmq`… */
+  readonly name: string;
+  open(): Promise<void>;
+  /** Up to `max` records, oldest first; an empty batch means none were there. */
+  read(max: number, options: ReadOptions): Promise<SourceBatch<Handle>>;
+  /** The batch is gone at the source: called only once its write resolved. */
+  ack(batch: SourceBatch<Handle>): Promise<void>;
+  /** The batch goes back, unacknowledged, to be read again. */
+  release(batch: SourceBatch<Handle>): Promise<void>;
+  /** How many records wait to be read, when the source can tell cheaply. */
+  backlog?(): Promise<number | undefined>;
+  close(): Promise<void>;
+}
+
+export interface WriteOptions {
+  readonly signal?: AbortSignal;
+}
+
+/** Where records go. A write is durable when its promise resolves. */
+export interface Sink {
+  readonly name: string;
+  open(): Promise<void>;
+  /**
+   * How many more records the target takes before its `maxLen`: the original
+   * worker's `_is_q_available`. Infinity when the target is unbounded.
+   */
+  free(): Promise<number>;
+  write(records: readonly FerryRecord[], options?: WriteOptions): Promise<void>;
+  /** The records of an in-doubt batch that are not in the target yet, where the target can tell. */
+  reconcile?(records: readonly FerryRecord[]): Promise<readonly FerryRecord[]>;
+  close(): Promise<void>;
+}

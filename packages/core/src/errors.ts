@@ -1,0 +1,67 @@
+/**
+ * ferry's error family. The pump decides what to do with an error by reading
+ * `transient`, never by parsing its message: connectors classify an error
+ * where they raise it, because only they know what their driver's failures mean.
+ */
+export interface FerryErrorOptions {
+  cause?: unknown;
+}
+
+export class FerryError extends Error {
+  override readonly name: string = 'FerryError';
+  /** A transient error may succeed when the same call is tried again. */
+  readonly transient: boolean = false;
+
+  constructor(message: string, options: FerryErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+  }
+}
+
+/** A flow spec, connection or option that cannot work as written. Never retried. */
+export class ConfigError extends FerryError {
+  override readonly name = 'ConfigError';
+}
+
+/** A service could not be reached or the connection broke. Retried with backoff. */
+export class ConnectionError extends FerryError {
+  override readonly name = 'ConnectionError';
+  override readonly transient = true;
+}
+
+/** A call that may succeed later (a timeout, a busy server, flow control). Retried with backoff. */
+export class TransientError extends FerryError {
+  override readonly name = 'TransientError';
+  override readonly transient = true;
+}
+
+/**
+ * One record that a source cannot decode or a sink refuses. It names the
+ * record so that the operator can find it; the batch holding it is not acked.
+ */
+export class RecordRejectedError extends FerryError {
+  override readonly name = 'RecordRejectedError';
+  readonly recordId: string;
+  readonly reason: string;
+
+  constructor(recordId: string, reason: string, message: string, options: FerryErrorOptions = {}) {
+    super(message, options);
+    this.recordId = recordId;
+    this.reason = reason;
+  }
+}
+
+/** Anything else that must stop the flow: retrying cannot help. */
+export class FatalError extends FerryError {
+  override readonly name = 'FatalError';
+}
+
+/** True when the error says that trying the same call again may succeed. */
+export function isTransient(error: unknown): boolean {
+  return error instanceof FerryError && error.transient;
+}
+
+/** The message of any thrown value, for logs and stop reasons. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

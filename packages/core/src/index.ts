@@ -1,0 +1,54 @@
+export {
+  type ConnectionSpec,
+  configSchema,
+  connectionSchema,
+  type EndpointSpec,
+  endpointSchema,
+  type FerryConfig,
+  type FerryConfigInput,
+  type FlowSpec,
+  type FlowSpecInput,
+  flowSchema,
+  getFlow,
+  parseConfig,
+  parseFlow,
+  retrySchema,
+} from './config.js';
+export type { ConnectorDefinition } from './connector.js';
+export type { ReadOptions, Sink, Source, SourceBatch, WriteOptions } from './contracts.js';
+export {
+  type ConnectionKind,
+  checkEdge,
+  connectionKinds,
+  describeEdge,
+  type Edge,
+  edgeMatrix,
+  letterOfKind,
+  parseEdge,
+  type SystemLetter,
+  systemLetters,
+  systems,
+} from './edges.js';
+export {
+  ConfigError,
+  ConnectionError,
+  describeError,
+  FatalError,
+  FerryError,
+  type FerryErrorOptions,
+  isTransient,
+  RecordRejectedError,
+  TransientError,
+} from './errors.js';
+export { formatIssues, parseOptions } from './options.js';
+export type { FerryRecord, RecordValue } from './record.js';
+export { isRecordValue } from './record.js';
+export {
+  AbortedError,
+  backoffDelay,
+  defaultRetryPolicy,
+  type RetryOptions,
+  type RetryPolicy,
+  sleep,
+  withRetry,
+} from './retry.js';

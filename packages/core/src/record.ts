@@ -1,0 +1,22 @@
+/** A JSON object: what a record carries. */
+export type RecordValue = { [key: string]: unknown };
+
+/**
+ * What travels from a source to a sink. `id` is the source's own identity
+ * (stream entry id, AMQP messageId, Mongo _id, ClickHouse cursor key): it
+ * travels with the record so that every target can be traced back and deduplicated.
+ */
+export interface FerryRecord {
+  readonly id: string;
+  readonly value: RecordValue;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Epoch milliseconds when the source read it. */
+  readonly readAt: number;
+  /** Approximate size as read from the source, for progress and byte limits. */
+  readonly bytes: number;
+}
+
+/** True for a plain JSON object (not an array, not null). */
+export function isRecordValue(value: unknown): value is RecordValue {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
