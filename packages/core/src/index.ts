@@ -40,7 +40,23 @@ export {
   RecordRejectedError,
   TransientError,
 } from './errors.js';
+export {
+  createMemorySink,
+  createMemorySource,
+  type MemorySink,
+  type MemorySinkOptions,
+  type MemorySource,
+} from './memory.js';
 export { formatIssues, parseOptions } from './options.js';
+export {
+  createPump,
+  FlowFailedError,
+  type Pump,
+  type PumpOptions,
+  type PumpProgress,
+  type PumpResult,
+  type StopReason,
+} from './pump.js';
 export type { FerryRecord, RecordValue } from './record.js';
 export { isRecordValue } from './record.js';
 export {

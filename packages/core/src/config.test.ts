@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { getFlow, parseConfig } from './config.js';
+import { ConfigError } from './errors.js';
+
+const good = {
+  connections: { default: { kind: 'redis-stream', url: 'redis://127.0.0.1:6379' } },
+  flows: {
+    's2s-demo': {
+      source: { connection: 'default', stream: 'in', mode: 'range' },
+      sink: { connection: 'default', stream: 'out', maxLen: 100000 },
+      batchSize: 1000,
+      maxBatches: 10,
+    },
+  },
+};
+
+function problems(input: unknown): string {
+  try {
+    parseConfig(input);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected the config to be refused');
+}
+
+describe('config schema', () => {
+  it('fills the defaults of a flow and keeps connector keys for the connector to check', () => {
+    const config = parseConfig(good);
+    const flow = getFlow(config, 's2s-demo');
+    expect(flow).toMatchObject({
+      batchSize: 1000,
+      maxBatches: 10,
+      stopWhenEmpty: true,
+      whenFull: 'wait',
+      pollIntervalMs: 1000,
+      retry: { retries: 8, initialDelayMs: 100, maxDelayMs: 10000, factor: 2 },
+      source: { connection: 'default', stream: 'in', mode: 'range' },
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('names the field, the value and what is allowed', () => {
+    const message = problems({
+      ...good,
+      flows: { bad: { ...good.flows['s2s-demo'], batchSize: 0, whenFull: 'block' } },
+    });
+    expect(message).toContain('[ferry] invalid config:');
+    expect(message).toContain('flows.bad.batchSize: Too small: expected number to be >0 (got 0)');
+    expect(message).toContain('flows.bad.whenFull: Invalid option: expected one of "wait"|"stop" (got "block")');
+  });
+
+  it('refuses unknown flow keys, so that a typo does not pass silently', () => {
+    const message = problems({ ...good, flows: { bad: { ...good.flows['s2s-demo'], batchsize: 5 } } });
+    expect(message).toContain('flows.bad: Unrecognized key: "batchsize"');
+  });
+
+  it('refuses a flow that names a connection the config does not have', () => {
+    const message = problems({
+      ...good,
+      flows: { bad: { ...good.flows['s2s-demo'], sink: { connection: 'other', stream: 'x' } } },
+    });
+    expect(message).toContain('flows.bad.sink.connection: no connection named "other"; the config names "default"');
+  });
+
+  it('refuses an unknown connection kind', () => {
+    const message = problems({ connections: { k: { kind: 'kafka', url: 'x' } }, flows: {} });
+    expect(message).toContain('connections.k.kind: Invalid option: expected one of');
+    expect(message).toContain('(got "kafka")');
+  });
+
+  it('names the flows it has when asked for one it has not', () => {
+    expect(() => getFlow(parseConfig(good), 'nope')).toThrow(
+      '[ferry] no flow named "nope"; the config names "s2s-demo"',
+    );
+  });
+});

@@ -1,0 +1,342 @@
+import { describe, expect, it } from 'vitest';
+import type { Sink, Source } from './contracts.js';
+import { ConnectionError, FatalError, RecordRejectedError, TransientError } from './errors.js';
+import { createMemorySink, createMemorySource, type MemorySink, type MemorySource } from './memory.js';
+import { createPump, FlowFailedError, type PumpOptions, type PumpProgress } from './pump.js';
+import type { RetryPolicy } from './retry.js';
+
+const fastRetry: RetryPolicy = { retries: 3, initialDelayMs: 1, maxDelayMs: 5, factor: 2 };
+
+function values(n: number, from = 0) {
+  return Array.from({ length: n }, (_, i) => ({ n: from + i, text: `message ${from + i}` }));
+}
+
+/** Wraps a source and a sink so that every call is logged, and lets a test break one call. */
+function traced(source: MemorySource, sink: MemorySink) {
+  const log: string[] = [];
+  const faults: { [K in 'open' | 'free' | 'read' | 'write' | 'ack']?: (call: number) => void } = {};
+  const calls = { open: 0, free: 0, read: 0, write: 0, ack: 0 };
+  const hit = (what: keyof typeof calls) => {
+    calls[what] += 1;
+    faults[what]?.(calls[what]);
+  };
+  const tracedSource: Source = {
+    name: 'memory',
+    open: async () => {
+      hit('open');
+      await source.open();
+    },
+    read: async (max, options) => {
+      hit('read');
+      const batch = await source.read(max, options);
+      log.push(`read ${batch.records.length}`);
+      return batch;
+    },
+    ack: async (batch) => {
+      hit('ack');
+      log.push(`ack ${batch.records.length}`);
+      await source.ack(batch as never);
+    },
+    release: async (batch) => {
+      log.push(`release ${batch.records.length}`);
+      await source.release(batch as never);
+    },
+    backlog: () => source.backlog(),
+    close: async () => {
+      log.push('close source');
+      await source.close();
+    },
+  };
+  const tracedSink: Sink = {
+    name: 'memory',
+    open: () => sink.open(),
+    free: async () => {
+      hit('free');
+      const free = await sink.free();
+      log.push(`free ${free}`);
+      return free;
+    },
+    write: async (records) => {
+      hit('write');
+      log.push(`write ${records.length}`);
+      await sink.write(records);
+    },
+    reconcile: (records) => sink.reconcile!(records),
+    close: async () => {
+      log.push('close sink');
+      await sink.close();
+    },
+  };
+  return { source: tracedSource, sink: tracedSink, log, faults, calls };
+}
+
+function run(options: Partial<PumpOptions> & Pick<PumpOptions, 'source' | 'sink'>) {
+  return createPump({ batchSize: 1000, retry: fastRetry, ...options }).run();
+}
+
+describe('pump order', () => {
+  it('checks free room, reads at most that much, writes, and only then acks, batch after batch', async () => {
+    const source = createMemorySource(values(2500));
+    const sink = createMemorySink();
+    const t = traced(source, sink);
+    const result = await run({ source: t.source, sink: t.sink });
+    expect(t.log).toEqual([
+      'free Infinity',
+      'read 1000',
+      'write 1000',
+      'ack 1000',
+      'free Infinity',
+      'read 1000',
+      'write 1000',
+      'ack 1000',
+      'free Infinity',
+      'read 500',
+      'write 500',
+      'ack 500',
+      'free Infinity',
+      'read 0',
+      'release 0',
+      'close source',
+      'close sink',
+    ]);
+    expect(result).toMatchObject({ records: 2500, batches: 3, stopReason: 'empty' });
+    expect(sink.records.map((r) => r.value.n)).toEqual(values(2500).map((v) => v.n));
+    expect(source.remaining()).toHaveLength(0);
+  });
+
+  it('reports records, batches, bytes and a rate as it goes', async () => {
+    const seen: PumpProgress[] = [];
+    const input = values(300);
+    const result = await run({
+      source: createMemorySource(input),
+      sink: createMemorySink(),
+      batchSize: 100,
+      onProgress: (p) => seen.push(p),
+    });
+    const bytes = input.reduce((sum, v) => sum + JSON.stringify(v).length, 0);
+    expect(result.bytes).toBe(bytes);
+    expect(result.rate).toBeGreaterThan(0);
+    const afterBatches = seen.filter((p) => p.batches > 0).map((p) => p.records);
+    expect(afterBatches.slice(0, 3)).toEqual([100, 200, 300]);
+    expect(seen[0]).toMatchObject({ records: 0, backlog: 300 });
+  });
+});
+
+describe('pump stop conditions', () => {
+  it('stops after maxBatches, leaving the rest at the source', async () => {
+    const source = createMemorySource(values(5000));
+    const sink = createMemorySink();
+    const result = await run({ source, sink, maxBatches: 2 });
+    expect(result).toMatchObject({ records: 2000, batches: 2, stopReason: 'maxBatches' });
+    expect(sink.records).toHaveLength(2000);
+    expect(source.remaining()).toHaveLength(3000);
+    expect(source.remaining()[0]!.value.n).toBe(2000);
+  });
+
+  it('stops when the source is empty', async () => {
+    const result = await run({ source: createMemorySource([]), sink: createMemorySink() });
+    expect(result).toMatchObject({ records: 0, batches: 0, stopReason: 'empty' });
+  });
+
+  it('in follow mode waits for new records instead of stopping', async () => {
+    const source = createMemorySource(values(10));
+    const sink = createMemorySink();
+    const controller = new AbortController();
+    const seenWaiting: string[] = [];
+    const running = run({
+      source,
+      sink,
+      stopWhenEmpty: false,
+      pollIntervalMs: 20,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.waiting !== undefined) seenWaiting.push(p.waiting);
+        if (p.records === 10 && sink.records.length === 10 && source.remaining().length === 0) {
+          setTimeout(() => source.push(values(5, 10)), 30);
+        }
+        if (p.records === 15) controller.abort();
+      },
+    });
+    const result = await running;
+    expect(result).toMatchObject({ records: 15, stopReason: 'aborted' });
+    expect(sink.records.map((r) => r.value.n)).toEqual(values(15).map((v) => v.n));
+    expect(seenWaiting).toContain('empty');
+  });
+});
+
+describe('pump when the target is full', () => {
+  it('reads no more than the free room and stops when the flow says stop', async () => {
+    const source = createMemorySource(values(3000));
+    const sink = createMemorySink({ maxLen: 1500 });
+    const t = traced(source, sink);
+    const result = await run({ source: t.source, sink: t.sink, whenFull: 'stop' });
+    expect(result).toMatchObject({ records: 1500, batches: 2, stopReason: 'full' });
+    expect(t.log.slice(0, 8)).toEqual([
+      'free 1500',
+      'read 1000',
+      'write 1000',
+      'ack 1000',
+      'free 500',
+      'read 500',
+      'write 500',
+      'ack 500',
+    ]);
+    expect(t.log[8]).toBe('free 0');
+    expect(sink.records).toHaveLength(1500);
+    expect(source.remaining()).toHaveLength(1500);
+  });
+
+  it('waits and polls until the target has room when the flow says wait', async () => {
+    const source = createMemorySource(values(2000));
+    const sink = createMemorySink({ maxLen: 1000 });
+    const drained: number[] = [];
+    const result = await run({
+      source,
+      sink,
+      whenFull: 'wait',
+      pollIntervalMs: 10,
+      onProgress: (p) => {
+        // A consumer of the target drains it while the pump waits.
+        if (p.waiting === 'full') drained.push(sink.records.splice(0, sink.records.length).length);
+      },
+    });
+    expect(result).toMatchObject({ records: 2000, stopReason: 'empty' });
+    // Full after each batch: the pump waited twice, and the consumer took 1000 each time.
+    expect(drained).toEqual([1000, 1000]);
+    expect(sink.records).toHaveLength(0);
+  });
+});
+
+describe('pump abort', () => {
+  it('finishes the batch being written, acks it, then stops: never half-acked', async () => {
+    const source = createMemorySource(values(5000));
+    const sink = createMemorySink();
+    const t = traced(source, sink);
+    const controller = new AbortController();
+    t.faults.write = (call) => {
+      if (call === 2) controller.abort();
+    };
+    const result = await run({ source: t.source, sink: t.sink, signal: controller.signal });
+    expect(result).toMatchObject({ records: 2000, batches: 2, stopReason: 'aborted' });
+    expect(t.log.slice(-4)).toEqual(['write 1000', 'ack 1000', 'close source', 'close sink']);
+    expect(sink.records).toHaveLength(2000);
+    expect(source.remaining()).toHaveLength(3000);
+  });
+
+  it('releases a batch that was read but not yet written', async () => {
+    const source = createMemorySource(values(3000));
+    const sink = createMemorySink();
+    const controller = new AbortController();
+    const t = traced(source, sink);
+    t.faults.read = (call) => {
+      if (call === 2) controller.abort();
+    };
+    const result = await run({ source: t.source, sink: t.sink, signal: controller.signal });
+    expect(result).toMatchObject({ records: 1000, stopReason: 'aborted' });
+    expect(t.log).toContain('release 1000');
+    expect(t.log.filter((l) => l.startsWith('write'))).toHaveLength(1);
+    expect(source.remaining()).toHaveLength(2000);
+    const again = await run({ source, sink });
+    expect(again.records).toBe(2000);
+    expect(sink.records.map((r) => r.value.n)).toEqual(values(3000).map((v) => v.n));
+  });
+
+  it('stops at once when aborted while waiting for room', async () => {
+    const controller = new AbortController();
+    const running = run({
+      source: createMemorySource(values(10)),
+      sink: createMemorySink({ maxLen: 0 }),
+      pollIntervalMs: 60_000,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.waiting === 'full') controller.abort();
+      },
+    });
+    await expect(running).resolves.toMatchObject({ records: 0, stopReason: 'aborted' });
+  });
+});
+
+describe('pump errors', () => {
+  it('retries a transient write error, then succeeds without writing any record twice', async () => {
+    const source = createMemorySource(values(1500));
+    const sink = createMemorySink();
+    const t = traced(source, sink);
+    // The first write lands 300 records and then loses the connection.
+    t.sink.write = async (records) => {
+      t.calls.write += 1;
+      if (t.calls.write === 1) {
+        await sink.write(records.slice(0, 300));
+        throw new ConnectionError('[memory] connection reset');
+      }
+      if (t.calls.write === 2) throw new TransientError('[memory] busy');
+      await sink.write(records);
+    };
+    const errors: string[] = [];
+    const result = await run({
+      source: t.source,
+      sink: t.sink,
+      onProgress: (p) => {
+        if (p.lastError !== undefined && !errors.includes(p.lastError)) errors.push(p.lastError);
+      },
+    });
+    expect(result).toMatchObject({ records: 1500, stopReason: 'empty' });
+    expect(sink.records.map((r) => r.value.n)).toEqual(values(1500).map((v) => v.n));
+    expect(errors[0]).toMatch(/^writing a batch: \[memory\] connection reset \(retry 1 in \d+ ms\)$/);
+    expect(errors[1]).toMatch(/^writing a batch: \[memory\] busy \(retry 2/);
+  });
+
+  it('stops the flow on a fatal write error and acks nothing of that batch', async () => {
+    const source = createMemorySource(values(2500));
+    const sink = createMemorySink();
+    const t = traced(source, sink);
+    t.faults.write = (call) => {
+      if (call === 2) throw new FatalError('[memory] WRONGTYPE the target is not a stream');
+    };
+    const failure = await run({ source: t.source, sink: t.sink }).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(FlowFailedError);
+    const error = failure as FlowFailedError;
+    expect(error.message).toBe(
+      '[ferry] flow failed while writing after 1 batches (1000 records): [memory] WRONGTYPE the target is not a stream',
+    );
+    expect(error.cause).toBeInstanceOf(FatalError);
+    expect(error.progress.records).toBe(1000);
+    expect(t.calls.write).toBe(2);
+    expect(t.log.filter((l) => l.startsWith('ack'))).toEqual(['ack 1000']);
+    expect(t.log.slice(-3)).toEqual(['release 1000', 'close source', 'close sink']);
+    expect(source.remaining()).toHaveLength(1500);
+  });
+
+  it('gives up after the retry limit and names the last error', async () => {
+    const source = createMemorySource(values(10));
+    const sink = createMemorySink();
+    const t = traced(source, sink);
+    t.faults.open = () => {
+      throw new ConnectionError('[memory] cannot reach 127.0.0.1:1');
+    };
+    const failure = await run({ source: t.source, sink: t.sink, flowName: 'demo' }).catch((e: unknown) => e);
+    expect((failure as Error).message).toBe(
+      '[ferry] flow "demo" failed while connecting after 0 batches (0 records): [memory] cannot reach 127.0.0.1:1',
+    );
+    expect(t.calls.open).toBe(fastRetry.retries + 1);
+  });
+
+  it('stops with the record id when the source cannot decode a record', async () => {
+    const source = createMemorySource(values(10));
+    const sink = createMemorySink();
+    const t = traced(source, sink);
+    t.faults.read = () => {
+      throw new RecordRejectedError('1700000000000-3', 'not JSON', '[memory] entry 1700000000000-3 is not JSON');
+    };
+    const failure = await run({ source: t.source, sink: t.sink }).catch((e: unknown) => e);
+    expect((failure as Error).message).toContain('[memory] entry 1700000000000-3 is not JSON');
+    expect(t.calls.read).toBe(1);
+    expect(sink.records).toHaveLength(0);
+    expect(source.remaining()).toHaveLength(10);
+  });
+
+  it('refuses a batch size that is not a positive integer', () => {
+    expect(() => createPump({ source: createMemorySource(), sink: createMemorySink(), batchSize: 0 })).toThrow(
+      /batchSize must be a positive integer, got 0/,
+    );
+  });
+});

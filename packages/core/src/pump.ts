@@ -1,0 +1,267 @@
+import type { Sink, Source, SourceBatch } from './contracts.js';
+import { describeError, FerryError, type FerryErrorOptions } from './errors.js';
+import type { FerryRecord } from './record.js';
+import { AbortedError, defaultRetryPolicy, type RetryPolicy, sleep, withRetry } from './retry.js';
+
+export type StopReason = 'empty' | 'maxBatches' | 'full' | 'aborted';
+
+export interface PumpOptions {
+  readonly source: Source;
+  readonly sink: Sink;
+  /** Records per batch; each batch is also capped by the sink's free room. */
+  readonly batchSize: number;
+  /** Stop after this many batches (the original `max_exec_cnt`); undefined: no limit. */
+  readonly maxBatches?: number;
+  /** false is follow mode: an empty source is waited on, not a reason to stop. */
+  readonly stopWhenEmpty?: boolean;
+  /** A full sink is polled until it has room (`wait`), or ends the flow (`stop`). */
+  readonly whenFull?: 'wait' | 'stop';
+  /** How often a full sink is polled, and how long a follow-mode read waits. */
+  readonly pollIntervalMs?: number;
+  readonly retry?: RetryPolicy;
+  /** Stops the flow cleanly: the batch in hand is written and acked, or released. */
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: PumpProgress) => void;
+  /** Names the flow in errors. */
+  readonly flowName?: string;
+}
+
+export interface PumpProgress {
+  readonly records: number;
+  readonly batches: number;
+  readonly bytes: number;
+  readonly elapsedMs: number;
+  /** Records per second since the flow started. */
+  readonly rate: number;
+  /** Records still waiting at the source, when the source can tell. */
+  readonly backlog?: number;
+  /** Set while the pump waits: for room at the sink, or for records at the source. */
+  readonly waiting?: 'full' | 'empty';
+  readonly lastError?: string;
+}
+
+export interface PumpResult extends PumpProgress {
+  readonly stopReason: StopReason;
+}
+
+/** The flow stopped on an error it could not retry; `progress` tells how far it got. */
+export class FlowFailedError extends FerryError {
+  override readonly name = 'FlowFailedError';
+  readonly progress: PumpProgress;
+
+  constructor(message: string, progress: PumpProgress, options: FerryErrorOptions = {}) {
+    super(message, options);
+    this.progress = progress;
+  }
+}
+
+export interface Pump {
+  /** Opens the source and sink, moves batches until a stop condition, closes both. */
+  run(): Promise<PumpResult>;
+}
+
+/** Ends the loop with a reason; thrown inside `run` only. */
+class Stop {
+  constructor(readonly reason: StopReason) {}
+}
+
+/**
+ * The pump drives one source and one sink with the original worker's loop:
+ * check the sink's room, read at most that much, write, and only then ack.
+ * Everything the connectors should not each re-implement lives here: backpressure,
+ * retries of transient errors, clean stops and progress.
+ */
+export function createPump(options: PumpOptions): Pump {
+  const { source, sink, batchSize, maxBatches, signal, onProgress } = options;
+  const stopWhenEmpty = options.stopWhenEmpty ?? true;
+  const whenFull = options.whenFull ?? 'wait';
+  const pollIntervalMs = options.pollIntervalMs ?? 1000;
+  const policy = options.retry ?? defaultRetryPolicy;
+  const label = options.flowName === undefined ? 'flow' : `flow "${options.flowName}"`;
+
+  if (!Number.isInteger(batchSize) || batchSize <= 0) {
+    throw new FerryError(`[ferry] ${label}: batchSize must be a positive integer, got ${batchSize}`);
+  }
+
+  let records = 0;
+  let batches = 0;
+  let bytes = 0;
+  let startedAt = 0;
+  let backlog: number | undefined;
+  let lastError: string | undefined;
+
+  const progress = (waiting?: 'full' | 'empty'): PumpProgress => {
+    const elapsedMs = startedAt === 0 ? 0 : performance.now() - startedAt;
+    return {
+      records,
+      batches,
+      bytes,
+      elapsedMs,
+      rate: elapsedMs > 0 ? (records * 1000) / elapsedMs : 0,
+      ...(backlog === undefined ? {} : { backlog }),
+      ...(waiting === undefined ? {} : { waiting }),
+      ...(lastError === undefined ? {} : { lastError }),
+    };
+  };
+
+  const retrying = <T>(what: string, fn: () => Promise<T>, abortable: boolean): Promise<T> =>
+    withRetry(fn, policy, {
+      ...(abortable && signal !== undefined ? { signal } : {}),
+      onRetry: (error, attempt, delayMs) => {
+        lastError = `${what}: ${describeError(error)} (retry ${attempt} in ${Math.round(delayMs)} ms)`;
+        onProgress?.(progress());
+      },
+    });
+
+  const fail = (error: unknown, doing: string): FlowFailedError =>
+    new FlowFailedError(
+      `[ferry] ${label} failed while ${doing} after ${batches} batches (${records} records): ${describeError(error)}`,
+      progress(),
+      { cause: error },
+    );
+
+  /** Room at the sink for the next batch; waits while full unless the flow stops when full. */
+  const room = async (): Promise<number> => {
+    for (;;) {
+      if (signal?.aborted) throw new Stop('aborted');
+      const free = await retrying('checking free room', () => sink.free(), true);
+      if (free >= 1) return Math.min(batchSize, Math.floor(free));
+      if (whenFull === 'stop') throw new Stop('full');
+      onProgress?.(progress('full'));
+      await sleep(pollIntervalMs, signal);
+    }
+  };
+
+  const releaseQuietly = async (batch: SourceBatch): Promise<void> => {
+    try {
+      await source.release(batch);
+    } catch (error) {
+      // The source gives unacked records back on its own (pending list, requeue,
+      // checkpoint not advanced); a failed release only delays that.
+      lastError = `releasing a batch: ${describeError(error)}`;
+    }
+  };
+
+  /**
+   * Writes a batch, retrying transient failures. A failed write may have landed
+   * in part, so before each retry the sink's reconcile (where it has one) drops
+   * the records that are already there.
+   */
+  const writeWithReconcile = async (batch: readonly FerryRecord[]): Promise<void> => {
+    let attempt = 0;
+    await retrying(
+      'writing a batch',
+      async () => {
+        const todo = attempt > 0 && sink.reconcile !== undefined ? await sink.reconcile(batch) : batch;
+        attempt += 1;
+        if (todo.length > 0) await sink.write(todo);
+      },
+      true,
+    );
+  };
+  const step = async (): Promise<void> => {
+    if (signal?.aborted) throw new Stop('aborted');
+    if (maxBatches !== undefined && batches >= maxBatches) throw new Stop('maxBatches');
+
+    const max = await room();
+    const waitMs = stopWhenEmpty ? 0 : pollIntervalMs;
+    let batch: SourceBatch;
+    try {
+      batch = await retrying(
+        'reading a batch',
+        () => source.read(max, { waitMs, ...(signal ? { signal } : {}) }),
+        true,
+      );
+    } catch (error) {
+      if (error instanceof AbortedError || signal?.aborted) throw new Stop('aborted');
+      throw fail(error, 'reading');
+    }
+    if (batch.records.length === 0) {
+      // A source may hand back a handle even for an empty read; give it back.
+      await releaseQuietly(batch);
+      if (stopWhenEmpty) throw new Stop('empty');
+      onProgress?.(progress('empty'));
+      return;
+    }
+    if (signal?.aborted) {
+      await releaseQuietly(batch);
+      throw new Stop('aborted');
+    }
+
+    try {
+      await writeWithReconcile(batch.records);
+    } catch (error) {
+      await releaseQuietly(batch);
+      if (error instanceof AbortedError) throw new Stop('aborted');
+      throw fail(error, 'writing');
+    }
+
+    // Written: from here the batch is acked whatever the signal says, so that
+    // an abort never leaves a batch written but not acked.
+    try {
+      await retrying('acking a batch', () => source.ack(batch), false);
+    } catch (error) {
+      throw fail(error, 'acking');
+    }
+
+    batches += 1;
+    records += batch.records.length;
+    for (const record of batch.records) bytes += record.bytes;
+    onProgress?.(progress());
+  };
+
+  const open = async (): Promise<void> => {
+    try {
+      await retrying('opening the source', () => source.open(), true);
+      await retrying('opening the sink', () => sink.open(), true);
+    } catch (error) {
+      if (error instanceof AbortedError) throw new Stop('aborted');
+      throw fail(error, 'connecting');
+    }
+  };
+
+  const refreshBacklog = async (): Promise<void> => {
+    if (source.backlog === undefined) return;
+    try {
+      backlog = await source.backlog();
+    } catch {
+      backlog = undefined;
+    }
+  };
+
+  const closeAll = async (): Promise<void> => {
+    await Promise.allSettled([source.close(), sink.close()]);
+  };
+
+  return {
+    async run() {
+      startedAt = performance.now();
+      let stopReason: StopReason;
+      try {
+        await open();
+        await refreshBacklog();
+        onProgress?.(progress());
+        let lastBacklogAt = Date.now();
+        for (;;) {
+          await step();
+          // The backlog is for display: ask for it now and then, not every batch.
+          if (Date.now() - lastBacklogAt >= 1000) {
+            lastBacklogAt = Date.now();
+            await refreshBacklog();
+          }
+        }
+      } catch (thrown) {
+        if (!(thrown instanceof Stop)) {
+          await closeAll();
+          throw thrown;
+        }
+        stopReason = thrown.reason;
+      }
+      await closeAll();
+      if (stopReason === 'empty') backlog = 0;
+      const result: PumpResult = { ...progress(), stopReason };
+      onProgress?.(result);
+      return result;
+    },
+  };
+}
