@@ -1,0 +1,173 @@
+import { ConnectionError, FatalError, FerryError, TransientError } from '@ferry/core';
+import { Redis, type RedisOptions } from 'ioredis';
+import { maskSecrets, type RedisStreamConnectionConfig } from './redis-stream-config.js';
+
+/** Driver settings that keep a dead server from hanging a call: the pump owns the retries. */
+const driverOptions: RedisOptions = {
+  lazyConnect: true,
+  maxRetriesPerRequest: 2,
+  retryStrategy: (times) => Math.min(times * 200, 2000),
+  connectTimeout: 5000,
+  enableAutoPipelining: false,
+};
+
+const connectionCodes = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+]);
+
+const connectionMessages =
+  /Connection is closed|Stream isn't writeable|enableOfflineQueue|connect ETIMEDOUT|Socket closed/i;
+
+/** Reply errors that say "not now" rather than "never". */
+const transientReplies = /^(LOADING|BUSY|TRYAGAIN|MASTERDOWN|CLUSTERDOWN|OOM)\b/;
+
+function isConnectionProblem(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && connectionCodes.has(code)) return true;
+  if (error.name === 'MaxRetriesPerRequestError') return true;
+  return connectionMessages.test(error.message);
+}
+
+function isReplyError(error: unknown): error is Error {
+  return error instanceof Error && error.name === 'ReplyError';
+}
+
+/**
+ * One connection of a source or sink: opens it, closes it when it is ours,
+ * and turns driver errors into ferry's error family, naming the server and stream.
+ */
+export class RedisStreamClient {
+  readonly #config: RedisStreamConnectionConfig;
+  #redis: Redis | undefined;
+  #lastError: Error | undefined;
+  readonly #onError = (error: Error): void => {
+    this.#lastError = error;
+  };
+
+  constructor(config: RedisStreamConnectionConfig) {
+    this.#config = config;
+  }
+
+  /** The connected client; only valid between a successful `open` and `close`. */
+  get redis(): Redis {
+    if (this.#redis === undefined) {
+      throw new FatalError(`[redis-stream] stream "${this.#config.stream}" is not open: call open() first`);
+    }
+    return this.#redis;
+  }
+
+  /** `127.0.0.1:6379 (connection "default")`: where, without any password. */
+  get where(): string {
+    const options = this.#redis?.options ?? this.#urlOptions();
+    const address = options.path ?? `${options.host ?? '127.0.0.1'}:${options.port ?? 6379}`;
+    const name = this.#config.connectionName;
+    return name === undefined ? address : `${address} (connection "${name}")`;
+  }
+
+  #urlOptions(): { host?: string; port?: number; path?: string } {
+    try {
+      const url = new URL(this.#config.url ?? '');
+      return { host: url.hostname || '127.0.0.1', port: url.port === '' ? 6379 : Number(url.port) };
+    } catch {
+      return {};
+    }
+  }
+
+  async open(): Promise<Redis> {
+    const redis = await this.#acquire();
+    try {
+      if (redis.status === 'wait') await redis.connect();
+      await redis.ping();
+    } catch (error) {
+      if (this.#config.url !== undefined) {
+        // A failed ioredis client keeps reconnecting; drop it so that the next open() starts clean.
+        redis.disconnect();
+        this.#redis = undefined;
+      }
+      const reason = this.#lastError ?? error;
+      this.#lastError = undefined;
+      throw new ConnectionError(`[redis-stream] cannot reach ${this.where}: ${maskSecrets(describe(reason))}`, {
+        cause: reason,
+      });
+    }
+    this.#lastError = undefined;
+    return redis;
+  }
+
+  async #acquire(): Promise<Redis> {
+    const current = this.#redis;
+    if (current !== undefined && current.status !== 'end') return current;
+    const { url, client } = this.#config;
+    let redis: Redis;
+    if (url !== undefined) {
+      redis = new Redis(url, driverOptions);
+    } else if (typeof client === 'function') {
+      try {
+        redis = await client();
+      } catch (error) {
+        throw new ConnectionError(`[redis-stream] the client function failed: ${describe(error)}`, { cause: error });
+      }
+    } else {
+      redis = client!;
+    }
+    redis.on('error', this.#onError);
+    this.#redis = redis;
+    return redis;
+  }
+
+  /** Closes a client this package created; a client passed in belongs to its owner. */
+  async close(): Promise<void> {
+    const redis = this.#redis;
+    this.#redis = undefined;
+    if (redis === undefined) return;
+    redis.off('error', this.#onError);
+    if (this.#config.url === undefined) return;
+    if (redis.status !== 'ready') {
+      // QUIT would wait in the offline queue of a client that never connected.
+      redis.disconnect();
+      return;
+    }
+    try {
+      await redis.quit();
+    } catch {
+      redis.disconnect();
+    }
+  }
+
+  /**
+   * The ferry error for a failed driver call: a lost connection is transient,
+   * a reply error is the server refusing the command, which retrying will not change.
+   */
+  toError(error: unknown, command: string): FerryError {
+    if (error instanceof FerryError) return error;
+    const stream = this.#config.stream;
+    const reason = maskSecrets(describe(error));
+    if (isReplyError(error)) {
+      const message = `[redis-stream] ${command} on stream "${stream}" at ${this.where} failed: ${reason}`;
+      if (transientReplies.test(error.message)) return new TransientError(message, { cause: error });
+      return new FatalError(message, { cause: error });
+    }
+    if (isConnectionProblem(error)) {
+      return new ConnectionError(
+        `[redis-stream] lost connection to ${this.where} during ${command} on stream "${stream}": ${reason}`,
+        { cause: error },
+      );
+    }
+    return new FatalError(`[redis-stream] ${command} on stream "${stream}" failed: ${reason}`, { cause: error });
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
+}

@@ -1,0 +1,118 @@
+import { hostname } from 'node:os';
+import { ConfigError, parseOptions } from '@ferry/core';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+
+/** A ready ioredis client, or a function that returns one (called on `open`). */
+export type RedisClientInput = Redis | (() => Redis | Promise<Redis>);
+
+const clientSchema = z.custom<RedisClientInput>(
+  (value) =>
+    typeof value === 'function' ||
+    (typeof value === 'object' && value !== null && typeof (value as { xadd?: unknown }).xadd === 'function'),
+  { message: 'expected an ioredis client or a function that returns one' },
+);
+
+const commonShape = {
+  // The runner merges a connection (`kind`, `url`) into the endpoint keys; accept the kind it carries.
+  kind: z.literal('redis-stream').optional(),
+  url: z
+    .string()
+    .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
+    .optional(),
+  client: clientSchema.optional(),
+  connectionName: z.string().min(1).optional(),
+  stream: z.string().min(1),
+  codec: z.enum(['fields', 'json']).default('fields'),
+  field: z.string().min(1).default('data'),
+};
+
+function checkConnection(options: { url?: string | undefined; client?: unknown }, ctx: z.RefinementCtx): void {
+  if (options.url !== undefined && options.client !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['client'], message: 'give either url or client, not both' });
+  } else if (options.url === undefined && options.client === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['url'],
+      message: 'give url (redis://host:port) or client (an ioredis client)',
+    });
+  }
+}
+
+const groupOnly = ['group', 'consumer', 'startId', 'keep', 'claimIdleMs'] as const;
+
+export const redisStreamSourceOptionsSchema = z
+  .strictObject({
+    ...commonShape,
+    mode: z.enum(['range', 'group']).default('range'),
+    group: z.string().min(1).optional(),
+    consumer: z.string().min(1).optional(),
+    startId: z
+      .string()
+      .regex(/^(\$|\d+(-\d+)?)$/, 'expected a stream id such as "0", "0-0", "1700000000000-0" or "$"')
+      .optional(),
+    keep: z.boolean().optional(),
+    claimIdleMs: z.int().positive().optional(),
+  })
+  .superRefine((options, ctx) => {
+    checkConnection(options, ctx);
+    if (options.mode !== 'range') return;
+    // Defaults are filled after this check, so a group option here was set by the user and would be ignored.
+    for (const key of groupOnly) {
+      if (options[key] !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [key], message: 'applies to mode "group" only (mode is "range")' });
+      }
+    }
+  })
+  .transform((options) => ({
+    ...options,
+    group: options.group ?? 'ferry',
+    consumer: options.consumer ?? `${hostname()}-${process.pid}`,
+    startId: options.startId ?? '0',
+    keep: options.keep ?? false,
+    claimIdleMs: options.claimIdleMs ?? 60_000,
+  }));
+
+export const redisStreamSinkOptionsSchema = z
+  .strictObject({
+    ...commonShape,
+    maxLen: z.int().positive().optional(),
+    trim: z.boolean().default(false),
+    sourceIdField: z.union([z.string().min(1), z.literal(false)]).default('_source_id'),
+  })
+  .superRefine((options, ctx) => {
+    checkConnection(options, ctx);
+    if (options.trim && options.maxLen === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['trim'], message: 'trim needs maxLen, the length to trim to' });
+    }
+  });
+
+export type RedisStreamSourceOptions = z.input<typeof redisStreamSourceOptionsSchema>;
+export type RedisStreamSourceConfig = Readonly<z.output<typeof redisStreamSourceOptionsSchema>>;
+export type RedisStreamSinkOptions = z.input<typeof redisStreamSinkOptionsSchema>;
+export type RedisStreamSinkConfig = Readonly<z.output<typeof redisStreamSinkOptionsSchema>>;
+/** What the connection needs, common to source and sink. */
+export type RedisStreamConnectionConfig = Pick<RedisStreamSourceConfig, 'url' | 'client' | 'connectionName' | 'stream'>;
+
+/** Hides the password of any URL in a text: `redis://user:***@host`. */
+export function maskSecrets(text: string): string {
+  return text.replace(/(\/\/[^:/@\s"]*:)[^@\s"]*@/g, '$1***@');
+}
+
+function parse<S extends z.ZodType>(schema: S, input: unknown, label: string): Readonly<z.output<S>> {
+  try {
+    return parseOptions(schema, input, label);
+  } catch (error) {
+    // The issue list quotes the values it got, and a bad url may carry a password.
+    if (error instanceof ConfigError) throw new ConfigError(maskSecrets(error.message), { cause: error.cause });
+    throw error;
+  }
+}
+
+export function parseSourceOptions(input: unknown): RedisStreamSourceConfig {
+  return parse(redisStreamSourceOptionsSchema, input, '[redis-stream] invalid source options');
+}
+
+export function parseSinkOptions(input: unknown): RedisStreamSinkConfig {
+  return parse(redisStreamSinkOptionsSchema, input, '[redis-stream] invalid sink options');
+}

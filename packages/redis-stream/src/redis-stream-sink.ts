@@ -1,0 +1,127 @@
+import type { FerryRecord, Sink, WriteOptions } from '@ferry/core';
+import { AbortedError, RecordRejectedError } from '@ferry/core';
+import type { Redis } from 'ioredis';
+import { RedisStreamClient } from './redis-stream-client.js';
+import { encodeFields, encodeFieldValue, encodeJson } from './redis-stream-codec.js';
+import { parseSinkOptions, type RedisStreamSinkConfig } from './redis-stream-config.js';
+
+/** How far back `reconcile` looks beyond twice the batch, for entries other writers added since. */
+const reconcileSlack = 100;
+
+export function createRedisStreamSink(options: unknown): Sink {
+  return new RedisStreamSink(parseSinkOptions(options));
+}
+
+class RedisStreamSink implements Sink {
+  readonly name = 'redis-stream';
+  readonly #config: RedisStreamSinkConfig;
+  readonly #client: RedisStreamClient;
+  /** `[stream, MAXLEN, ~, n, *]` or `[stream, *]`: the head of every XADD. */
+  readonly #head: readonly (string | number)[];
+  #redis: Redis | undefined;
+
+  constructor(config: RedisStreamSinkConfig) {
+    this.#config = config;
+    this.#client = new RedisStreamClient(config);
+    this.#head =
+      config.trim && config.maxLen !== undefined
+        ? [config.stream, 'MAXLEN', '~', config.maxLen, '*']
+        : [config.stream, '*'];
+  }
+
+  async open(): Promise<void> {
+    this.#redis = await this.#client.open();
+  }
+
+  async free(): Promise<number> {
+    const { maxLen, stream } = this.#config;
+    if (maxLen === undefined) return Number.POSITIVE_INFINITY;
+    const redis = this.#redis ?? this.#client.redis;
+    let length: number;
+    try {
+      length = await redis.xlen(stream);
+    } catch (error) {
+      throw this.#client.toError(error, 'XLEN');
+    }
+    return Math.max(0, maxLen - length);
+  }
+
+  /** The text the `_source_id` field holds for a record id, as the codec would write it. */
+  #sourceIdText(id: string): string {
+    return this.#config.codec === 'fields' ? (encodeFieldValue(id) as string) : id;
+  }
+
+  #entry(record: FerryRecord): (string | number)[] {
+    const { codec, field, sourceIdField } = this.#config;
+    const idField = sourceIdField === false ? undefined : sourceIdField;
+    let fields: string[];
+    try {
+      fields = codec === 'json' ? encodeJson(record.value, field) : encodeFields(record.value, idField);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new RecordRejectedError(
+        record.id,
+        reason,
+        `[redis-stream] record ${record.id} cannot be encoded for stream "${this.#config.stream}": ${reason}`,
+        { cause: error },
+      );
+    }
+    if (idField !== undefined) fields.push(idField, this.#sourceIdText(record.id));
+    if (fields.length === 0) {
+      const reason = 'the value has no fields, and a stream entry needs at least one';
+      throw new RecordRejectedError(
+        record.id,
+        reason,
+        `[redis-stream] record ${record.id} cannot be written to stream "${this.#config.stream}": ${reason}`,
+      );
+    }
+    const args: (string | number)[] = ['xadd', ...this.#head];
+    for (const text of fields) args.push(text);
+    return args;
+  }
+
+  async write(records: readonly FerryRecord[], options?: WriteOptions): Promise<void> {
+    if (records.length === 0) return;
+    if (options?.signal?.aborted) {
+      throw new AbortedError(`[redis-stream] write to stream "${this.#config.stream}" aborted before it started`);
+    }
+    const redis = this.#redis ?? this.#client.redis;
+    const commands: (string | number)[][] = new Array(records.length);
+    for (let i = 0; i < records.length; i++) commands[i] = this.#entry(records[i]!);
+    let results: [Error | null, unknown][] | null;
+    try {
+      results = await redis.pipeline(commands).exec();
+    } catch (error) {
+      throw this.#client.toError(error, 'XADD');
+    }
+    if (results === null) throw this.#client.toError(new Error('Connection is closed.'), 'XADD');
+    for (let i = 0; i < results.length; i++) {
+      const error = results[i]![0];
+      if (error !== null) throw this.#client.toError(error, `XADD of record ${records[i]!.id}`);
+    }
+  }
+
+  async reconcile(records: readonly FerryRecord[]): Promise<readonly FerryRecord[]> {
+    const { sourceIdField, stream } = this.#config;
+    if (records.length === 0 || sourceIdField === false) return records;
+    const redis = this.#redis ?? this.#client.redis;
+    let entries: [id: string, fields: string[]][];
+    try {
+      entries = await redis.xrevrange(stream, '+', '-', 'COUNT', records.length * 2 + reconcileSlack);
+    } catch (error) {
+      throw this.#client.toError(error, 'XREVRANGE');
+    }
+    const written = new Set<string>();
+    for (const [, fields] of entries) {
+      for (let i = 0; i + 1 < fields.length; i += 2) {
+        if (fields[i] === sourceIdField) written.add(fields[i + 1]!);
+      }
+    }
+    return records.filter((record) => !written.has(this.#sourceIdText(record.id)));
+  }
+
+  async close(): Promise<void> {
+    this.#redis = undefined;
+    await this.#client.close();
+  }
+}

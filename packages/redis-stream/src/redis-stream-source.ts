@@ -1,0 +1,330 @@
+import type { FerryRecord, ReadOptions, RecordValue, Source, SourceBatch } from '@ferry/core';
+import { RecordRejectedError } from '@ferry/core';
+import type { Redis } from 'ioredis';
+import { RedisStreamClient } from './redis-stream-client.js';
+import { decodeFields, decodeJson } from './redis-stream-codec.js';
+import { parseSourceOptions, type RedisStreamSourceConfig } from './redis-stream-config.js';
+
+/** What `ack` and `release` need of a batch: its entry ids. */
+export interface RedisStreamHandle {
+  readonly ids: readonly string[];
+}
+
+/** A stream entry as the driver returns it; fields are null for an entry deleted while pending. */
+type RawEntry = [id: string, fields: string[] | null];
+type RawStreams = [stream: string, entries: RawEntry[]][] | null;
+
+/** A blocking read is cut into slices this long so that an abort signal is seen promptly. */
+const blockSliceMs = 1000;
+
+const emptyHandle: RedisStreamHandle = Object.freeze({ ids: Object.freeze([]) });
+const emptyBatch: SourceBatch<RedisStreamHandle> = Object.freeze({ records: Object.freeze([]), handle: emptyHandle });
+
+export function createRedisStreamSource(options: unknown): Source<RedisStreamHandle> {
+  return new RedisStreamSource(parseSourceOptions(options));
+}
+
+class RedisStreamSource implements Source<RedisStreamHandle> {
+  readonly name = 'redis-stream';
+  readonly #config: RedisStreamSourceConfig;
+  readonly #client: RedisStreamClient;
+  readonly #decode: (fields: readonly string[]) => RecordValue;
+  #redis: Redis | undefined;
+  /** Group mode: this consumer's pending entries go out before new ones (after a restart or a release). */
+  #pendingFirst = true;
+  /** Group mode: the last own-pending id handed out, so that a batch still in flight is not handed out twice. */
+  #pendingCursor = '0';
+  #claimCursor = '0-0';
+  #lastClaimAt = 0;
+
+  constructor(config: RedisStreamSourceConfig) {
+    this.#config = config;
+    this.#client = new RedisStreamClient(config);
+    const field = config.field;
+    this.#decode = config.codec === 'json' ? (fields) => decodeJson(fields, field) : decodeFields;
+  }
+
+  async open(): Promise<void> {
+    const redis = await this.#client.open();
+    if (this.#config.mode === 'group') {
+      const { stream, group, startId } = this.#config;
+      try {
+        await redis.xgroup('CREATE', stream, group, startId, 'MKSTREAM');
+      } catch (error) {
+        if (!(error instanceof Error && error.message.startsWith('BUSYGROUP'))) {
+          throw this.#client.toError(error, 'XGROUP CREATE');
+        }
+      }
+      this.#pendingFirst = true;
+      this.#pendingCursor = '0';
+      this.#claimCursor = '0-0';
+      this.#lastClaimAt = 0;
+    }
+    this.#redis = redis;
+  }
+
+  async read(max: number, options: ReadOptions): Promise<SourceBatch<RedisStreamHandle>> {
+    const redis = this.#redis ?? this.#client.redis;
+    if (max <= 0 || options.signal?.aborted) return emptyBatch;
+    return this.#config.mode === 'group' ? this.#readGroup(redis, max, options) : this.#readRange(redis, max, options);
+  }
+
+  async #readRange(redis: Redis, max: number, options: ReadOptions): Promise<SourceBatch<RedisStreamHandle>> {
+    const { stream } = this.#config;
+    let entries: RawEntry[];
+    try {
+      entries = (await redis.xrange(stream, '-', '+', 'COUNT', max)) as RawEntry[];
+    } catch (error) {
+      throw this.#client.toError(error, 'XRANGE');
+    }
+    if (entries.length > 0 || options.waitMs <= 0) return this.#batch(entries);
+    // XREAD from 0-0 answers at once when entries exist, else wakes up on the first XADD.
+    const reply = await this.#blocking(redis, options, 'XREAD', (block) =>
+      redis.call('XREAD', 'COUNT', max, 'BLOCK', block, 'STREAMS', stream, '0-0'),
+    );
+    return this.#batch(reply?.[0]?.[1] ?? []);
+  }
+
+  async #readGroup(redis: Redis, max: number, options: ReadOptions): Promise<SourceBatch<RedisStreamHandle>> {
+    const { stream, group, consumer, claimIdleMs } = this.#config;
+    if (this.#pendingFirst) {
+      const own = await this.#readOwnPending(redis, max);
+      if (own.length > 0) return this.#batch(own);
+    }
+    let claimed = false;
+    if (Date.now() - this.#lastClaimAt >= claimIdleMs / 2) {
+      claimed = true;
+      const taken = await this.#claim(redis, max);
+      if (taken.length > 0) return this.#batch(taken);
+    }
+    let reply: RawStreams;
+    if (options.waitMs > 0) {
+      reply = await this.#blocking(redis, options, 'XREADGROUP', (block) =>
+        redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', max, 'BLOCK', block, 'STREAMS', stream, '>'),
+      );
+    } else {
+      try {
+        reply = (await redis.call(
+          'XREADGROUP',
+          'GROUP',
+          group,
+          consumer,
+          'COUNT',
+          max,
+          'STREAMS',
+          stream,
+          '>',
+        )) as RawStreams;
+      } catch (error) {
+        throw this.#client.toError(error, 'XREADGROUP');
+      }
+    }
+    const fresh = reply?.[0]?.[1] ?? [];
+    if (fresh.length > 0 || claimed) return this.#batch(fresh);
+    // Nothing new: a good moment to look for entries a dead consumer left behind.
+    return this.#batch(await this.#claim(redis, max));
+  }
+
+  async #readOwnPending(redis: Redis, max: number): Promise<RawEntry[]> {
+    const { stream, group, consumer } = this.#config;
+    for (;;) {
+      let reply: RawStreams;
+      try {
+        reply = (await redis.call(
+          'XREADGROUP',
+          'GROUP',
+          group,
+          consumer,
+          'COUNT',
+          max,
+          'STREAMS',
+          stream,
+          this.#pendingCursor,
+        )) as RawStreams;
+      } catch (error) {
+        throw this.#client.toError(error, 'XREADGROUP');
+      }
+      const entries = reply?.[0]?.[1] ?? [];
+      if (entries.length === 0) {
+        this.#pendingFirst = false;
+        this.#pendingCursor = '0';
+        return entries;
+      }
+      this.#pendingCursor = entries[entries.length - 1]![0];
+      const live = await this.#dropDeleted(redis, entries);
+      if (live.length > 0) return live;
+    }
+  }
+
+  /** Takes over entries that another consumer read and left unacknowledged for longer than claimIdleMs. */
+  async #claim(redis: Redis, max: number): Promise<RawEntry[]> {
+    const { stream, group, consumer, claimIdleMs } = this.#config;
+    let reply: [cursor: string, entries: RawEntry[], deleted?: string[]];
+    try {
+      reply = (await redis.call(
+        'XAUTOCLAIM',
+        stream,
+        group,
+        consumer,
+        claimIdleMs,
+        this.#claimCursor,
+        'COUNT',
+        max,
+      )) as typeof reply;
+    } catch (error) {
+      throw this.#client.toError(error, 'XAUTOCLAIM');
+    }
+    this.#claimCursor = reply[0];
+    // A full scan of the pending list is done: wait an interval before the next one.
+    if (reply[0] === '0-0') this.#lastClaimAt = Date.now();
+    // Redis 7 drops deleted entries from the pending list itself; Redis 6.2 returns them as nil.
+    return this.#dropDeleted(redis, reply[1]);
+  }
+
+  /** Pending entries whose data was deleted cannot be delivered: acknowledge them away. */
+  async #dropDeleted(redis: Redis, entries: RawEntry[]): Promise<RawEntry[]> {
+    let deleted: string[] | undefined;
+    for (const entry of entries) {
+      if (entry[1] === null) (deleted ??= []).push(entry[0]);
+    }
+    if (deleted === undefined) return entries;
+    try {
+      await redis.xack(this.#config.stream, this.#config.group, ...deleted);
+    } catch (error) {
+      throw this.#client.toError(error, 'XACK');
+    }
+    return entries.filter((entry) => entry[1] !== null);
+  }
+
+  /** Runs a BLOCK command in slices until it returns entries, the wait is over, or the signal aborts. */
+  async #blocking(
+    redis: Redis,
+    options: ReadOptions,
+    command: string,
+    call: (blockMs: number) => Promise<unknown>,
+  ): Promise<RawStreams> {
+    const deadline = Date.now() + options.waitMs;
+    for (;;) {
+      const left = deadline - Date.now();
+      if (left <= 0 || options.signal?.aborted) return null;
+      let reply: RawStreams;
+      try {
+        reply = (await call(Math.max(1, Math.min(left, blockSliceMs)))) as RawStreams;
+      } catch (error) {
+        throw this.#client.toError(error, command);
+      }
+      if (reply !== null && (reply[0]?.[1].length ?? 0) > 0) return reply;
+    }
+  }
+
+  #batch(entries: RawEntry[]): SourceBatch<RedisStreamHandle> {
+    if (entries.length === 0) return emptyBatch;
+    const decode = this.#decode;
+    const readAt = Date.now();
+    const records: FerryRecord[] = new Array(entries.length);
+    const ids: string[] = new Array(entries.length);
+    for (let i = 0; i < entries.length; i++) {
+      const [id, fields] = entries[i]!;
+      const raw = fields ?? [];
+      let value: RecordValue;
+      try {
+        value = decode(raw);
+      } catch (error) {
+        // The batch stays unacknowledged; a group reader must hand it out again on the next read.
+        this.#pendingFirst = true;
+        this.#pendingCursor = '0';
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new RecordRejectedError(
+          id,
+          reason,
+          `[redis-stream] entry ${id} of stream "${this.#config.stream}" cannot be decoded: ${reason}`,
+          { cause: error },
+        );
+      }
+      let bytes = 0;
+      for (let j = 0; j < raw.length; j++) bytes += raw[j]!.length;
+      ids[i] = id;
+      records[i] = { id, value, readAt, bytes };
+    }
+    return { records, handle: { ids } };
+  }
+
+  async ack(batch: SourceBatch<RedisStreamHandle>): Promise<void> {
+    const ids = batch.handle.ids;
+    if (ids.length === 0) return;
+    const redis = this.#redis ?? this.#client.redis;
+    const { stream, mode, group, keep } = this.#config;
+    if (mode === 'range') {
+      try {
+        await redis.xdel(stream, ...ids);
+      } catch (error) {
+        throw this.#client.toError(error, 'XDEL');
+      }
+      return;
+    }
+    if (keep) {
+      try {
+        await redis.xack(stream, group, ...ids);
+      } catch (error) {
+        throw this.#client.toError(error, 'XACK');
+      }
+      return;
+    }
+    let results: [Error | null, unknown][] | null;
+    try {
+      results = await redis
+        .multi()
+        .xack(stream, group, ...ids)
+        .xdel(stream, ...ids)
+        .exec();
+    } catch (error) {
+      throw this.#client.toError(error, 'MULTI XACK XDEL');
+    }
+    if (results === null) throw this.#client.toError(new Error('transaction discarded'), 'MULTI XACK XDEL');
+    for (const [error] of results) {
+      if (error !== null) throw this.#client.toError(error, 'MULTI XACK XDEL');
+    }
+  }
+
+  async release(batch: SourceBatch<RedisStreamHandle>): Promise<void> {
+    // Range mode: the entries never left the stream. Group mode: they stay pending on this consumer.
+    if (batch.handle.ids.length > 0 && this.#config.mode === 'group') {
+      this.#pendingFirst = true;
+      this.#pendingCursor = '0';
+    }
+  }
+
+  async backlog(): Promise<number | undefined> {
+    const redis = this.#redis ?? this.#client.redis;
+    const { stream, mode, group } = this.#config;
+    if (mode === 'range') {
+      try {
+        return await redis.xlen(stream);
+      } catch (error) {
+        throw this.#client.toError(error, 'XLEN');
+      }
+    }
+    let groups: unknown[][];
+    try {
+      groups = (await redis.call('XINFO', 'GROUPS', stream)) as unknown[][];
+    } catch (error) {
+      throw this.#client.toError(error, 'XINFO GROUPS');
+    }
+    for (const info of groups) {
+      const fields = new Map<unknown, unknown>();
+      for (let i = 0; i + 1 < info.length; i += 2) fields.set(info[i], info[i + 1]);
+      if (fields.get('name') !== group) continue;
+      const lag = fields.get('lag');
+      const pending = fields.get('pending');
+      // Lag is unknown (nil) after some deletions, and absent before Redis 7.
+      if (typeof lag !== 'number' || typeof pending !== 'number') return undefined;
+      return lag + pending;
+    }
+    return undefined;
+  }
+
+  async close(): Promise<void> {
+    this.#redis = undefined;
+    await this.#client.close();
+  }
+}

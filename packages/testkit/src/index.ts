@@ -1,0 +1,4 @@
+export { redisUrl, uniqueName } from './names.js';
+export { sampleRecords, sampleValues } from './records.js';
+export { type SinkSuiteOptions, testSink, type WrittenRecord } from './test-sink.js';
+export { type SourceSuiteOptions, type SuiteContext, type SuiteHelpers, testSource } from './test-source.js';
