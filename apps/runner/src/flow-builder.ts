@@ -1,0 +1,121 @@
+import {
+  ConfigError,
+  checkEdge,
+  describeError,
+  type Edge,
+  type EndpointSpec,
+  type FerryConfig,
+  type FlowSpec,
+  getFlow,
+  letterOfKind,
+  type Sink,
+  type Source,
+} from '@ferry/core';
+import type { ConnectorRegistry } from './registry.js';
+
+/** A flow ready to run: its source and sink are built (options checked) but not opened. */
+export interface BuiltFlow {
+  readonly name: string;
+  readonly edge: Edge;
+  readonly source: Source;
+  readonly sink: Sink;
+  readonly spec: FlowSpec;
+}
+
+type Role = 'source' | 'sink' | 'deadLetter';
+
+const roleWords: Record<Role, string> = { source: 'source', sink: 'sink', deadLetter: 'dead-letter sink' };
+
+/**
+ * A connector's options: the named connection without its kind, the endpoint's
+ * keys without the connection reference, and the connection's name for messages.
+ */
+export function endpointOptions(config: FerryConfig, endpoint: EndpointSpec): { kind: string; options: object } {
+  const connection = config.connections[endpoint.connection];
+  if (connection === undefined) {
+    throw new ConfigError(`[ferry] no connection named "${endpoint.connection}"`);
+  }
+  const { kind, ...connectionKeys } = connection;
+  const { connection: connectionName, ...endpointKeys } = endpoint;
+  return { kind, options: { ...connectionKeys, ...endpointKeys, connectionName } };
+}
+
+/** Names the flow (and the role) in a problem; drops the inner `[ferry]` so it is said once. */
+function within(where: string, error: unknown): ConfigError {
+  const message = describeError(error).replace(/^\[ferry\] /, '');
+  return new ConfigError(`[ferry] ${where}: ${message}`, { cause: error });
+}
+
+function kindOf(config: FerryConfig, endpoint: EndpointSpec): string {
+  return endpointOptions(config, endpoint).kind;
+}
+
+function edgeOf(config: FerryConfig, flowName: string, flow: FlowSpec): Edge {
+  try {
+    return checkEdge(letterOfKind(kindOf(config, flow.source)), letterOfKind(kindOf(config, flow.sink)));
+  } catch (error) {
+    throw within(`flow "${flowName}"`, error);
+  }
+}
+
+function build(config: FerryConfig, flowName: string, flow: FlowSpec, role: Role, registry: ConnectorRegistry) {
+  const endpoint = flow[role];
+  if (endpoint === undefined) throw new ConfigError(`[ferry] flow "${flowName}" has no ${roleWords[role]}`);
+  try {
+    const { kind, options } = endpointOptions(config, endpoint);
+    const connector = registry.get(kind);
+    return role === 'source' ? connector.createSource(options) : connector.createSink(options);
+  } catch (error) {
+    throw within(`flow "${flowName}", ${roleWords[role]}`, error);
+  }
+}
+
+/**
+ * Resolves a flow's connections, checks its edge (M2C and C2M are refused with
+ * the reason) and builds its source and sink through the registry, whose
+ * factories check their options eagerly. Nothing is opened.
+ */
+export function buildFlow(config: FerryConfig, flowName: string, registry: ConnectorRegistry): BuiltFlow {
+  const spec = getFlow(config, flowName);
+  const edge = edgeOf(config, flowName, spec);
+  const source = build(config, flowName, spec, 'source', registry) as Source;
+  const sink = build(config, flowName, spec, 'sink', registry) as Sink;
+  // Checked so that a bad dead-letter target fails now rather than on the first rejected record.
+  if (spec.deadLetter !== undefined) build(config, flowName, spec, 'deadLetter', registry);
+  return { name: flowName, edge, source, sink, spec };
+}
+
+export interface FlowCheck {
+  readonly name: string;
+  /** The edge name (`S2S`), when the kinds are known. */
+  readonly edge?: string;
+  /** Empty when the flow would build. */
+  readonly problems: string[];
+}
+
+/**
+ * Builds every flow of a config without opening anything, collecting every
+ * problem (the edge, the source, the sink, the dead-letter sink) rather than
+ * stopping at the first.
+ */
+export function validateConfig(config: FerryConfig, registry: ConnectorRegistry): FlowCheck[] {
+  return Object.entries(config.flows).map(([name, flow]) => {
+    const problems: string[] = [];
+    let edge: string | undefined;
+    try {
+      edge = `${letterOfKind(kindOf(config, flow.source))}2${letterOfKind(kindOf(config, flow.sink))}`;
+      edgeOf(config, name, flow);
+    } catch (error) {
+      problems.push(describeError(error));
+    }
+    for (const role of ['source', 'sink', 'deadLetter'] as const) {
+      if (flow[role] === undefined) continue;
+      try {
+        build(config, name, flow, role, registry);
+      } catch (error) {
+        problems.push(describeError(error));
+      }
+    }
+    return edge === undefined ? { name, problems } : { name, edge, problems };
+  });
+}

@@ -1,0 +1,22 @@
+export { type Env, interpolateEnv, loadConfigFile, parseConfigText, readConfigInput } from './config-file.js';
+export { type BuiltFlow, buildFlow, endpointOptions, type FlowCheck, validateConfig } from './flow-builder.js';
+export { type CliIo, exitCodes, formatError, main } from './main.js';
+export {
+  createProgressReporter,
+  describeStop,
+  formatProgress,
+  formatResult,
+  type ProgressReporter,
+} from './progress.js';
+export { type ConnectorRegistry, createRegistry, installedConnectors } from './registry.js';
+export {
+  applyFlowOverrides,
+  inferKind,
+  oneOffConfigInput,
+  parseKeyValue,
+  type RunFlagValues,
+  type RunTarget,
+  resolveRunTarget,
+  UsageError,
+} from './run-args.js';
+export { type RunFlowOptions, runFlow } from './run-flow.js';

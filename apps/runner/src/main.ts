@@ -1,0 +1,275 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import {
+  ConfigError,
+  describeError,
+  edgeMatrix,
+  FerryError,
+  type PumpResult,
+  type SystemLetter,
+  systemLetters,
+  systems,
+} from '@ferry/core';
+import { loadConfigFile } from './config-file.js';
+import { buildFlow, validateConfig } from './flow-builder.js';
+import { createProgressReporter, formatResult } from './progress.js';
+import { createRegistry } from './registry.js';
+import { type RunFlagValues, resolveRunTarget, runFlags, UsageError } from './run-args.js';
+import { runFlow } from './run-flow.js';
+
+export interface CliIo {
+  readonly stdout: NodeJS.WriteStream;
+  readonly stderr: NodeJS.WriteStream;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** Exit codes: 0 done, 1 the flow failed, 2 bad config or usage, 130 cancelled by a signal. */
+export const exitCodes = { ok: 0, failed: 1, usage: 2, cancelled: 130 } as const;
+
+const mainHelp = `ferry: moves records between Redis Streams (S), RabbitMQ (Q), MongoDB (M) and ClickHouse (C), batch by batch.
+
+usage:
+  ferry run <config-file> <flow-name> [flags]   run one flow in the foreground
+  ferry run --source-url URL [--sink-url URL] --source KEY=VALUE --sink KEY=VALUE [flags]
+                                                run a one-off flow described by flags
+  ferry validate <config-file>                  check every flow of a config without connecting
+  ferry edges                                   show which edges (S2S, Q2C, ...) are permitted
+  ferry help [command]                          help for a command
+
+options:
+  -h, --help       show help
+  -v, --version    show the version
+
+exit codes: 0 done, 1 the flow failed, 2 bad config or usage, 130 cancelled (Ctrl-C)
+`;
+
+const runHelp = `usage:
+  ferry run <config-file> <flow-name> [flags]
+  ferry run --source-url URL [--sink-url URL] [flow-name] --source KEY=VALUE ... --sink KEY=VALUE ... [flags]
+
+Runs one flow in the foreground until it stops: source empty, maxBatches reached,
+target full (with --when-full stop), or Ctrl-C (the batch in hand is finished or
+released; a second Ctrl-C quits at once). With a config file, the flags override
+that flow's settings.
+
+flags:
+  --source-url URL          source server; the kind comes from the scheme: redis(s):// → redis-stream,
+                            amqp(s):// → rabbitmq, mongodb(+srv):// → mongo, http(s):// → clickhouse
+  --sink-url URL            sink server (default: the source's)
+  --source-kind KIND        override the inferred kind (redis-stream, rabbitmq, mongo, clickhouse)
+  --sink-kind KIND
+  --source KEY=VALUE        a source key (stream, mode, codec, ...); repeatable; VALUE is JSON when it parses
+  --sink KEY=VALUE          a sink key (stream, maxLen, ...); repeatable
+  --batch-size N            records per batch (default 1000)
+  --max-batches N           stop after N batches (default: no limit)
+  --follow                  wait for new records instead of stopping when the source is empty
+  --when-full wait|stop     what to do when the sink reaches its maxLen (default wait)
+  --poll-interval-ms N      how often a full sink is polled / a follow-mode read waits (default 1000)
+  --json                    print the result as JSON instead of the final line
+  -h, --help                show this help
+
+example:
+  ferry run --source-url redis://127.0.0.1:6379 --source stream=in --source mode=range \\
+            --sink stream=out --sink maxLen=100000 --batch-size 1000
+`;
+
+const validateHelp = `usage: ferry validate <config-file>
+
+Parses the config (YAML or JSON, \${VAR} and \${VAR:-default} taken from the
+environment) and builds every flow without connecting to anything: the edge,
+the source, the sink and the dead-letter sink of each. Exit code 0 when every
+flow builds, 2 otherwise.
+`;
+
+const edgesHelp = `usage: ferry edges
+
+Prints the edge matrix: every ordered pair of S (Redis Streams), Q (RabbitMQ),
+M (MongoDB) and C (ClickHouse), the refused ones with the reason, and which
+edges the connectors installed in this release can run.
+`;
+
+const helps: Record<string, string> = { run: runHelp, validate: validateHelp, edges: edgesHelp };
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** `error: <message>`, then each cause that the message does not already say. */
+export function formatError(error: unknown): string {
+  let text = `error: ${describeError(error)}`;
+  const seen = new Set<unknown>([error]);
+  let cause = error instanceof Error ? error.cause : undefined;
+  while (cause !== undefined && cause !== null && !seen.has(cause)) {
+    seen.add(cause);
+    const message = describeError(cause);
+    const isZod = cause instanceof Error && cause.name === 'ZodError';
+    if (!isZod && message !== '' && !text.includes(message)) text += `\n  caused by: ${message}`;
+    cause = cause instanceof Error ? cause.cause : undefined;
+  }
+  return text;
+}
+
+export function exitCodeOf(error: unknown): number {
+  if (error instanceof ConfigError || error instanceof UsageError) return exitCodes.usage;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) return exitCodes.usage;
+  return exitCodes.failed;
+}
+
+async function runCommand(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: runFlags, allowPositionals: true, strict: true });
+  const flags = values as RunFlagValues;
+  if (flags.help === true) {
+    io.stdout.write(runHelp);
+    return exitCodes.ok;
+  }
+  const target = resolveRunTarget(positionals, flags, io.env);
+  const flow = buildFlow(target.config, target.flowName, createRegistry());
+
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupts += 1;
+    if (interrupts > 1 && signal === 'SIGINT') {
+      io.stderr.write('\nferry: quitting at once; the batch in hand will be read again\n');
+      process.exit(exitCodes.cancelled);
+    }
+    io.stderr.write(`\nferry: stopping (${signal}): finishing the batch in hand; Ctrl-C again to quit at once\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const tty = io.stderr.isTTY === true;
+  if (tty) io.stderr.write(`ferry: flow "${flow.name}" (${flow.edge.name})\n`);
+  const reporter = createProgressReporter({ stream: io.stderr, tty });
+  let result: PumpResult;
+  try {
+    result = await runFlow(flow, { signal: controller.signal, onProgress: (p) => reporter.update(p) });
+  } finally {
+    reporter.finish();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (flags.json === true) {
+    io.stdout.write(`${JSON.stringify({ flow: flow.name, edge: flow.edge.name, ...result })}\n`);
+  } else {
+    io.stdout.write(`${formatResult(result)}\n`);
+  }
+  return result.stopReason === 'aborted' ? exitCodes.cancelled : exitCodes.ok;
+}
+
+function validateCommand(args: string[], io: CliIo): number {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help === true) {
+    io.stdout.write(validateHelp);
+    return exitCodes.ok;
+  }
+  const [file, ...rest] = positionals;
+  if (file === undefined) throw new UsageError('[ferry] missing <config-file>: ferry validate <config-file>');
+  if (rest.length > 0) throw new UsageError(`[ferry] unexpected argument ${JSON.stringify(rest[0])}`);
+  const checks = validateConfig(loadConfigFile(file, io.env), createRegistry());
+  const bad = checks.filter((c) => c.problems.length > 0);
+  const plural = (n: number) => `${n} flow${n === 1 ? '' : 's'}`;
+  if (bad.length === 0) {
+    const names = checks.map((c) => `${c.name} ${c.edge ?? ''}`.trim()).join(', ');
+    io.stdout.write(`ok: ${plural(checks.length)}${checks.length > 0 ? ` (${names})` : ''}\n`);
+    return exitCodes.ok;
+  }
+  const lines = [`error: ${bad.length} of ${plural(checks.length)} in ${file} cannot run:`];
+  for (const check of bad) {
+    lines.push(`  ${check.name}${check.edge === undefined ? '' : ` (${check.edge})`}:`);
+    for (const problem of check.problems) lines.push(`    - ${problem.replace(/\n/g, '\n      ')}`);
+  }
+  io.stderr.write(`${lines.join('\n')}\n`);
+  return exitCodes.usage;
+}
+
+function edgesCommand(args: string[], io: CliIo): number {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help === true) {
+    io.stdout.write(edgesHelp);
+    return exitCodes.ok;
+  }
+  if (positionals.length > 0) throw new UsageError(`[ferry] unexpected argument ${JSON.stringify(positionals[0])}`);
+  const registry = createRegistry();
+  const installed = (letter: SystemLetter) => registry.has(systems[letter].kind);
+  const edges = edgeMatrix();
+  const cell = (from: SystemLetter, to: SystemLetter) => {
+    const edge = edges.find((e) => e.from === from && e.to === to)!;
+    if (!edge.allowed) return 'refused';
+    return installed(from) && installed(to) ? `${edge.name} *` : edge.name;
+  };
+  const width = 9;
+  const lines = [
+    'edges, source (rows) to sink (columns); * runs with the connectors installed in this release',
+    '',
+    `${'from\\to'.padEnd(width)}${systemLetters.map((l) => l.padEnd(width)).join('')}`.trimEnd(),
+  ];
+  for (const from of systemLetters) {
+    lines.push(`${from.padEnd(width)}${systemLetters.map((to) => cell(from, to).padEnd(width)).join('')}`.trimEnd());
+  }
+  lines.push('', 'systems:');
+  for (const letter of systemLetters) {
+    const s = systems[letter];
+    lines.push(`  ${letter}  ${s.title} (kind ${s.kind})${installed(letter) ? '' : ': connector not available yet'}`);
+  }
+  const allowed = edges.filter((e) => e.allowed).length;
+  lines.push('', `${allowed} of ${edges.length} edges permitted; refused:`);
+  for (const edge of edges.filter((e) => !e.allowed)) lines.push(`  ${edge.name}: ${edge.reason}`);
+  io.stdout.write(`${lines.join('\n')}\n`);
+  return exitCodes.ok;
+}
+
+/** Runs the `ferry` command line; resolves to the exit code. */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const [command, ...args] = argv;
+  try {
+    switch (command) {
+      case undefined:
+        io.stderr.write(mainHelp);
+        return exitCodes.usage;
+      case '-h':
+      case '--help':
+        io.stdout.write(mainHelp);
+        return exitCodes.ok;
+      case 'help': {
+        const topic = args[0];
+        io.stdout.write(topic === undefined ? mainHelp : (helps[topic] ?? mainHelp));
+        return topic === undefined || topic in helps ? exitCodes.ok : exitCodes.usage;
+      }
+      case '-v':
+      case '--version':
+        io.stdout.write(`${version()}\n`);
+        return exitCodes.ok;
+      case 'run':
+        return await runCommand(args, io);
+      case 'validate':
+        return validateCommand(args, io);
+      case 'edges':
+        return edgesCommand(args, io);
+      default:
+        throw new UsageError(`[ferry] unknown command ${JSON.stringify(command)}: expected run, validate or edges`);
+    }
+  } catch (error) {
+    io.stderr.write(`${formatError(error)}\n`);
+    if (error instanceof UsageError || (error instanceof TypeError && exitCodeOf(error) === exitCodes.usage)) {
+      io.stderr.write(`see: ferry ${command !== undefined && command in helps ? `${command} ` : ''}--help\n`);
+    }
+    if (!(error instanceof FerryError) && !(error instanceof TypeError) && io.env.FERRY_DEBUG) {
+      io.stderr.write(`${(error as Error).stack ?? ''}\n`);
+    }
+    return exitCodeOf(error);
+  }
+}

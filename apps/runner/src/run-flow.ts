@@ -1,0 +1,26 @@
+import { createPump, type PumpProgress, type PumpResult } from '@ferry/core';
+import type { BuiltFlow } from './flow-builder.js';
+
+export interface RunFlowOptions {
+  /** Aborting stops the flow cleanly: the batch in hand is finished or released. */
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: PumpProgress) => void;
+}
+
+/** Runs a built flow to its end with the settings of its spec; rejects with FlowFailedError when it fails. */
+export function runFlow(flow: BuiltFlow, options: RunFlowOptions = {}): Promise<PumpResult> {
+  const { spec } = flow;
+  return createPump({
+    source: flow.source,
+    sink: flow.sink,
+    batchSize: spec.batchSize,
+    ...(spec.maxBatches === undefined ? {} : { maxBatches: spec.maxBatches }),
+    stopWhenEmpty: spec.stopWhenEmpty,
+    whenFull: spec.whenFull,
+    pollIntervalMs: spec.pollIntervalMs,
+    retry: spec.retry,
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+    flowName: flow.name,
+  }).run();
+}
