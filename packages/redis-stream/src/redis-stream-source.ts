@@ -79,7 +79,7 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
     }
     if (entries.length > 0 || options.waitMs <= 0) return this.#batch(entries);
     // XREAD from 0-0 answers at once when entries exist, else wakes up on the first XADD.
-    const reply = await this.#blocking(redis, options, 'XREAD', (block) =>
+    const reply = await this.#blocking(options, 'XREAD', (block) =>
       redis.call('XREAD', 'COUNT', max, 'BLOCK', block, 'STREAMS', stream, '0-0'),
     );
     return this.#batch(reply?.[0]?.[1] ?? []);
@@ -99,7 +99,7 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
     }
     let reply: RawStreams;
     if (options.waitMs > 0) {
-      reply = await this.#blocking(redis, options, 'XREADGROUP', (block) =>
+      reply = await this.#blocking(options, 'XREADGROUP', (block) =>
         redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', max, 'BLOCK', block, 'STREAMS', stream, '>'),
       );
     } else {
@@ -183,11 +183,11 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
 
   /** Pending entries whose data was deleted cannot be delivered: acknowledge them away. */
   async #dropDeleted(redis: Redis, entries: RawEntry[]): Promise<RawEntry[]> {
-    let deleted: string[] | undefined;
+    const deleted: string[] = [];
     for (const entry of entries) {
-      if (entry[1] === null) (deleted ??= []).push(entry[0]);
+      if (entry[1] === null) deleted.push(entry[0]);
     }
-    if (deleted === undefined) return entries;
+    if (deleted.length === 0) return entries;
     try {
       await redis.xack(this.#config.stream, this.#config.group, ...deleted);
     } catch (error) {
@@ -198,7 +198,6 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
 
   /** Runs a BLOCK command in slices until it returns entries, the wait is over, or the signal aborts. */
   async #blocking(
-    redis: Redis,
     options: ReadOptions,
     command: string,
     call: (blockMs: number) => Promise<unknown>,

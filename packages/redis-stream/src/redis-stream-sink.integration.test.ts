@@ -1,0 +1,191 @@
+import { ConnectionError, FatalError, type FerryRecord, isTransient } from '@ferry/core';
+import { redisUrl, sampleRecords, testSink, uniqueName, type WrittenRecord } from '@ferry/testkit';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createRedisStreamSink, createRedisStreamSource, decodeFields, decodeJson } from './index.js';
+
+let admin: Redis;
+const keys: string[] = [];
+
+beforeAll(async () => {
+  admin = new Redis(redisUrl());
+  await admin.ping();
+});
+afterEach(async () => {
+  if (keys.length > 0) await admin.del(...keys.splice(0));
+});
+afterAll(async () => {
+  await admin.quit();
+});
+
+function stream(): string {
+  const name = uniqueName('ferry.test.sink');
+  keys.push(name);
+  return name;
+}
+
+const cleanup = async (ctx: { name: string }) => {
+  await admin.del(ctx.name);
+};
+const count = (ctx: { name: string }) => admin.xlen(ctx.name);
+
+async function readBackFields(name: string): Promise<WrittenRecord[]> {
+  return (await admin.xrange(name, '-', '+')).map(([, fields]) => {
+    const { _source_id: sourceId, ...value } = decodeFields(fields);
+    return { sourceId: sourceId as string | undefined, value };
+  });
+}
+
+testSink({
+  name: 'redis-stream sink, fields codec (contract)',
+  create: (ctx) => createRedisStreamSink({ url: redisUrl(), stream: ctx.name }),
+  createWithMaxLen: (ctx, maxLen) => createRedisStreamSink({ url: redisUrl(), stream: ctx.name, maxLen }),
+  readBack: (ctx) => readBackFields(ctx.name),
+  count,
+  cleanup,
+});
+
+testSink({
+  name: 'redis-stream sink, json codec (contract)',
+  create: (ctx) => createRedisStreamSink({ url: redisUrl(), stream: ctx.name, codec: 'json' }),
+  createWithMaxLen: (ctx, maxLen) =>
+    createRedisStreamSink({ url: redisUrl(), stream: ctx.name, codec: 'json', maxLen }),
+  readBack: async (ctx) =>
+    (await admin.xrange(ctx.name, '-', '+')).map(([, fields]) => ({
+      sourceId: fields[fields.indexOf('_source_id') + 1],
+      value: decodeJson(fields, 'data'),
+    })),
+  count,
+  cleanup,
+});
+
+describe('redis-stream sink', () => {
+  const open = async (options: Record<string, unknown>) => {
+    const sink = createRedisStreamSink({ url: redisUrl(), ...options });
+    await sink.open();
+    return sink;
+  };
+
+  it('trim: false never trims, whatever maxLen says', async () => {
+    const name = stream();
+    const sink = await open({ stream: name, maxLen: 3 });
+    try {
+      await sink.write(sampleRecords(10));
+      expect(await admin.xlen(name)).toBe(10);
+      expect(await sink.free()).toBe(0);
+    } finally {
+      await sink.close();
+    }
+  });
+
+  it('trim: true caps the stream near maxLen (deleting the oldest, read or not)', async () => {
+    const name = stream();
+    const sink = await open({ stream: name, maxLen: 10, trim: true });
+    try {
+      for (let i = 0; i < 5; i++) await sink.write(sampleRecords(200, `b${i}`));
+      const length = await admin.xlen(name);
+      expect(length).toBeGreaterThanOrEqual(10);
+      expect(length).toBeLessThan(1000);
+    } finally {
+      await sink.close();
+    }
+  });
+
+  it('overwrites an incoming _source_id with the record id; sourceIdField: false writes none', async () => {
+    const name = stream();
+    const plain = stream();
+    const record: FerryRecord = { id: '123', value: { a: 'x', _source_id: 'older' }, readAt: 0, bytes: 0 };
+    const sink = await open({ stream: name });
+    const bare = await open({ stream: plain, sourceIdField: false });
+    try {
+      await sink.write([record]);
+      const [[, fields]] = (await admin.xrange(name, '-', '+')) as [[string, string[]]];
+      expect(fields).toEqual(['a', 'x', '_source_id', '"123"']);
+      expect(decodeFields(fields)._source_id).toBe('123');
+      expect(await sink.reconcile!([record])).toEqual([]);
+      await bare.write([record]);
+      expect((await admin.xrange(plain, '-', '+'))[0]![1]).toEqual(['a', 'x', '_source_id', 'older']);
+      expect(await bare.reconcile!([record])).toEqual([record]);
+    } finally {
+      await sink.close();
+      await bare.close();
+    }
+  });
+
+  it('refuses a record with no fields by id instead of sending a broken XADD', async () => {
+    const sink = await open({ stream: stream(), sourceIdField: false });
+    try {
+      await expect(sink.write([{ id: 'empty-1', value: {}, readAt: 0, bytes: 0 }])).rejects.toMatchObject({
+        name: 'RecordRejectedError',
+        recordId: 'empty-1',
+      });
+    } finally {
+      await sink.close();
+    }
+  });
+
+  it('a key of the wrong type is a FatalError naming the stream', async () => {
+    const name = stream();
+    await admin.set(name, 'not a stream');
+    const sink = await open({ stream: name });
+    try {
+      const error = await sink.write(sampleRecords(2)).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(FatalError);
+      expect(isTransient(error)).toBe(false);
+      expect((error as Error).message).toMatch(
+        new RegExp(`XADD .* on stream "${name.replace(/\./g, '\\.')}".*WRONGTYPE`),
+      );
+    } finally {
+      await sink.close();
+    }
+  });
+
+  it('an unreachable server gives a prompt ConnectionError naming host:port, and close does not hang', async () => {
+    const sink = createRedisStreamSink({ url: 'redis://127.0.0.1:1', stream: 's', connectionName: 'out' });
+    const started = Date.now();
+    const error = await sink.open().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as Error).message).toContain('cannot reach 127.0.0.1:1 (connection "out")');
+    await sink.close();
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('moves a stream to another, S2S, with the source ids kept', async () => {
+    const from = stream();
+    const to = stream();
+    const values = Array.from({ length: 20_000 }, (_, n) => ({ n, name: `item-${n}`, tags: ['a', 'b'], ok: true }));
+    for (let i = 0; i < values.length; i += 5000) {
+      await admin
+        .pipeline(
+          values
+            .slice(i, i + 5000)
+            .map((v) => ['xadd', from, '*', 'n', String(v.n), 'name', v.name, 'tags', '["a","b"]', 'ok', 'true']),
+        )
+        .exec();
+    }
+    const source = createRedisStreamSource({ url: redisUrl(), stream: from });
+    const sink = await open({ stream: to });
+    await source.open();
+    try {
+      const started = performance.now();
+      let moved = 0;
+      for (;;) {
+        const batch = await source.read(1000, { waitMs: 0 });
+        if (batch.records.length === 0) break;
+        await sink.write(batch.records);
+        await source.ack(batch);
+        moved += batch.records.length;
+      }
+      const rate = Math.round(moved / ((performance.now() - started) / 1000));
+      console.info(`[redis-stream] S2S moved ${moved} records at ${rate} records/s`);
+      expect(moved).toBe(values.length);
+      expect(await admin.xlen(from)).toBe(0);
+      const head = (await readBackFields(to)).slice(0, 2);
+      expect(head.map((w) => w.value)).toEqual(values.slice(0, 2));
+      expect(head[0]!.sourceId).toMatch(/^\d+-\d+$/);
+    } finally {
+      await source.close();
+      await sink.close();
+    }
+  });
+});
