@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Starts the real services that ferry's tests and demo talk to, when they are not running.
+#
+#   source scripts/services.sh && ensure_redis      # from another script
+#   bash scripts/services.sh ensure_redis           # on its own
+#
+# Each ensure_<service> checks the service first and does nothing when it answers;
+# otherwise it installs Debian's package when the server is missing, starts it on
+# its standard port and waits (bounded) until it answers. Later services
+# (ensure_rabbitmq, ensure_clickhouse) follow the same pattern.
+
+FERRY_REDIS_HOST="${FERRY_REDIS_HOST:-127.0.0.1}"
+FERRY_REDIS_PORT="${FERRY_REDIS_PORT:-6379}"
+FERRY_SERVICE_WAIT_S="${FERRY_SERVICE_WAIT_S:-20}"
+
+ferry_log() { printf 'services: %s\n' "$*" >&2; }
+
+# Runs a command as root: directly when root, through sudo otherwise.
+ferry_as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    ferry_log "need root to run: $* (no sudo found)"
+    return 1
+  fi
+}
+
+# Installs Debian packages quietly.
+ferry_apt_install() {
+  ferry_log "installing $* (apt-get)"
+  ferry_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+    ferry_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# ferry_wait_for <what> <command...>: retries the command every 0.5 s until it succeeds or time runs out.
+ferry_wait_for() {
+  local what="$1"
+  shift
+  local deadline=$((SECONDS + FERRY_SERVICE_WAIT_S))
+  until "$@"; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      ferry_log "$what did not answer within ${FERRY_SERVICE_WAIT_S} s"
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
+# True when Redis answers PING with PONG: through redis-cli, or a raw RESP PING over bash's /dev/tcp.
+redis_ping() {
+  if command -v redis-cli >/dev/null 2>&1; then
+    [ "$(redis-cli -h "$FERRY_REDIS_HOST" -p "$FERRY_REDIS_PORT" ping 2>/dev/null)" = "PONG" ]
+    return
+  fi
+  local reply=""
+  (
+    exec 3<>"/dev/tcp/$FERRY_REDIS_HOST/$FERRY_REDIS_PORT" || exit 1
+    printf 'PING\r\n' >&3
+    IFS= read -r -t 2 reply <&3 || exit 1
+    [[ "$reply" == +PONG* ]]
+  ) 2>/dev/null
+}
+
+ensure_redis() {
+  if redis_ping; then
+    return 0
+  fi
+  if ! command -v redis-server >/dev/null 2>&1; then
+    ferry_apt_install redis-server || {
+      ferry_log "could not install redis-server; install Redis 7 and start it on $FERRY_REDIS_HOST:$FERRY_REDIS_PORT"
+      return 1
+    }
+    # The package may have started its own service already.
+    if redis_ping; then
+      return 0
+    fi
+  fi
+  local log="${TMPDIR:-/tmp}/ferry-redis-$FERRY_REDIS_PORT.log"
+  ferry_log "starting redis-server on $FERRY_REDIS_HOST:$FERRY_REDIS_PORT (log: $log)"
+  redis-server --daemonize yes --bind "$FERRY_REDIS_HOST" --port "$FERRY_REDIS_PORT" \
+    --save "" --appendonly no --dir "${TMPDIR:-/tmp}" --logfile "$log" || {
+    ferry_log "redis-server failed to start; see $log"
+    return 1
+  }
+  ferry_wait_for "redis on $FERRY_REDIS_HOST:$FERRY_REDIS_PORT" redis_ping || {
+    ferry_log "see $log"
+    return 1
+  }
+  ferry_log "redis is up"
+}
+
+# Run directly: each argument names a function to run, in order.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  set -euo pipefail
+  if [ "$#" -eq 0 ]; then
+    echo "usage: bash scripts/services.sh ensure_redis [...]" >&2
+    exit 2
+  fi
+  for step in "$@"; do
+    "$step"
+  done
+fi
