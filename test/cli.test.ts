@@ -1,0 +1,249 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { configFile, ferry, lastLine, redisUrl } from './support/cli.js';
+import { TestStreams } from './support/streams.js';
+
+const streams = new TestStreams();
+afterAll(() => streams.cleanup());
+
+const finalLine = /^moved (\d+) records in \d+\.\d\d s \([\d,]+ records\/s\); stopped: (.+)$/;
+
+function s2sConfig(source: string, sink: string, flow: string, extra = ''): string {
+  return configFile(
+    [
+      'connections:',
+      `  default: { kind: redis-stream, url: "\${FERRY_E2E_REDIS:-${redisUrl}}" }`,
+      'flows:',
+      '  s2s:',
+      `    source: { connection: default, stream: ${source}, mode: range }`,
+      `    sink: { connection: default, stream: ${sink}${flow} }`,
+      '    batchSize: 1000',
+      extra,
+    ].join('\n'),
+  );
+}
+
+describe('ferry run (S2S against real Redis)', () => {
+  it('moves 10,000 messages from a config file, every one once, with its source id', async () => {
+    const source = streams.name('big.in');
+    const sink = streams.name('big.out');
+    const ids = await streams.seed(source, 10_000);
+    const file = s2sConfig(source, sink, ', maxLen: 100000');
+
+    const run = await ferry(['run', file, 's2s']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(lastLine(run.stdout)).toMatch(finalLine);
+    expect(lastLine(run.stdout)).toMatch(/^moved 10000 records .*; stopped: source empty$/);
+
+    expect(await streams.len(source)).toBe(0);
+    expect(await streams.len(sink)).toBe(10_000);
+    const out = await streams.entries(sink);
+    out.forEach((entry, i) => {
+      expect(entry).toEqual({ n: String(i), name: `msg-${i}`, tags: '["e2e"]', _source_id: ids[i] });
+    });
+  });
+
+  it('runs a one-off flow described by flags only, and prints JSON with --json', async () => {
+    const source = streams.name('flags.in');
+    const sink = streams.name('flags.out');
+    await streams.seed(source, 1500);
+    const run = await ferry([
+      'run',
+      '--source-url',
+      redisUrl,
+      '--source',
+      `stream=${source}`,
+      '--source',
+      'mode=range',
+      '--sink',
+      `stream=${sink}`,
+      '--sink',
+      'maxLen=100000',
+      '--batch-size',
+      '500',
+      '--json',
+    ]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const result = JSON.parse(lastLine(run.stdout));
+    expect(result).toMatchObject({ flow: 'one-off', edge: 'S2S', records: 1500, batches: 3, stopReason: 'empty' });
+    expect(await streams.len(source)).toBe(0);
+    expect(await streams.len(sink)).toBe(1500);
+  });
+
+  it('stops after maxBatches batches', async () => {
+    const source = streams.name('max.in');
+    const sink = streams.name('max.out');
+    await streams.seed(source, 1000);
+    const file = s2sConfig(source, sink, '', '    maxBatches: 10');
+    // A flag overrides the file's batchSize; the file's maxBatches stays.
+    const run = await ferry(['run', file, 's2s', '--batch-size', '30']);
+    expect(run.code).toBe(0);
+    expect(lastLine(run.stdout)).toMatch(/^moved 300 records .*; stopped: maxBatches reached$/);
+    expect(await streams.len(sink)).toBe(300);
+    expect(await streams.len(source)).toBe(700);
+  });
+
+  it('stops with "target full" when the sink reaches its maxLen and whenFull is stop', async () => {
+    const source = streams.name('full.in');
+    const sink = streams.name('full.out');
+    await streams.seed(source, 1000);
+    const file = s2sConfig(source, sink, ', maxLen: 250', '    whenFull: stop');
+    const run = await ferry(['run', file, 's2s', '--batch-size', '100']);
+    expect(run.code).toBe(0);
+    const match = finalLine.exec(lastLine(run.stdout));
+    expect(match?.[2]).toBe('target full');
+    const moved = Number(match?.[1]);
+    expect(moved).toBeGreaterThan(0);
+    expect(moved).toBeLessThanOrEqual(250);
+    expect(await streams.len(sink)).toBe(moved);
+    expect(await streams.len(source)).toBe(1000 - moved);
+  });
+
+  it('stops cleanly on SIGINT in follow mode: exit 130, nothing lost or doubled', async () => {
+    const source = streams.name('follow.in');
+    const sink = streams.name('follow.out');
+    await streams.seed(source, 500);
+    const file = s2sConfig(source, sink, '', '    pollIntervalMs: 100');
+    const run = await ferry(['run', file, 's2s', '--follow'], {
+      onSpawn: (child) => {
+        const poll = setInterval(async () => {
+          if ((await streams.len(sink)) === 500) {
+            clearInterval(poll);
+            child.kill('SIGINT');
+          }
+        }, 50);
+        child.on('close', () => clearInterval(poll));
+      },
+    });
+    expect(run.code).toBe(130);
+    expect(lastLine(run.stdout)).toMatch(/^moved 500 records .*; stopped: cancelled$/);
+    expect(await streams.len(source)).toBe(0);
+    expect(await streams.len(sink)).toBe(500);
+  });
+});
+
+describe('ferry run: bad input', () => {
+  it('exits 2 on a bad config, naming the field and the value', async () => {
+    const file = configFile(
+      [
+        'connections:',
+        `  default: { kind: redis-stream, url: "${redisUrl}" }`,
+        'flows:',
+        '  bad:',
+        '    source: { stream: a }',
+        '    sink: { stream: b }',
+        '    batchSize: -5',
+      ].join('\n'),
+    );
+    const run = await ferry(['run', file, 'bad']);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/^error: /);
+    expect(run.stderr).toMatch(/flows\.bad\.batchSize: .*\(got -5\)/);
+  });
+
+  it('exits 2 on a connector option it refuses, naming the field and the value', async () => {
+    const file = configFile(
+      JSON.stringify({
+        connections: { default: { kind: 'redis-stream', url: redisUrl } },
+        flows: { f: { source: { stream: 'a', mode: 'sideways' }, sink: { stream: 'b' } } },
+      }),
+      'json',
+    );
+    const run = await ferry(['run', file, 'f']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/flow "f", source: .*\n.*mode.*"sideways"/);
+  });
+
+  it('exits 2 on an M2C flow, saying why and what to do instead', async () => {
+    const file = configFile(
+      [
+        'connections:',
+        '  mongo: { kind: mongo, url: "mongodb://127.0.0.1:27017", database: app }',
+        '  clickhouse: { kind: clickhouse, url: "http://127.0.0.1:8123", database: default }',
+        'flows:',
+        '  m2c:',
+        '    source: { connection: mongo, collection: events, mode: copy }',
+        '    sink: { connection: clickhouse, table: events }',
+      ].join('\n'),
+    );
+    const run = await ferry(['run', file, 'm2c']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/edge M2C is not permitted: MongoDB and ClickHouse are both stores/);
+    expect(run.stderr).toMatch(/M2S then S2C, or M2Q then Q2C/);
+  });
+
+  it('exits 2 on an unknown flag or a missing argument', async () => {
+    const unknown = await ferry(['run', '--bogus']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/--bogus/);
+    const missing = await ferry(['run', configFile('flows: {}\n')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/missing <flow-name>/);
+  });
+
+  it('exits 1 within seconds when Redis cannot be reached, naming host:port', async () => {
+    const file = configFile(
+      [
+        'connections:',
+        '  nowhere: { kind: redis-stream, url: "redis://127.0.0.1:1" }',
+        'flows:',
+        '  f:',
+        '    source: { connection: nowhere, stream: a }',
+        '    sink: { connection: nowhere, stream: b }',
+        '    retry: { retries: 1 }',
+      ].join('\n'),
+    );
+    const run = await ferry(['run', file, 'f'], { timeoutMs: 30_000 });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^error: /);
+    expect(run.stderr).toMatch(/127\.0\.0\.1:1\b/);
+    expect(run.ms).toBeLessThan(10_000);
+  });
+});
+
+describe('ferry validate and edges', () => {
+  it('says ok with the flows and their edges', async () => {
+    const file = s2sConfig('a', 'b', ', maxLen: 10');
+    const run = await ferry(['validate', file]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('ok: 1 flow (s2s S2S)\n');
+  });
+
+  it('lists the problems of each flow and exits 2', async () => {
+    const file = configFile(
+      [
+        'connections:',
+        `  default: { kind: redis-stream, url: "${redisUrl}" }`,
+        '  rabbit: { kind: rabbitmq, url: "amqp://127.0.0.1:5672" }',
+        'flows:',
+        '  good: { source: { stream: a }, sink: { stream: b } }',
+        '  nostream: { source: { stream: a }, sink: { maxLen: 5 } }',
+        '  s2q: { source: { stream: a }, sink: { connection: rabbit, queue: q } }',
+      ].join('\n'),
+    );
+    const run = await ferry(['validate', file]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/2 of 3 flows .* cannot run/);
+    expect(run.stderr).toMatch(/nostream \(S2S\):\n.*flow "nostream", sink: .*\n.*stream/);
+    expect(run.stderr).toMatch(/s2q \(S2Q\):\n.*rabbitmq connector is not available yet/);
+  });
+
+  it('names an unset environment variable and where it is used', async () => {
+    const file = configFile(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the config's own ${VAR} syntax
+      'connections:\n  default: { kind: redis-stream, url: "redis://${FERRY_E2E_UNSET_HOST}:6379" }\nflows: {}\n',
+    );
+    const run = await ferry(['validate', file]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/connections\.default\.url uses \$\{FERRY_E2E_UNSET_HOST\}, which is not set/);
+  });
+
+  it('prints the edge matrix', async () => {
+    const run = await ferry(['edges']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/14 of 16 edges permitted/);
+    expect(run.stdout).toMatch(/C2M: ClickHouse and MongoDB are both stores/);
+  });
+});
