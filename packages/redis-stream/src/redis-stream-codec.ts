@@ -3,22 +3,28 @@ import type { RecordValue } from '@ferry/core';
 /** How a record value maps onto the field/value pairs of a stream entry. */
 export type RedisStreamCodec = 'fields' | 'json';
 
+const jsonNumber = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
 /**
- * True when `JSON.parse` may accept the text: the decoder tries only these, so
- * plain text never pays for a thrown SyntaxError.
+ * A field value as the `fields` codec reads it: JSON when it is JSON, else the
+ * raw text. Checked by its first and last characters before any JSON.parse,
+ * because a failed parse (a throw) costs far more than the whole decode of plain text.
  */
-function mayBeJson(text: string): boolean {
-  const c = text.charCodeAt(0);
-  return (
-    c === 123 /* { */ ||
-    c === 91 /* [ */ ||
-    c === 34 /* " */ ||
-    c === 45 /* - */ ||
-    (c >= 48 && c <= 57) /* 0-9 */ ||
-    c === 116 /* t */ ||
-    c === 102 /* f */ ||
-    c === 110 /* n */
-  );
+export function decodeFieldValue(text: string): unknown {
+  const first = text.charCodeAt(0);
+  if (first === 45 /* - */ || (first >= 48 && first <= 57) /* 0-9 */) {
+    return jsonNumber.test(text) ? Number(text) : text;
+  }
+  if (first === 116 /* t */) return text === 'true' ? true : text;
+  if (first === 102 /* f */) return text === 'false' ? false : text;
+  if (first === 110 /* n */) return text === 'null' ? null : text;
+  const close = first === 123 /* { */ ? 125 : first === 91 /* [ */ ? 93 : first === 34 /* " */ ? 34 : -1;
+  if (close === -1 || text.length < 2 || text.charCodeAt(text.length - 1) !== close) return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
 }
 
 /**
@@ -26,24 +32,16 @@ function mayBeJson(text: string): boolean {
  * would read it back as something else ("1", "true", "{…}"): then it is stored JSON-encoded.
  */
 export function encodeFieldValue(value: unknown): string | undefined {
-  if (typeof value === 'string') {
-    if (!mayBeJson(value)) return value;
-    try {
-      JSON.parse(value);
-    } catch {
-      return value;
-    }
-    return JSON.stringify(value);
-  }
-  return JSON.stringify(value);
-}
-
-export function decodeFieldValue(text: string): unknown {
-  if (!mayBeJson(text)) return text;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
+  switch (typeof value) {
+    case 'string':
+      return decodeFieldValue(value) === value ? value : JSON.stringify(value);
+    case 'number':
+      // The same text as JSON.stringify for finite numbers, without its generic path.
+      return Number.isFinite(value) ? String(value) : 'null';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    default:
+      return value === null ? 'null' : JSON.stringify(value);
   }
 }
 
