@@ -32,6 +32,14 @@ const tricky: Record<string, unknown> = {
   dash: '-',
   word: 'nope',
   spaced: ' 1',
+  trailing: '1 ',
+  scientific: '1e5',
+  idLike: '1700000000000-0',
+  braces: '{}',
+  brackets: '[]',
+  lonelyQuote: '"',
+  big: 1e21,
+  tiny: -1.5e-7,
 };
 
 describe('fields codec', () => {
