@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+// biome-ignore lint/suspicious/noUndeclaredEnvVars: the demo runs outside turbo
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const source = 'STREAM.test.test.stream_in';
 const target = 'STREAM.test.test.stream_out';

@@ -11,7 +11,12 @@ if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] ||
   { [ -f package-lock.json ] && [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
   if [ -f package-lock.json ]; then
     echo "install: npm ci" >&2
-    npm ci
+    # npm ci refuses a lockfile that lacks an entry, even a Windows-only optional
+    # one (npm/cli#4828, #8320): then fall back to npm install, which adds it.
+    if ! npm ci; then
+      echo "install: npm ci failed (lockfile out of sync with package.json?); trying npm install" >&2
+      npm install
+    fi
   else
     echo "install: npm install (no package-lock.json)" >&2
     npm install
