@@ -21,7 +21,7 @@ export {
   redisStreamSinkOptionsSchema,
   redisStreamSourceOptionsSchema,
 } from './redis-stream-config.js';
-export { createRedisStreamSink } from './redis-stream-sink.js';
+export { addEntriesScript, createRedisStreamSink, scriptChunk } from './redis-stream-sink.js';
 export { createRedisStreamSource, type RedisStreamHandle } from './redis-stream-source.js';
 
 /** What the runner registers under the kind `redis-stream` (letter S). */

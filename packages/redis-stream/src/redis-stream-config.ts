@@ -79,6 +79,14 @@ export const redisStreamSinkOptionsSchema = z
     maxLen: z.int().positive().optional(),
     trim: z.boolean().default(false),
     sourceIdField: z.union([z.string().min(1), z.literal(false)]).default('_source_id'),
+    /**
+     * `script`: each batch (in chunks of scriptChunk records) is added by one
+     * server-side script, atomically and with a fraction of the client work of
+     * one command per entry; `pipeline`: one pipelined XADD per record, for
+     * servers that run no scripts. `script` falls back to `pipeline` by itself
+     * when the server refuses scripts.
+     */
+    write: z.enum(['script', 'pipeline']).default('script'),
   })
   .superRefine((options, ctx) => {
     checkConnection(options, ctx);

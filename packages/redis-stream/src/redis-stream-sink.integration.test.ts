@@ -3,6 +3,7 @@ import { redisUrl, sampleRecords, testSink, uniqueName, type WrittenRecord } fro
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisStreamSink, createRedisStreamSource, decodeFields, decodeJson } from './index.js';
+import { scriptChunk } from './redis-stream-sink.js';
 
 let admin: Redis;
 const keys: string[] = [];
@@ -36,14 +37,16 @@ async function readBackFields(name: string): Promise<WrittenRecord[]> {
   });
 }
 
-testSink({
-  name: 'redis-stream sink, fields codec (contract)',
-  create: (ctx) => createRedisStreamSink({ url: redisUrl(), stream: ctx.name }),
-  createWithMaxLen: (ctx, maxLen) => createRedisStreamSink({ url: redisUrl(), stream: ctx.name, maxLen }),
-  readBack: (ctx) => readBackFields(ctx.name),
-  count,
-  cleanup,
-});
+for (const write of ['script', 'pipeline'] as const) {
+  testSink({
+    name: `redis-stream sink, fields codec, ${write} writes (contract)`,
+    create: (ctx) => createRedisStreamSink({ url: redisUrl(), stream: ctx.name, write }),
+    createWithMaxLen: (ctx, maxLen) => createRedisStreamSink({ url: redisUrl(), stream: ctx.name, maxLen, write }),
+    readBack: (ctx) => readBackFields(ctx.name),
+    count,
+    cleanup,
+  });
+}
 
 testSink({
   name: 'redis-stream sink, json codec (contract)',
@@ -73,6 +76,20 @@ describe('redis-stream sink', () => {
       await sink.write(sampleRecords(10));
       expect(await admin.xlen(name)).toBe(10);
       expect(await sink.free()).toBe(0);
+    } finally {
+      await sink.close();
+    }
+  });
+
+  it('a batch larger than one script call lands whole and in order', async () => {
+    const name = stream();
+    const sink = await open({ stream: name });
+    try {
+      const records = sampleRecords(scriptChunk * 2 + 500);
+      await sink.write(records);
+      const back = await readBackFields(name);
+      expect(back.map((r) => r.sourceId)).toEqual(records.map((r) => r.id));
+      expect(back.map((r) => r.value)).toEqual(records.map((r) => r.value));
     } finally {
       await sink.close();
     }

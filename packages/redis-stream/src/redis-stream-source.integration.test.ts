@@ -240,6 +240,26 @@ describe('redis-stream source, range mode', () => {
     }
   });
 
+  it('ack deletes only the batch when the head of the stream changed under it', async () => {
+    const name = stream();
+    const ids = await seedFields(name, sampleValues(6));
+    const source = createRedisStreamSource({ url: redisUrl(), stream: name });
+    await source.open();
+    try {
+      const batch = await source.read(3, { waitMs: 0 });
+      // An operator deletes the first entry of the batch, then the batch is acked:
+      // the trim must not reach past the batch, and nothing unread may go.
+      await admin.xdel(name, ids[0]!);
+      await source.ack(batch);
+      expect((await admin.xrange(name, '-', '+')).map(([id]) => id)).toEqual(ids.slice(3));
+      const next = await source.read(10, { waitMs: 0 });
+      await source.ack(next);
+      expect(await admin.xlen(name)).toBe(0);
+    } finally {
+      await source.close();
+    }
+  });
+
   it('an entry the json codec cannot decode is rejected by id and nothing is deleted', async () => {
     const name = stream();
     await admin.xadd(name, '*', 'data', '{"ok":1}');

@@ -20,6 +20,21 @@ const blockSliceMs = 1000;
 const emptyHandle: RedisStreamHandle = Object.freeze({ ids: Object.freeze([]) });
 const emptyBatch: SourceBatch<RedisStreamHandle> = Object.freeze({ records: Object.freeze([]), handle: emptyHandle });
 
+/** Trims the stream below ARGV[2] only if it still starts with ARGV[1]; -1 when it does not. */
+const trimHeadScript = `
+local head = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+if #head == 0 or head[1][1] ~= ARGV[1] then return -1 end
+return redis.call('XTRIM', KEYS[1], 'MINID', ARGV[2])
+`;
+
+/** The smallest stream id greater than `id` (`ms-seq`). */
+export function nextId(id: string): string {
+  const dash = id.indexOf('-');
+  const ms = BigInt(id.slice(0, dash));
+  const seq = BigInt(id.slice(dash + 1));
+  return seq === 0xffff_ffff_ffff_ffffn ? `${ms + 1n}-0` : `${ms}-${seq + 1n}`;
+}
+
 export function createRedisStreamSource(options: unknown): Source<RedisStreamHandle> {
   return new RedisStreamSource(parseSourceOptions(options));
 }
@@ -36,6 +51,8 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
   #pendingCursor = '0';
   #claimCursor = '0-0';
   #lastClaimAt = 0;
+  /** Range mode: ack by trimming the head of the stream while the server runs scripts. */
+  #trimAcks = true;
 
   constructor(config: RedisStreamSourceConfig) {
     this.#config = config;
@@ -254,6 +271,7 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
     const redis = this.#redis ?? this.#client.redis;
     const { stream, mode, group, keep } = this.#config;
     if (mode === 'range') {
+      if (this.#trimAcks && (await this.#trimHead(redis, ids))) return;
       try {
         await redis.xdel(stream, ...ids);
       } catch (error) {
@@ -283,6 +301,35 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
     for (const [error] of results) {
       if (error !== null) throw this.#client.toError(error, 'MULTI XACK XDEL');
     }
+  }
+
+  /**
+   * A range-mode batch is the head of the stream (XRANGE from '-', and XADD
+   * only appends greater ids), so trimming below the id after its last entry
+   * deletes exactly that batch. XTRIM frees whole nodes where XDEL marks entries
+   * one by one: about a hundred times less server time for a batch of 1000.
+   * The script trims only when the stream still starts with the batch's first
+   * entry; otherwise (an operator deleted it, the stream was recreated) the
+   * caller falls back to XDEL of the exact ids.
+   */
+  async #trimHead(redis: Redis, ids: readonly string[]): Promise<boolean> {
+    let trimmed: number;
+    try {
+      trimmed = (await redis.eval(
+        trimHeadScript,
+        1,
+        this.#config.stream,
+        ids[0]!,
+        nextId(ids[ids.length - 1]!),
+      )) as number;
+    } catch (error) {
+      const converted = this.#client.toError(error, 'EVAL (trim acked head)');
+      if (converted.transient) throw converted;
+      // Scripts refused (ACL, a server without Lua): XDEL from now on.
+      this.#trimAcks = false;
+      return false;
+    }
+    return trimmed >= 0;
   }
 
   async release(batch: SourceBatch<RedisStreamHandle>): Promise<void> {

@@ -1,0 +1,72 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const fixture = fileURLToPath(new URL('./fixtures/crash-flow.mjs', import.meta.url));
+const total = 5000;
+const batch = 1000;
+
+let redis: Redis;
+const keys: string[] = [];
+
+beforeAll(() => {
+  redis = new Redis(url);
+});
+afterAll(async () => {
+  if (keys.length > 0) await redis.del(...keys);
+  await redis.quit();
+});
+
+function names(mode: string) {
+  const base = `ferry.test.crash.${mode}.${Date.now().toString(36)}.${process.pid}`;
+  const pair = [`${base}.in`, `${base}.out`] as const;
+  keys.push(...pair);
+  return pair;
+}
+
+async function seed(stream: string) {
+  const pipeline = redis.pipeline();
+  for (let i = 0; i < total; i++) pipeline.xadd(stream, '*', 'n', String(i), 'text', `message ${i}`);
+  await pipeline.exec();
+  const entries = await redis.xrange(stream, '-', '+');
+  return entries.map(([id]) => id);
+}
+
+function runFlow(from: string, to: string, mode: string, killAfterWrite: number) {
+  return spawnSync(process.execPath, [fixture, url, from, to, mode, String(killAfterWrite)], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+}
+
+async function sourceIdsAt(stream: string): Promise<string[]> {
+  const entries = await redis.xrange(stream, '-', '+');
+  return entries.map(([, fields]) => fields[fields.indexOf('_source_id') + 1]!);
+}
+
+describe.each(['range', 'group'])('S2S %s mode, killed with SIGKILL between a write and its ack', (mode) => {
+  it('loses nothing: the unacked batch comes back and the restarted flow drains the source', async () => {
+    const [from, to] = names(mode);
+    const ids = await seed(from);
+
+    const crashed = runFlow(from, to, mode, 3);
+    expect(crashed.signal).toBe('SIGKILL');
+    // Three batches reached the target; only two were acked at the source.
+    expect(await redis.xlen(to)).toBe(3 * batch);
+    expect(await redis.xlen(from)).toBe(total - 2 * batch);
+
+    const restarted = runFlow(from, to, mode, 0);
+    expect(restarted.status, restarted.stderr).toBe(0);
+    expect(JSON.parse(restarted.stdout)).toMatchObject({ stopReason: 'empty' });
+
+    expect(await redis.xlen(from)).toBe(0);
+    const arrived = await sourceIdsAt(to);
+    expect(new Set(arrived)).toEqual(new Set(ids));
+    // Until the batch journal lands, the in-doubt batch is written twice, never more.
+    expect(arrived.length - ids.length).toBeLessThanOrEqual(batch);
+    const fields = (await redis.xrange(to, '-', '+', 'COUNT', 1))[0]![1];
+    expect(fields.slice(0, 4)).toEqual(['n', '0', 'text', 'message 0']);
+  });
+});
