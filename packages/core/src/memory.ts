@@ -12,6 +12,7 @@ export interface MemorySource extends Source<readonly string[]> {
   push(values: readonly RecordValue[]): void;
   /** Records not acked yet, in flight or not, oldest first. */
   remaining(): FerryRecord[];
+  backlog(): Promise<number>;
 }
 
 export interface MemorySink extends Sink {
