@@ -124,6 +124,36 @@ describe('ferry run (S2S against real Redis)', () => {
 });
 
 describe('ferry run: bad input', () => {
+  it('stops on an entry the codec cannot decode, naming it, and acks nothing of its batch', async () => {
+    const source = streams.name('bad.in');
+    const sink = streams.name('bad.out');
+    const pipeline = streams.redis.pipeline();
+    for (let i = 0; i < 250; i++) pipeline.xadd(source, '*', 'data', JSON.stringify({ n: i }));
+    pipeline.xadd(source, '*', 'data', 'not json {');
+    for (let i = 251; i < 351; i++) pipeline.xadd(source, '*', 'data', JSON.stringify({ n: i }));
+    const ids = ((await pipeline.exec()) ?? []).map(([, id]) => id as string);
+    const file = configFile(
+      [
+        'connections:',
+        `  default: { kind: redis-stream, url: "${redisUrl}" }`,
+        'flows:',
+        '  json:',
+        `    source: { stream: ${source}, codec: json }`,
+        `    sink: { stream: ${sink}, codec: json }`,
+        '    batchSize: 100',
+      ].join('\n'),
+    );
+    const run = await ferry(['run', file, 'json']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      `error: [ferry] flow "json" failed while reading after 2 batches (200 records): [redis-stream] entry ${ids[250]} of stream "${source}" cannot be decoded: field "data" is not JSON`,
+    );
+    // The two batches before it moved; the batch holding it is still whole at the source.
+    expect(await streams.len(sink)).toBe(200);
+    expect(await streams.len(source)).toBe(151);
+    expect((await streams.entries(source))[0]).toEqual({ data: JSON.stringify({ n: 200 }) });
+  });
+
   it('exits 2 on a bad config, naming the field and the value', async () => {
     const file = configFile(
       [
