@@ -144,6 +144,15 @@ export class RedisStreamClient {
     }
   }
 
+  /** Runs one driver call, turning its failure into ferry's error family (see `toError`). */
+  async call<T>(command: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw this.toError(error, command);
+    }
+  }
+
   /**
    * The ferry error for a failed driver call: a lost connection is transient,
    * a reply error is the server refusing the command, which retrying will not change.

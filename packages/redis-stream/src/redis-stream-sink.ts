@@ -64,12 +64,7 @@ class RedisStreamSink implements Sink {
     const { maxLen, stream } = this.#config;
     if (maxLen === undefined) return Number.POSITIVE_INFINITY;
     const redis = this.#redis ?? this.#client.redis;
-    let length: number;
-    try {
-      length = await redis.xlen(stream);
-    } catch (error) {
-      throw this.#client.toError(error, 'XLEN');
-    }
+    const length = await this.#client.call('XLEN', () => redis.xlen(stream));
     return Math.max(0, maxLen - length);
   }
 
@@ -133,12 +128,7 @@ class RedisStreamSink implements Sink {
       }
       pipeline.call('EVAL', ...args);
     }
-    let results: [Error | null, unknown][] | null;
-    try {
-      results = await pipeline.exec();
-    } catch (error) {
-      throw this.#client.toError(error, 'EVAL (XADD batch)');
-    }
+    const results = await this.#client.call('EVAL (XADD batch)', () => pipeline.exec());
     if (results === null) throw this.#client.toError(new Error('Connection is closed.'), 'EVAL (XADD batch)');
     for (const [error] of results) {
       if (error === null) continue;
@@ -155,12 +145,7 @@ class RedisStreamSink implements Sink {
     const redis = this.#redis ?? this.#client.redis;
     const head = this.#head;
     const commands = entries.map((fields) => ['xadd', ...head, ...fields]);
-    let results: [Error | null, unknown][] | null;
-    try {
-      results = await redis.pipeline(commands).exec();
-    } catch (error) {
-      throw this.#client.toError(error, 'XADD');
-    }
+    const results = await this.#client.call('XADD', () => redis.pipeline(commands).exec());
     if (results === null) throw this.#client.toError(new Error('Connection is closed.'), 'XADD');
     for (let i = 0; i < results.length; i++) {
       const error = results[i]![0];
@@ -172,12 +157,9 @@ class RedisStreamSink implements Sink {
     const { sourceIdField, stream } = this.#config;
     if (records.length === 0 || sourceIdField === false) return records;
     const redis = this.#redis ?? this.#client.redis;
-    let entries: [id: string, fields: string[]][];
-    try {
-      entries = await redis.xrevrange(stream, '+', '-', 'COUNT', records.length * 2 + reconcileSlack);
-    } catch (error) {
-      throw this.#client.toError(error, 'XREVRANGE');
-    }
+    const entries = await this.#client.call('XREVRANGE', () =>
+      redis.xrevrange(stream, '+', '-', 'COUNT', records.length * 2 + reconcileSlack),
+    );
     const written = new Set<string>();
     for (const [, fields] of entries) {
       for (let i = 0; i + 1 < fields.length; i += 2) {

@@ -88,12 +88,9 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
 
   async #readRange(redis: Redis, max: number, options: ReadOptions): Promise<SourceBatch<RedisStreamHandle>> {
     const { stream } = this.#config;
-    let entries: RawEntry[];
-    try {
-      entries = (await redis.xrange(stream, '-', '+', 'COUNT', max)) as RawEntry[];
-    } catch (error) {
-      throw this.#client.toError(error, 'XRANGE');
-    }
+    const entries = (await this.#client.call('XRANGE', () =>
+      redis.xrange(stream, '-', '+', 'COUNT', max),
+    )) as RawEntry[];
     if (entries.length > 0 || options.waitMs <= 0) return this.#batch(entries);
     // XREAD from 0-0 answers at once when entries exist, else wakes up on the first XADD.
     const reply = await this.#blocking(options, 'XREAD', (block) =>
@@ -114,53 +111,29 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
       const taken = await this.#claim(redis, max);
       if (taken.length > 0) return this.#batch(taken);
     }
-    let reply: RawStreams;
-    if (options.waitMs > 0) {
-      reply = await this.#blocking(options, 'XREADGROUP', (block) =>
-        redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', max, 'BLOCK', block, 'STREAMS', stream, '>'),
-      );
-    } else {
-      try {
-        reply = (await redis.call(
-          'XREADGROUP',
-          'GROUP',
-          group,
-          consumer,
-          'COUNT',
-          max,
-          'STREAMS',
-          stream,
-          '>',
-        )) as RawStreams;
-      } catch (error) {
-        throw this.#client.toError(error, 'XREADGROUP');
-      }
-    }
+    const reply =
+      options.waitMs > 0
+        ? await this.#blocking(options, 'XREADGROUP', (block) =>
+            redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', max, 'BLOCK', block, 'STREAMS', stream, '>'),
+          )
+        : await this.#readGroupFrom(redis, max, '>');
     const fresh = reply?.[0]?.[1] ?? [];
     if (fresh.length > 0 || claimed) return this.#batch(fresh);
     // Nothing new: a good moment to look for entries a dead consumer left behind.
     return this.#batch(await this.#claim(redis, max));
   }
 
-  async #readOwnPending(redis: Redis, max: number): Promise<RawEntry[]> {
+  /** XREADGROUP without blocking: `>` for new entries, an id for this consumer's pending ones after it. */
+  #readGroupFrom(redis: Redis, max: number, from: string): Promise<RawStreams> {
     const { stream, group, consumer } = this.#config;
+    return this.#client.call('XREADGROUP', () =>
+      redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', max, 'STREAMS', stream, from),
+    ) as Promise<RawStreams>;
+  }
+
+  async #readOwnPending(redis: Redis, max: number): Promise<RawEntry[]> {
     for (;;) {
-      let reply: RawStreams;
-      try {
-        reply = (await redis.call(
-          'XREADGROUP',
-          'GROUP',
-          group,
-          consumer,
-          'COUNT',
-          max,
-          'STREAMS',
-          stream,
-          this.#pendingCursor,
-        )) as RawStreams;
-      } catch (error) {
-        throw this.#client.toError(error, 'XREADGROUP');
-      }
+      const reply = await this.#readGroupFrom(redis, max, this.#pendingCursor);
       const entries = reply?.[0]?.[1] ?? [];
       if (entries.length === 0) {
         this.#pendingFirst = false;
@@ -176,21 +149,10 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
   /** Takes over entries that another consumer read and left unacknowledged for longer than claimIdleMs. */
   async #claim(redis: Redis, max: number): Promise<RawEntry[]> {
     const { stream, group, consumer, claimIdleMs } = this.#config;
-    let reply: [cursor: string, entries: RawEntry[], deleted?: string[]];
-    try {
-      reply = (await redis.call(
-        'XAUTOCLAIM',
-        stream,
-        group,
-        consumer,
-        claimIdleMs,
-        this.#claimCursor,
-        'COUNT',
-        max,
-      )) as typeof reply;
-    } catch (error) {
-      throw this.#client.toError(error, 'XAUTOCLAIM');
-    }
+    const cursor = this.#claimCursor;
+    const reply = (await this.#client.call('XAUTOCLAIM', () =>
+      redis.call('XAUTOCLAIM', stream, group, consumer, claimIdleMs, cursor, 'COUNT', max),
+    )) as [cursor: string, entries: RawEntry[], deleted?: string[]];
     this.#claimCursor = reply[0];
     // A full scan of the pending list is done: wait an interval before the next one.
     if (reply[0] === '0-0') this.#lastClaimAt = Date.now();
@@ -205,11 +167,7 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
       if (entry[1] === null) deleted.push(entry[0]);
     }
     if (deleted.length === 0) return entries;
-    try {
-      await redis.xack(this.#config.stream, this.#config.group, ...deleted);
-    } catch (error) {
-      throw this.#client.toError(error, 'XACK');
-    }
+    await this.#client.call('XACK', () => redis.xack(this.#config.stream, this.#config.group, ...deleted));
     return entries.filter((entry) => entry[1] !== null);
   }
 
@@ -223,12 +181,9 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
     for (;;) {
       const left = deadline - Date.now();
       if (left <= 0 || options.signal?.aborted) return null;
-      let reply: RawStreams;
-      try {
-        reply = (await call(Math.max(1, Math.min(left, blockSliceMs)))) as RawStreams;
-      } catch (error) {
-        throw this.#client.toError(error, command);
-      }
+      const reply = (await this.#client.call(command, () =>
+        call(Math.max(1, Math.min(left, blockSliceMs))),
+      )) as RawStreams;
       if (reply !== null && (reply[0]?.[1].length ?? 0) > 0) return reply;
     }
   }
@@ -272,31 +227,20 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
     const { stream, mode, group, keep } = this.#config;
     if (mode === 'range') {
       if (this.#trimAcks && (await this.#trimHead(redis, ids))) return;
-      try {
-        await redis.xdel(stream, ...ids);
-      } catch (error) {
-        throw this.#client.toError(error, 'XDEL');
-      }
+      await this.#client.call('XDEL', () => redis.xdel(stream, ...ids));
       return;
     }
     if (keep) {
-      try {
-        await redis.xack(stream, group, ...ids);
-      } catch (error) {
-        throw this.#client.toError(error, 'XACK');
-      }
+      await this.#client.call('XACK', () => redis.xack(stream, group, ...ids));
       return;
     }
-    let results: [Error | null, unknown][] | null;
-    try {
-      results = await redis
+    const results = await this.#client.call('MULTI XACK XDEL', () =>
+      redis
         .multi()
         .xack(stream, group, ...ids)
         .xdel(stream, ...ids)
-        .exec();
-    } catch (error) {
-      throw this.#client.toError(error, 'MULTI XACK XDEL');
-    }
+        .exec(),
+    );
     if (results === null) throw this.#client.toError(new Error('transaction discarded'), 'MULTI XACK XDEL');
     for (const [error] of results) {
       if (error !== null) throw this.#client.toError(error, 'MULTI XACK XDEL');
@@ -344,18 +288,11 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
     const redis = this.#redis ?? this.#client.redis;
     const { stream, mode, group } = this.#config;
     if (mode === 'range') {
-      try {
-        return await redis.xlen(stream);
-      } catch (error) {
-        throw this.#client.toError(error, 'XLEN');
-      }
+      return this.#client.call('XLEN', () => redis.xlen(stream));
     }
-    let groups: unknown[][];
-    try {
-      groups = (await redis.call('XINFO', 'GROUPS', stream)) as unknown[][];
-    } catch (error) {
-      throw this.#client.toError(error, 'XINFO GROUPS');
-    }
+    const groups = (await this.#client.call('XINFO GROUPS', () =>
+      redis.call('XINFO', 'GROUPS', stream),
+    )) as unknown[][];
     for (const info of groups) {
       const fields = new Map<unknown, unknown>();
       for (let i = 0; i + 1 < info.length; i += 2) fields.set(info[i], info[i + 1]);
