@@ -160,17 +160,22 @@ async function runCommand(args: string[], io: CliIo): Promise<number> {
   return result.stopReason === 'aborted' ? exitCodes.cancelled : exitCodes.ok;
 }
 
-function validateCommand(args: string[], io: CliIo): number {
+/** Parses a command that takes positionals and `--help` only; undefined when help was asked for and shown. */
+function helpOrPositionals(args: string[], help: string, io: CliIo): string[] | undefined {
   const { values, positionals } = parseArgs({
     args,
     options: { help: { type: 'boolean', short: 'h' } },
     allowPositionals: true,
     strict: true,
   });
-  if (values.help === true) {
-    io.stdout.write(validateHelp);
-    return exitCodes.ok;
-  }
+  if (values.help !== true) return positionals;
+  io.stdout.write(help);
+  return undefined;
+}
+
+function validateCommand(args: string[], io: CliIo): number {
+  const positionals = helpOrPositionals(args, validateHelp, io);
+  if (positionals === undefined) return exitCodes.ok;
   const [file, ...rest] = positionals;
   if (file === undefined) throw new UsageError('[ferry] missing <config-file>: ferry validate <config-file>');
   if (rest.length > 0) throw new UsageError(`[ferry] unexpected argument ${JSON.stringify(rest[0])}`);
@@ -192,16 +197,8 @@ function validateCommand(args: string[], io: CliIo): number {
 }
 
 function edgesCommand(args: string[], io: CliIo): number {
-  const { values, positionals } = parseArgs({
-    args,
-    options: { help: { type: 'boolean', short: 'h' } },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (values.help === true) {
-    io.stdout.write(edgesHelp);
-    return exitCodes.ok;
-  }
+  const positionals = helpOrPositionals(args, edgesHelp, io);
+  if (positionals === undefined) return exitCodes.ok;
   if (positionals.length > 0) throw new UsageError(`[ferry] unexpected argument ${JSON.stringify(positionals[0])}`);
   const registry = createRegistry();
   const installed = (letter: SystemLetter) => registry.has(systems[letter].kind);
