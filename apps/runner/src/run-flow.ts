@@ -14,13 +14,13 @@ export function runFlow(flow: BuiltFlow, options: RunFlowOptions = {}): Promise<
     source: flow.source,
     sink: flow.sink,
     batchSize: spec.batchSize,
-    ...(spec.maxBatches === undefined ? {} : { maxBatches: spec.maxBatches }),
+    maxBatches: spec.maxBatches,
     stopWhenEmpty: spec.stopWhenEmpty,
     whenFull: spec.whenFull,
     pollIntervalMs: spec.pollIntervalMs,
     retry: spec.retry,
-    ...(options.signal === undefined ? {} : { signal: options.signal }),
-    ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+    signal: options.signal,
+    onProgress: options.onProgress,
     flowName: flow.name,
   }).run();
 }

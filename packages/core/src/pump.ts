@@ -106,7 +106,7 @@ export function createPump(options: PumpOptions): Pump {
 
   const retrying = <T>(what: string, fn: () => Promise<T>, abortable: boolean): Promise<T> =>
     withRetry(fn, policy, {
-      ...(abortable && signal !== undefined ? { signal } : {}),
+      signal: abortable ? signal : undefined,
       onRetry: (error, attempt, delayMs) => {
         lastError = `${what}: ${describeError(error)} (retry ${attempt} in ${Math.round(delayMs)} ms)`;
         onProgress?.(progress());
@@ -159,6 +159,7 @@ export function createPump(options: PumpOptions): Pump {
       true,
     );
   };
+
   const step = async (): Promise<void> => {
     if (signal?.aborted) throw new Stop('aborted');
     if (maxBatches !== undefined && batches >= maxBatches) throw new Stop('maxBatches');
@@ -167,11 +168,7 @@ export function createPump(options: PumpOptions): Pump {
     const waitMs = stopWhenEmpty ? 0 : pollIntervalMs;
     let batch: SourceBatch;
     try {
-      batch = await retrying(
-        'reading a batch',
-        () => source.read(max, { waitMs, ...(signal ? { signal } : {}) }),
-        true,
-      );
+      batch = await retrying('reading a batch', () => source.read(max, { waitMs, signal }), true);
     } catch (error) {
       if (error instanceof AbortedError || signal?.aborted) throw new Stop('aborted');
       throw fail(error, 'reading');
