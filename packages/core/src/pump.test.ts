@@ -119,6 +119,8 @@ describe('pump order', () => {
     const afterBatches = seen.filter((p) => p.batches > 0).map((p) => p.records);
     expect(afterBatches.slice(0, 3)).toEqual([100, 200, 300]);
     expect(seen[0]).toMatchObject({ records: 0, backlog: 300 });
+    // The backlog is asked for once a second at most; in between, what moved is taken off it.
+    expect(seen.filter((p) => p.batches > 0).map((p) => p.backlog)).toEqual([200, 100, 0, 0]);
   });
 });
 

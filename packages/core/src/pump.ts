@@ -88,6 +88,8 @@ export function createPump(options: PumpOptions): Pump {
   let bytes = 0;
   let startedAt = 0;
   let backlog: number | undefined;
+  /** `records` when the backlog was last asked for: what moved since is taken off it. */
+  let recordsAtBacklog = 0;
   let lastError: string | undefined;
 
   const progress = (waiting?: 'full' | 'empty'): PumpProgress => {
@@ -98,7 +100,7 @@ export function createPump(options: PumpOptions): Pump {
       bytes,
       elapsedMs,
       rate: elapsedMs > 0 ? (records * 1000) / elapsedMs : 0,
-      ...(backlog === undefined ? {} : { backlog }),
+      ...(backlog === undefined ? {} : { backlog: Math.max(0, backlog - (records - recordsAtBacklog)) }),
       ...(waiting === undefined ? {} : { waiting }),
       ...(lastError === undefined ? {} : { lastError }),
     };
@@ -221,6 +223,7 @@ export function createPump(options: PumpOptions): Pump {
     if (source.backlog === undefined) return;
     try {
       backlog = await source.backlog();
+      recordsAtBacklog = records;
     } catch {
       backlog = undefined;
     }
