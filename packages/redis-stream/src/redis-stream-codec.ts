@@ -48,15 +48,22 @@ export function encodeFieldValue(value: unknown): string | undefined {
 /**
  * `fields` codec: each top-level key becomes a stream field. Keys whose value
  * JSON cannot hold (undefined, functions) are left out, as JSON.stringify does.
- * Returns the flat `[field, value, field, value…]` list XADD takes.
+ * Appends the flat `field, value, field, value…` list XADD takes to `out` and
+ * returns how many strings it appended: the sink builds its command in place.
  */
-export function encodeFields(value: RecordValue, skipKey?: string): string[] {
-  const out: string[] = [];
+export function appendFields(out: (string | number)[], value: RecordValue, skipKey?: string): number {
+  const before = out.length;
   for (const key in value) {
     if (key === skipKey || !Object.hasOwn(value, key)) continue;
     const text = encodeFieldValue(value[key]);
     if (text !== undefined) out.push(key, text);
   }
+  return out.length - before;
+}
+
+export function encodeFields(value: RecordValue, skipKey?: string): string[] {
+  const out: string[] = [];
+  appendFields(out as (string | number)[], value, skipKey);
   return out;
 }
 
@@ -82,6 +89,12 @@ export function decodeFields(fields: readonly string[]): RecordValue {
 /** `json` codec: the whole value, JSON-encoded, in one field. */
 export function encodeJson(value: RecordValue, field: string): string[] {
   return [field, JSON.stringify(value)];
+}
+
+/** `encodeJson` into a command being built; returns 2, the strings appended. */
+export function appendJson(out: (string | number)[], value: RecordValue, field: string): number {
+  out.push(field, JSON.stringify(value));
+  return 2;
 }
 
 /** Thrown by a decoder; the source turns it into a RecordRejectedError naming the entry. */

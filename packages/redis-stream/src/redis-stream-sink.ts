@@ -2,7 +2,7 @@ import type { FerryRecord, Sink, WriteOptions } from '@ferry/core';
 import { AbortedError, RecordRejectedError } from '@ferry/core';
 import type { Redis } from 'ioredis';
 import { RedisStreamClient } from './redis-stream-client.js';
-import { encodeFields, encodeFieldValue, encodeJson } from './redis-stream-codec.js';
+import { appendFields, appendJson, encodeFieldValue } from './redis-stream-codec.js';
 import { parseSinkOptions, type RedisStreamSinkConfig } from './redis-stream-config.js';
 
 /** How far back `reconcile` looks beyond twice the batch, for entries other writers added since. */
@@ -73,13 +73,17 @@ class RedisStreamSink implements Sink {
     return this.#config.codec === 'fields' ? (encodeFieldValue(id) as string) : id;
   }
 
-  /** The fields and values of a record's entry, `_source_id` included. */
-  #fields(record: FerryRecord): string[] {
+  /**
+   * Appends a record's fields and values, `_source_id` included, to `out`, and
+   * returns how many strings it appended. Writing into the command itself
+   * spares an array per record on the hot path.
+   */
+  #appendEntry(out: (string | number)[], record: FerryRecord): number {
     const { codec, field, sourceIdField } = this.#config;
     const idField = sourceIdField === false ? undefined : sourceIdField;
-    let fields: string[];
+    let count: number;
     try {
-      fields = codec === 'json' ? encodeJson(record.value, field) : encodeFields(record.value, idField);
+      count = codec === 'json' ? appendJson(out, record.value, field) : appendFields(out, record.value, idField);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new RecordRejectedError(
@@ -89,8 +93,11 @@ class RedisStreamSink implements Sink {
         { cause: error },
       );
     }
-    if (idField !== undefined) fields.push(idField, this.#sourceIdText(record.id));
-    if (fields.length === 0) {
+    if (idField !== undefined) {
+      out.push(idField, this.#sourceIdText(record.id));
+      count += 2;
+    }
+    if (count === 0) {
       const reason = 'the value has no fields, and a stream entry needs at least one';
       throw new RecordRejectedError(
         record.id,
@@ -98,7 +105,7 @@ class RedisStreamSink implements Sink {
         `[redis-stream] record ${record.id} cannot be written to stream "${this.#config.stream}": ${reason}`,
       );
     }
-    return fields;
+    return count;
   }
 
   async write(records: readonly FerryRecord[], options?: WriteOptions): Promise<void> {
@@ -106,28 +113,34 @@ class RedisStreamSink implements Sink {
     if (options?.signal?.aborted) {
       throw new AbortedError(`[redis-stream] write to stream "${this.#config.stream}" aborted before it started`);
     }
-    // Encode everything first: a record that cannot be written fails the batch before any of it lands.
-    const entries = records.map((record) => this.#fields(record));
-    if (this.#useScript) {
-      if (await this.#writeScript(entries)) return;
-    }
-    await this.#writePipeline(records, entries);
+    // Every command is built before any is sent: a record that cannot be
+    // written fails the batch before any of it lands.
+    if (this.#useScript && (await this.#writeScript(this.#scriptCalls(records)))) return;
+    await this.#writePipeline(records);
   }
 
-  /** One script call per chunk, all chunks in one round trip; false when the server refuses scripts. */
-  async #writeScript(entries: readonly string[][]): Promise<boolean> {
+  /** One EVAL of the add script per chunk of records: `[script, 1, stream, trimTo, count, fields…, count, …]`. */
+  #scriptCalls(records: readonly FerryRecord[]): (string | number)[][] {
     const { stream, trim, maxLen } = this.#config;
+    const trimTo = trim && maxLen !== undefined ? String(maxLen) : '';
+    const calls: (string | number)[][] = [];
+    for (let start = 0; start < records.length; start += scriptChunk) {
+      const args: (string | number)[] = [addEntriesScript, 1, stream, trimTo];
+      const end = Math.min(records.length, start + scriptChunk);
+      for (let i = start; i < end; i++) {
+        const at = args.push(0) - 1;
+        args[at] = this.#appendEntry(args, records[i]!);
+      }
+      calls.push(args);
+    }
+    return calls;
+  }
+
+  /** All script calls in one round trip; false when the server refuses scripts. */
+  async #writeScript(calls: readonly (string | number)[][]): Promise<boolean> {
     const redis = this.#redis ?? this.#client.redis;
     const pipeline = redis.pipeline();
-    const trimTo = trim && maxLen !== undefined ? String(maxLen) : '';
-    for (let start = 0; start < entries.length; start += scriptChunk) {
-      const args: (string | number)[] = [addEntriesScript, 1, stream, trimTo];
-      for (const fields of entries.slice(start, start + scriptChunk)) {
-        args.push(fields.length);
-        for (const text of fields) args.push(text);
-      }
-      pipeline.call('EVAL', ...args);
-    }
+    for (const args of calls) pipeline.call('EVAL', ...args);
     const results = await this.#client.call('EVAL (XADD batch)', () => pipeline.exec());
     if (results === null) throw this.#client.toError(new Error('Connection is closed.'), 'EVAL (XADD batch)');
     for (const [error] of results) {
@@ -141,10 +154,13 @@ class RedisStreamSink implements Sink {
     return true;
   }
 
-  async #writePipeline(records: readonly FerryRecord[], entries: readonly string[][]): Promise<void> {
+  async #writePipeline(records: readonly FerryRecord[]): Promise<void> {
     const redis = this.#redis ?? this.#client.redis;
-    const head = this.#head;
-    const commands = entries.map((fields) => ['xadd', ...head, ...fields]);
+    const commands = records.map((record) => {
+      const args: (string | number)[] = ['xadd', ...this.#head];
+      this.#appendEntry(args, record);
+      return args;
+    });
     const results = await this.#client.call('XADD', () => redis.pipeline(commands).exec());
     if (results === null) throw this.#client.toError(new Error('Connection is closed.'), 'XADD');
     for (let i = 0; i < results.length; i++) {
