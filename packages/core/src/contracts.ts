@@ -1,9 +1,32 @@
 import type { FerryRecord } from './record.js';
 
-/** A batch read from a source. The handle is the source's own: only it reads it. */
+/**
+ * Something a source read but cannot hand over as a record: a body that is
+ * not JSON, an entry its codec cannot decode, a message delivered too often
+ * (poison). The pump sends it to the flow's dead-letter sink with the reason,
+ * or stops the flow with the reason when there is none.
+ */
+export interface RejectedRecord {
+  /** The source's own id for it (entry id, messageId or delivery tag). */
+  readonly id: string;
+  readonly reason: string;
+  /** The original bytes, as read. */
+  readonly raw: Uint8Array;
+  /** How many times the source has delivered it, where the source can tell. */
+  readonly attempts?: number;
+  readonly contentType?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A batch read from a source. The handle is the source's own: only it reads it.
+ * It covers the rejected entries too: acking the batch removes them at the
+ * source (once they are dead-lettered), releasing it gives them back.
+ */
 export interface SourceBatch<Handle = unknown> {
   readonly records: readonly FerryRecord[];
   readonly handle: Handle;
+  readonly rejected?: readonly RejectedRecord[];
 }
 
 export interface ReadOptions {

@@ -15,7 +15,7 @@ export {
   retrySchema,
 } from './config.js';
 export type { ConnectorDefinition } from './connector.js';
-export type { ReadOptions, Sink, Source, SourceBatch, WriteOptions } from './contracts.js';
+export type { ReadOptions, RejectedRecord, Sink, Source, SourceBatch, WriteOptions } from './contracts.js';
 export {
   type ConnectionKind,
   checkEdge,
