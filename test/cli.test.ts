@@ -146,12 +146,51 @@ describe('ferry run: bad input', () => {
     const run = await ferry(['run', file, 'json']);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(
-      `error: [ferry] flow "json" failed while reading after 2 batches (200 records): [redis-stream] entry ${ids[250]} of stream "${source}" cannot be decoded: field "data" is not JSON`,
+      `error: [ferry] flow "json" failed while reading after 2 batches (200 records): [redis-stream] record ${ids[250]} rejected: entry of stream "${source}" cannot be decoded: field "data" is not JSON`,
     );
+    expect(run.stderr).toContain('no dead-letter sink is set, so nothing of its batch was acked');
     // The two batches before it moved; the batch holding it is still whole at the source.
     expect(await streams.len(sink)).toBe(200);
     expect(await streams.len(source)).toBe(151);
     expect((await streams.entries(source))[0]).toEqual({ data: JSON.stringify({ n: 200 }) });
+  });
+
+  it('sends an entry the codec cannot decode to the dead-letter stream, with the reason, and moves the rest', async () => {
+    const source = streams.name('dlq.in');
+    const sink = streams.name('dlq.out');
+    const dlq = streams.name('dlq.dead');
+    const pipeline = streams.redis.pipeline();
+    for (let i = 0; i < 250; i++) pipeline.xadd(source, '*', 'data', JSON.stringify({ n: i }));
+    pipeline.xadd(source, '*', 'data', 'not json {');
+    for (let i = 251; i < 351; i++) pipeline.xadd(source, '*', 'data', JSON.stringify({ n: i }));
+    const ids = ((await pipeline.exec()) ?? []).map(([, id]) => id as string);
+    const file = configFile(
+      [
+        'connections:',
+        `  default: { kind: redis-stream, url: "${redisUrl}" }`,
+        'flows:',
+        '  json:',
+        `    source: { stream: ${source}, codec: json }`,
+        `    sink: { stream: ${sink}, codec: json }`,
+        `    deadLetter: { stream: ${dlq}, codec: json }`,
+        '    batchSize: 100',
+      ].join('\n'),
+    );
+    const run = await ferry(['run', file, 'json']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(lastLine(run.stdout)).toMatch(/^moved 350 records .*; dead-lettered 1; stopped: source empty$/);
+    expect(await streams.len(source)).toBe(0);
+    expect(await streams.len(sink)).toBe(350);
+    const [dead] = await streams.entries(dlq);
+    expect(dead!._source_id).toBe(ids[250]);
+    expect(JSON.parse(dead!.data!)).toMatchObject({
+      reason: expect.stringContaining(`entry of stream "${source}" cannot be decoded: field "data" is not JSON (`),
+      sourceId: ids[250],
+      source: 'redis-stream',
+      flow: 'json',
+      original: Buffer.from(JSON.stringify(['data', 'not json {'])).toString('base64'),
+    });
   });
 
   it('exits 2 on a bad config, naming the field and the value', async () => {

@@ -19,6 +19,8 @@ export interface BuiltFlow {
   readonly edge: Edge;
   readonly source: Source;
   readonly sink: Sink;
+  /** Where records the source rejects go; without one, a rejected record stops the flow. */
+  readonly deadLetter?: Sink;
   readonly spec: FlowSpec;
 }
 
@@ -80,9 +82,9 @@ export function buildFlow(config: FerryConfig, flowName: string, registry: Conne
   const edge = edgeOf(config, flowName, spec);
   const source = build(config, flowName, spec, 'source', registry) as Source;
   const sink = build(config, flowName, spec, 'sink', registry) as Sink;
-  // Checked so that a bad dead-letter target fails now rather than on the first rejected record.
-  if (spec.deadLetter !== undefined) build(config, flowName, spec, 'deadLetter', registry);
-  return { name: flowName, edge, source, sink, spec };
+  const deadLetter =
+    spec.deadLetter === undefined ? undefined : (build(config, flowName, spec, 'deadLetter', registry) as Sink);
+  return { name: flowName, edge, source, sink, deadLetter, spec };
 }
 
 export interface FlowCheck {

@@ -4,6 +4,7 @@ import { createProgressReporter, formatDuration, formatProgress, formatResult } 
 
 const p = (over: Partial<PumpProgress> = {}): PumpProgress => ({
   records: 5000,
+  deadLettered: 0,
   batches: 5,
   bytes: 100_000,
   elapsedMs: 213,
@@ -35,6 +36,9 @@ describe('progress lines', () => {
     expect(formatResult({ ...result, stopReason: 'maxBatches' })).toMatch(/stopped: maxBatches reached$/);
     expect(formatResult({ ...result, stopReason: 'full' })).toMatch(/stopped: target full$/);
     expect(formatResult({ ...result, stopReason: 'aborted' })).toMatch(/stopped: cancelled$/);
+    expect(formatResult({ ...result, deadLettered: 3 })).toBe(
+      'moved 10000 records in 0.43 s (23,256 records/s); dead-lettered 3; stopped: source empty',
+    );
   });
 });
 

@@ -57,6 +57,7 @@ export function formatResult(result: PumpResult): string {
   const seconds = result.elapsedMs / 1000;
   return (
     `moved ${result.records} records in ${seconds.toFixed(2)} s (${formatCount(result.rate)} records/s); ` +
+    (result.deadLettered > 0 ? `dead-lettered ${result.deadLettered}; ` : '') +
     `stopped: ${describeStop(result.stopReason)}`
   );
 }

@@ -13,6 +13,7 @@ export function runFlow(flow: BuiltFlow, options: RunFlowOptions = {}): Promise<
   return createPump({
     source: flow.source,
     sink: flow.sink,
+    deadLetter: flow.deadLetter,
     batchSize: spec.batchSize,
     maxBatches: spec.maxBatches,
     stopWhenEmpty: spec.stopWhenEmpty,

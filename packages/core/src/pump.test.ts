@@ -342,3 +342,74 @@ describe('pump errors', () => {
     );
   });
 });
+
+describe('pump dead-lettering', () => {
+  /** A source whose records with `bad: true` come back rejected, as a source does with a body it cannot decode. */
+  function rejecting(source: MemorySource): Source {
+    return {
+      ...source,
+      read: async (max, options) => {
+        const batch = await source.read(max, options);
+        const bad = batch.records.filter((r) => r.value.bad === true);
+        return {
+          ...batch,
+          records: batch.records.filter((r) => r.value.bad !== true),
+          rejected: bad.map((r) => ({
+            id: r.id,
+            reason: 'body is not JSON',
+            raw: new TextEncoder().encode(`not json ${r.id}`),
+            attempts: 2,
+          })),
+        };
+      },
+    };
+  }
+
+  const input = [...values(5), { bad: true }, ...values(4, 5), { bad: true }, { bad: true }];
+
+  it('sends rejected records to the dead-letter sink with the reason and original bytes, and the rest on', async () => {
+    const source = createMemorySource(input);
+    const sink = createMemorySink();
+    const deadLetter = createMemorySink();
+    const result = await run({ source: rejecting(source), sink, deadLetter, batchSize: 4, flowName: 'q2s' });
+    expect(result).toMatchObject({ records: 9, deadLettered: 3, stopReason: 'empty' });
+    expect(sink.records.map((r) => r.value.n)).toEqual(values(9).map((v) => v.n));
+    expect(deadLetter.records.map((r) => r.id)).toEqual(['6', '11', '12']);
+    expect(deadLetter.records[0]!.value).toMatchObject({
+      reason: 'body is not JSON',
+      sourceId: '6',
+      source: 'memory',
+      flow: 'q2s',
+      attempts: 2,
+      original: Buffer.from('not json 6').toString('base64'),
+    });
+    // A batch of rejected records only is acked too, once dead-lettered.
+    expect(source.remaining()).toHaveLength(0);
+  });
+
+  it('without a dead-letter sink, stops with the reason and acks nothing of that batch', async () => {
+    const source = createMemorySource(input);
+    const sink = createMemorySink();
+    const failure = await run({ source: rejecting(source), sink, batchSize: 4 }).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(FlowFailedError);
+    expect((failure as Error).message).toBe(
+      '[ferry] flow failed while reading after 1 batches (4 records): [memory] record 6 rejected: body is not JSON; ' +
+        'no dead-letter sink is set, so nothing of its batch was acked',
+    );
+    expect(sink.records).toHaveLength(4);
+    expect(source.remaining().map((r) => r.id)).toEqual(['5', '6', '7', '8', '9', '10', '11', '12']);
+  });
+
+  it('releases the batch and stops when the dead-letter sink fails for good', async () => {
+    const source = createMemorySource(input);
+    const sink = createMemorySink();
+    const deadLetter = createMemorySink();
+    deadLetter.write = async () => {
+      throw new FatalError('[memory] dead-letter stream is not a stream');
+    };
+    const failure = await run({ source: rejecting(source), sink, deadLetter, batchSize: 4 }).catch((e: unknown) => e);
+    expect((failure as Error).message).toContain('failed while dead-lettering after 1 batches');
+    expect(sink.records).toHaveLength(4);
+    expect(source.remaining()).toHaveLength(8);
+  });
+});

@@ -1,6 +1,6 @@
-import type { Sink, Source, SourceBatch } from './contracts.js';
-import { describeError, FerryError, type FerryErrorOptions } from './errors.js';
-import type { FerryRecord } from './record.js';
+import type { RejectedRecord, Sink, Source, SourceBatch } from './contracts.js';
+import { describeError, FerryError, type FerryErrorOptions, RecordRejectedError } from './errors.js';
+import type { FerryRecord, RecordValue } from './record.js';
 import { AbortedError, defaultRetryPolicy, type RetryPolicy, sleep, withRetry } from './retry.js';
 
 export type StopReason = 'empty' | 'maxBatches' | 'full' | 'aborted';
@@ -8,6 +8,12 @@ export type StopReason = 'empty' | 'maxBatches' | 'full' | 'aborted';
 export interface PumpOptions {
   readonly source: Source;
   readonly sink: Sink;
+  /**
+   * Where the records a source rejects (not decodable, delivered too often) go,
+   * with the reason and their original bytes. Without one, a rejected record
+   * stops the flow and nothing of its batch is acked.
+   */
+  readonly deadLetter?: Sink;
   /** Records per batch; each batch is also capped by the sink's free room. */
   readonly batchSize: number;
   /** Stop after this many batches (the original `max_exec_cnt`); undefined: no limit. */
@@ -28,6 +34,8 @@ export interface PumpOptions {
 
 export interface PumpProgress {
   readonly records: number;
+  /** Records sent to the dead-letter sink. */
+  readonly deadLettered: number;
   readonly batches: number;
   readonly bytes: number;
   readonly elapsedMs: number;
@@ -72,7 +80,7 @@ class Stop {
  * retries of transient errors, clean stops and progress.
  */
 export function createPump(options: PumpOptions): Pump {
-  const { source, sink, batchSize, maxBatches, signal, onProgress } = options;
+  const { source, sink, deadLetter, batchSize, maxBatches, signal, onProgress } = options;
   const stopWhenEmpty = options.stopWhenEmpty ?? true;
   const whenFull = options.whenFull ?? 'wait';
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
@@ -84,6 +92,7 @@ export function createPump(options: PumpOptions): Pump {
   }
 
   let records = 0;
+  let deadLettered = 0;
   let batches = 0;
   let bytes = 0;
   let startedAt = 0;
@@ -96,6 +105,7 @@ export function createPump(options: PumpOptions): Pump {
     const elapsedMs = startedAt === 0 ? 0 : performance.now() - startedAt;
     return {
       records,
+      deadLettered,
       batches,
       bytes,
       elapsedMs,
@@ -162,6 +172,50 @@ export function createPump(options: PumpOptions): Pump {
     );
   };
 
+  /**
+   * Sends a batch's rejected records to the dead-letter sink before the batch
+   * is written and acked. With no dead-letter sink, the flow stops and the
+   * batch goes back whole: nothing of it is acked.
+   */
+  const deadLetterAll = async (batch: SourceBatch, rejected: readonly RejectedRecord[]): Promise<void> => {
+    const first = rejected[0]!;
+    if (deadLetter === undefined) {
+      await releaseQuietly(batch);
+      const more = rejected.length > 1 ? ` (and ${rejected.length - 1} more in the batch)` : '';
+      throw fail(
+        new RecordRejectedError(
+          first.id,
+          first.reason,
+          `[${source.name}] record ${first.id} rejected: ${first.reason}${more}; no dead-letter sink is set, so nothing of its batch was acked`,
+        ),
+        'reading',
+      );
+    }
+    try {
+      await retrying('dead-lettering', () => deadLetter.write(rejected.map(deadLetterRecord)), true);
+    } catch (error) {
+      await releaseQuietly(batch);
+      if (error instanceof AbortedError) throw new Stop('aborted');
+      throw fail(error, 'dead-lettering');
+    }
+  };
+
+  const deadLetterRecord = (rejected: RejectedRecord): FerryRecord => {
+    const original = Buffer.from(rejected.raw.buffer, rejected.raw.byteOffset, rejected.raw.byteLength);
+    const value: RecordValue = {
+      reason: rejected.reason,
+      sourceId: rejected.id,
+      source: source.name,
+      original: original.toString('base64'),
+      rejectedAt: new Date().toISOString(),
+    };
+    if (options.flowName !== undefined) value.flow = options.flowName;
+    if (rejected.attempts !== undefined) value.attempts = rejected.attempts;
+    if (rejected.contentType !== undefined) value.contentType = rejected.contentType;
+    if (rejected.headers !== undefined) value.headers = rejected.headers;
+    return { id: rejected.id, value, readAt: Date.now(), bytes: rejected.raw.byteLength };
+  };
+
   const step = async (): Promise<void> => {
     if (signal?.aborted) throw new Stop('aborted');
     if (maxBatches !== undefined && batches >= maxBatches) throw new Stop('maxBatches');
@@ -175,7 +229,8 @@ export function createPump(options: PumpOptions): Pump {
       if (error instanceof AbortedError || signal?.aborted) throw new Stop('aborted');
       throw fail(error, 'reading');
     }
-    if (batch.records.length === 0) {
+    const rejected = batch.rejected ?? [];
+    if (batch.records.length === 0 && rejected.length === 0) {
       // A source may hand back a handle even for an empty read; give it back.
       await releaseQuietly(batch);
       if (stopWhenEmpty) throw new Stop('empty');
@@ -186,6 +241,8 @@ export function createPump(options: PumpOptions): Pump {
       await releaseQuietly(batch);
       throw new Stop('aborted');
     }
+
+    if (rejected.length > 0) await deadLetterAll(batch, rejected);
 
     try {
       await writeWithReconcile(batch.records);
@@ -205,6 +262,7 @@ export function createPump(options: PumpOptions): Pump {
 
     batches += 1;
     records += batch.records.length;
+    deadLettered += rejected.length;
     for (const record of batch.records) bytes += record.bytes;
     onProgress?.(progress());
   };
@@ -213,6 +271,7 @@ export function createPump(options: PumpOptions): Pump {
     try {
       await retrying('opening the source', () => source.open(), true);
       await retrying('opening the sink', () => sink.open(), true);
+      if (deadLetter !== undefined) await retrying('opening the dead-letter sink', () => deadLetter.open(), true);
     } catch (error) {
       if (error instanceof AbortedError) throw new Stop('aborted');
       throw fail(error, 'connecting');
@@ -230,7 +289,7 @@ export function createPump(options: PumpOptions): Pump {
   };
 
   const closeAll = async (): Promise<void> => {
-    await Promise.allSettled([source.close(), sink.close()]);
+    await Promise.allSettled([source.close(), sink.close(), deadLetter?.close()]);
   };
 
   return {

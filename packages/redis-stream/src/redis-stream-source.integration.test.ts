@@ -1,4 +1,4 @@
-import { ConnectionError, RecordRejectedError, type RecordValue } from '@ferry/core';
+import { ConnectionError, type RecordValue } from '@ferry/core';
 import { redisUrl, sampleValues, testSource, uniqueName } from '@ferry/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -195,27 +195,26 @@ describe('redis-stream source, group mode', () => {
     }
   });
 
-  it('an entry the json codec cannot decode is rejected by id, and stays pending', async () => {
+  it('an entry the json codec cannot decode comes back rejected with its reason; released, it stays pending', async () => {
     const name = stream();
-    const [good] = await admin
-      .pipeline([
-        ['xadd', name, '*', 'data', '{"ok":1}'],
-        ['xadd', name, '*', 'data', 'not json'],
-      ])
-      .exec()
-      .then((replies) => (replies ?? []).map(([, id]) => id as string));
-    const bad = (await admin.xrange(name, '-', '+'))[1]![0];
+    await admin.xadd(name, '*', 'data', '{"ok":1}');
+    const bad = await admin.xadd(name, '*', 'data', 'not json');
     const source = await open({ stream: name, codec: 'json' });
     try {
       for (let attempt = 0; attempt < 2; attempt++) {
-        const error = await source.read(10, { waitMs: 0 }).catch((e: unknown) => e);
-        expect(error).toBeInstanceOf(RecordRejectedError);
-        expect((error as RecordRejectedError).recordId).toBe(bad);
-        expect((error as Error).message).toContain(`entry ${bad} of stream "${name}" cannot be decoded`);
+        const batch = await source.read(10, { waitMs: 0 });
+        expect(batch.records.map((r) => r.value)).toEqual([{ ok: 1 }]);
+        expect(batch.rejected).toHaveLength(1);
+        expect(batch.rejected![0]).toMatchObject({ id: bad });
+        expect(batch.rejected![0]!.reason).toMatch(/^entry of stream ".*" cannot be decoded: field "data" is not JSON/);
+        expect(Buffer.from(batch.rejected![0]!.raw).toString()).toBe('["data","not json"]');
+        await source.release(batch);
       }
-      expect(good).toBeDefined();
       expect(((await admin.xpending(name, 'ferry')) as unknown[])[0]).toBe(2);
       expect(await admin.xlen(name)).toBe(2);
+      // Acked (after the pump dead-lettered it), the rejected entry goes with its batch.
+      await source.ack(await source.read(10, { waitMs: 0 }));
+      expect(await admin.xlen(name)).toBe(0);
     } finally {
       await source.close();
     }
@@ -260,19 +259,22 @@ describe('redis-stream source, range mode', () => {
     }
   });
 
-  it('an entry the json codec cannot decode is rejected by id and nothing is deleted', async () => {
+  it('an entry the json codec cannot decode comes back rejected, and nothing is deleted until the ack', async () => {
     const name = stream();
     await admin.xadd(name, '*', 'data', '{"ok":1}');
     const bad = await admin.xadd(name, '*', 'data', '[1,2]');
-    await admin.xadd(name, '*', 'other', '{}');
+    const other = await admin.xadd(name, '*', 'other', '{}');
     const source = createRedisStreamSource({ url: redisUrl(), stream: name, codec: 'json' });
     await source.open();
     try {
-      const error = await source.read(10, { waitMs: 0 }).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(RecordRejectedError);
-      expect((error as RecordRejectedError).recordId).toBe(bad);
-      expect((error as Error).message).toMatch(/holds an array, not a JSON object/);
+      const batch = await source.read(10, { waitMs: 0 });
+      expect(batch.records).toHaveLength(1);
+      expect(batch.rejected!.map((r) => r.id)).toEqual([bad, other]);
+      expect(batch.rejected![0]!.reason).toMatch(/holds an array, not a JSON object/);
+      expect(batch.rejected![1]!.reason).toMatch(/field "data" is missing/);
       expect(await admin.xlen(name)).toBe(3);
+      await source.ack(batch);
+      expect(await admin.xlen(name)).toBe(0);
     } finally {
       await source.close();
     }

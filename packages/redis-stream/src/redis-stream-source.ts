@@ -1,5 +1,4 @@
-import type { FerryRecord, ReadOptions, RecordValue, Source, SourceBatch } from '@ferry/core';
-import { RecordRejectedError } from '@ferry/core';
+import type { FerryRecord, ReadOptions, RecordValue, RejectedRecord, Source, SourceBatch } from '@ferry/core';
 import type { Redis } from 'ioredis';
 import { RedisStreamClient } from './redis-stream-client.js';
 import { decodeFields, decodeJson } from './redis-stream-codec.js';
@@ -188,36 +187,36 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
     }
   }
 
+  /**
+   * Decodes entries into records. An entry the codec cannot decode is not a
+   * record: it goes in `rejected`, with the reason and its fields as JSON for
+   * the original bytes, and its id stays in the handle, so that acking the
+   * batch (once the pump has dead-lettered it) removes it too.
+   */
   #batch(entries: RawEntry[]): SourceBatch<RedisStreamHandle> {
     if (entries.length === 0) return emptyBatch;
     const decode = this.#decode;
     const readAt = Date.now();
-    const records: FerryRecord[] = new Array(entries.length);
+    const records: FerryRecord[] = [];
+    const rejected: RejectedRecord[] = [];
     const ids: string[] = new Array(entries.length);
     for (let i = 0; i < entries.length; i++) {
       const [id, fields] = entries[i]!;
       const raw = fields ?? [];
+      ids[i] = id;
       let value: RecordValue;
       try {
         value = decode(raw);
       } catch (error) {
-        // The batch stays unacknowledged; a group reader must hand it out again on the next read.
-        this.#pendingFirst = true;
-        this.#pendingCursor = '0';
-        const reason = error instanceof Error ? error.message : String(error);
-        throw new RecordRejectedError(
-          id,
-          reason,
-          `[redis-stream] entry ${id} of stream "${this.#config.stream}" cannot be decoded: ${reason}`,
-          { cause: error },
-        );
+        const reason = `entry of stream "${this.#config.stream}" cannot be decoded: ${error instanceof Error ? error.message : String(error)}`;
+        rejected.push({ id, reason, raw: Buffer.from(JSON.stringify(raw)) });
+        continue;
       }
       let bytes = 0;
       for (let j = 0; j < raw.length; j++) bytes += raw[j]!.length;
-      ids[i] = id;
-      records[i] = { id, value, readAt, bytes };
+      records.push({ id, value, readAt, bytes });
     }
-    return { records, handle: { ids } };
+    return rejected.length === 0 ? { records, handle: { ids } } : { records, handle: { ids }, rejected };
   }
 
   async ack(batch: SourceBatch<RedisStreamHandle>): Promise<void> {
