@@ -50,6 +50,16 @@ export class RecordRejectedError extends FerryError {
   }
 }
 
+/**
+ * A source cannot ack a batch any more because it lost its hold on it (the
+ * channel it came on closed): the broker has put the batch back and will
+ * deliver it again. Nothing is lost; the batch is in doubt, written but not
+ * acked, and the pump drops its records from the redelivery where the sink can tell.
+ */
+export class LeaseLostError extends FerryError {
+  override readonly name = 'LeaseLostError';
+}
+
 /** Anything else that must stop the flow: retrying cannot help. */
 export class FatalError extends FerryError {
   override readonly name = 'FatalError';

@@ -37,6 +37,7 @@ export {
   FerryError,
   type FerryErrorOptions,
   isTransient,
+  LeaseLostError,
   RecordRejectedError,
   TransientError,
 } from './errors.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Sink, Source } from './contracts.js';
-import { ConnectionError, FatalError, RecordRejectedError, TransientError } from './errors.js';
+import { ConnectionError, FatalError, LeaseLostError, RecordRejectedError, TransientError } from './errors.js';
 import { createMemorySink, createMemorySource, type MemorySink, type MemorySource } from './memory.js';
 import { createPump, FlowFailedError, type PumpOptions, type PumpProgress } from './pump.js';
 import type { RetryPolicy } from './retry.js';
@@ -411,5 +411,50 @@ describe('pump dead-lettering', () => {
     expect((failure as Error).message).toContain('failed while dead-lettering after 1 batches');
     expect(sink.records).toHaveLength(4);
     expect(source.remaining()).toHaveLength(8);
+  });
+});
+
+describe('pump when the source loses its hold on a batch', () => {
+  /** A source whose second ack finds the channel gone: the broker puts the batch back. */
+  function losing(source: MemorySource): Source {
+    let acks = 0;
+    return {
+      ...source,
+      ack: async (batch) => {
+        acks += 1;
+        if (acks === 2) {
+          await source.release(batch as never);
+          throw new LeaseLostError('[memory] channel closed: the broker requeued the batch');
+        }
+        await source.ack(batch as never);
+      },
+    };
+  }
+
+  it('writes the redelivered batch only once where the sink can tell', async () => {
+    const source = createMemorySource(values(3000));
+    const sink = createMemorySink();
+    const errors: string[] = [];
+    const result = await run({
+      source: losing(source),
+      sink,
+      onProgress: (p) => {
+        if (p.lastError !== undefined) errors.push(p.lastError);
+      },
+    });
+    expect(result).toMatchObject({ records: 3000, stopReason: 'empty' });
+    expect(sink.records.map((r) => r.value.n)).toEqual(values(3000).map((v) => v.n));
+    expect(source.remaining()).toHaveLength(0);
+    expect(errors[0]).toBe('acking a batch: [memory] channel closed: the broker requeued the batch');
+  });
+
+  it('writes it again where the sink cannot tell (at-least-once), losing nothing', async () => {
+    const source = createMemorySource(values(3000));
+    const sink = createMemorySink();
+    const blind: Sink = { ...sink, reconcile: undefined };
+    const result = await run({ source: losing(source), sink: blind });
+    expect(result.stopReason).toBe('empty');
+    expect(sink.records).toHaveLength(4000);
+    expect(new Set(sink.records.map((r) => r.id)).size).toBe(3000);
   });
 });

@@ -1,5 +1,5 @@
 import type { RejectedRecord, Sink, Source, SourceBatch } from './contracts.js';
-import { describeError, FerryError, type FerryErrorOptions, RecordRejectedError } from './errors.js';
+import { describeError, FerryError, type FerryErrorOptions, LeaseLostError, RecordRejectedError } from './errors.js';
 import type { FerryRecord, RecordValue } from './record.js';
 import { AbortedError, defaultRetryPolicy, type RetryPolicy, sleep, withRetry } from './retry.js';
 
@@ -100,6 +100,11 @@ export function createPump(options: PumpOptions): Pump {
   /** `records` when the backlog was last asked for: what moved since is taken off it. */
   let recordsAtBacklog = 0;
   let lastError: string | undefined;
+  /**
+   * Ids of records written but not acked because the source lost its hold on
+   * their batch: they come back, and must not be written twice where the sink can tell.
+   */
+  const inDoubt = new Set<string>();
 
   const progress = (waiting?: 'full' | 'empty'): PumpProgress => {
     const elapsedMs = startedAt === 0 ? 0 : performance.now() - startedAt;
@@ -216,6 +221,20 @@ export function createPump(options: PumpOptions): Pump {
     return { id: rejected.id, value, readAt: Date.now(), bytes: rejected.raw.byteLength };
   };
 
+  /** The records of a batch minus those of an in-doubt batch that the sink already holds. */
+  const dropInDoubt = async (batch: readonly FerryRecord[]): Promise<readonly FerryRecord[]> => {
+    if (inDoubt.size === 0) return batch;
+    const again = batch.filter((record) => inDoubt.has(record.id));
+    if (again.length === 0) return batch;
+    for (const record of again) inDoubt.delete(record.id);
+    if (sink.reconcile === undefined) return batch;
+    const inDoubtAgain = new Set(again);
+    const missing = new Set(
+      (await retrying('reconciling a redelivered batch', () => sink.reconcile!(again), true)).map((r) => r.id),
+    );
+    return batch.filter((record) => !inDoubtAgain.has(record) || missing.has(record.id));
+  };
+
   const step = async (): Promise<void> => {
     if (signal?.aborted) throw new Stop('aborted');
     if (maxBatches !== undefined && batches >= maxBatches) throw new Stop('maxBatches');
@@ -244,8 +263,10 @@ export function createPump(options: PumpOptions): Pump {
 
     if (rejected.length > 0) await deadLetterAll(batch, rejected);
 
+    let toWrite: readonly FerryRecord[];
     try {
-      await writeWithReconcile(batch.records);
+      toWrite = await dropInDoubt(batch.records);
+      await writeWithReconcile(toWrite);
     } catch (error) {
       await releaseQuietly(batch);
       if (error instanceof AbortedError) throw new Stop('aborted');
@@ -257,13 +278,16 @@ export function createPump(options: PumpOptions): Pump {
     try {
       await retrying('acking a batch', () => source.ack(batch), false);
     } catch (error) {
-      throw fail(error, 'acking');
+      if (!(error instanceof LeaseLostError)) throw fail(error, 'acking');
+      // Written, and coming back: the redelivery is checked against the sink.
+      for (const record of batch.records) inDoubt.add(record.id);
+      lastError = `acking a batch: ${describeError(error)}`;
     }
 
     batches += 1;
-    records += batch.records.length;
+    records += toWrite.length;
     deadLettered += rejected.length;
-    for (const record of batch.records) bytes += record.bytes;
+    for (const record of toWrite) bytes += record.bytes;
     onProgress?.(progress());
   };
 
