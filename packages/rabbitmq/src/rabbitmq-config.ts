@@ -1,0 +1,141 @@
+import { ConfigError, parseOptions } from '@ferry/core';
+import { z } from 'zod';
+
+const urlSchema = z.string().refine(
+  (value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'amqp:' || url.protocol === 'amqps:') && url.hostname !== '';
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected an amqp:// or amqps:// URL such as amqp://user:pass@127.0.0.1:5672/vhost' },
+);
+
+const commonShape = {
+  // The runner merges a connection (`kind`, `url`) into the endpoint keys; accept the kind it carries.
+  kind: z.literal('rabbitmq').optional(),
+  url: urlSchema,
+  connectionName: z.string().min(1).optional(),
+  codec: z.enum(['json', 'raw']).default('json'),
+  /** false: the queue/exchange must exist (passive check); true: declare it with the options below. */
+  declare: z.boolean().default(false),
+  durable: z.boolean().default(true),
+  queueType: z.enum(['classic', 'quorum']).default('classic'),
+  arguments: z.record(z.string(), z.unknown()).default({}),
+  heartbeatSeconds: z.int().nonnegative().default(30),
+  connectTimeoutMs: z.int().positive().default(5000),
+};
+
+export const rabbitMqSourceOptionsSchema = z.strictObject({
+  ...commonShape,
+  queue: z.string().min(1),
+  /** 0: twice the largest read size asked for so far. */
+  prefetch: z.int().nonnegative().max(65_535).default(0),
+  lingerMs: z.int().nonnegative().default(50),
+  maxDeliveries: z.int().positive().default(5),
+});
+
+export const rabbitMqSinkOptionsSchema = z
+  .strictObject({
+    ...commonShape,
+    queue: z.string().min(1).optional(),
+    exchange: z.string().min(1).optional(),
+    routingKey: z.string().optional(),
+    routingKeyField: z.string().min(1).optional(),
+    exchangeType: z.enum(['direct', 'topic', 'fanout', 'headers']).default('direct'),
+    maxLen: z.int().positive().optional(),
+    sourceIdHeader: z.string().min(1).default('x-ferry-source-id'),
+  })
+  .superRefine((options, ctx) => {
+    if (options.queue !== undefined && options.exchange !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['exchange'], message: 'give either queue or exchange, not both' });
+    } else if (options.queue === undefined && options.exchange === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['queue'], message: 'give queue (publish to a queue) or exchange' });
+    }
+    if (options.routingKey !== undefined && options.routingKeyField !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['routingKeyField'],
+        message: 'give either routingKey or routingKeyField, not both',
+      });
+    }
+    if (options.queue !== undefined) {
+      // A queue is published to through the default exchange, under its own name.
+      for (const key of ['routingKey', 'routingKeyField'] as const) {
+        if (options[key] !== undefined) {
+          ctx.addIssue({ code: 'custom', path: [key], message: 'applies to exchange only (a queue is given)' });
+        }
+      }
+    }
+    if (options.exchange !== undefined && options.maxLen !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxLen'],
+        message: 'applies to queue only: an exchange has no length to check',
+      });
+    }
+  })
+  .transform((options) => ({
+    ...options,
+    routingKey: options.routingKey ?? (options.queue !== undefined ? options.queue : ''),
+  }));
+
+export type RabbitMqSourceOptions = z.input<typeof rabbitMqSourceOptionsSchema>;
+export type RabbitMqSourceConfig = Readonly<z.output<typeof rabbitMqSourceOptionsSchema>>;
+export type RabbitMqSinkOptions = z.input<typeof rabbitMqSinkOptionsSchema>;
+export type RabbitMqSinkConfig = Readonly<z.output<typeof rabbitMqSinkOptionsSchema>>;
+/** What a connection needs, common to source and sink. */
+export type RabbitMqConnectionConfig = Pick<
+  RabbitMqSourceConfig,
+  'url' | 'connectionName' | 'heartbeatSeconds' | 'connectTimeoutMs'
+>;
+
+/** Hides the password of any URL in a text: `amqp://user:***@host`. */
+export function maskSecrets(text: string): string {
+  return text.replace(/(\/\/[^:/@\s"]*:)[^@\s"]*@/g, '$1***@');
+}
+
+function parse<S extends z.ZodType>(schema: S, input: unknown, label: string): Readonly<z.output<S>> {
+  try {
+    return parseOptions(schema, input, label);
+  } catch (error) {
+    // The issue list quotes the values it got, and a url may carry a password.
+    if (error instanceof ConfigError) throw new ConfigError(maskSecrets(error.message), { cause: error.cause });
+    throw error;
+  }
+}
+
+export function parseSourceOptions(input: unknown): RabbitMqSourceConfig {
+  return parse(rabbitMqSourceOptionsSchema, input, '[rabbitmq] invalid source options');
+}
+
+export function parseSinkOptions(input: unknown): RabbitMqSinkConfig {
+  return parse(rabbitMqSinkOptionsSchema, input, '[rabbitmq] invalid sink options');
+}
+
+/** Where a connection goes, parsed from its URL: for the driver and for messages. */
+export interface AmqpAddress {
+  readonly protocol: 'amqp' | 'amqps';
+  readonly host: string;
+  readonly port: number;
+  readonly username: string;
+  readonly password: string;
+  readonly vhost: string;
+}
+
+export function parseAmqpUrl(url: string): AmqpAddress {
+  const parsed = new URL(url);
+  const protocol = parsed.protocol === 'amqps:' ? 'amqps' : 'amqp';
+  const path = parsed.pathname.replace(/^\//, '');
+  return {
+    protocol,
+    host: parsed.hostname.replace(/^\[|\]$/g, ''),
+    port: parsed.port === '' ? (protocol === 'amqps' ? 5671 : 5672) : Number(parsed.port),
+    // As amqplib does: no user and no password in the URL means guest/guest.
+    username: parsed.username === '' && parsed.password === '' ? 'guest' : decodeURIComponent(parsed.username),
+    password: parsed.username === '' && parsed.password === '' ? 'guest' : decodeURIComponent(parsed.password),
+    vhost: path === '' ? '/' : decodeURIComponent(path),
+  };
+}

@@ -1,0 +1,218 @@
+import {
+  ConnectionError,
+  FatalError,
+  type FerryError,
+  type FerryRecord,
+  RecordRejectedError,
+  type Sink,
+  TransientError,
+  type WriteOptions,
+} from '@ferry/core';
+import type { Channel, ChannelModel, ConfirmChannel, Message, Options } from 'amqplib';
+import { closeQuietly, describe, RabbitMqClient } from './rabbitmq-client.js';
+import { encodeBody } from './rabbitmq-codec.js';
+import { parseSinkOptions, type RabbitMqSinkConfig } from './rabbitmq-config.js';
+
+interface Session {
+  readonly model: ChannelModel;
+  readonly channel: ConfirmChannel;
+  /** For queue checks (free): a 404 closes the channel it happens on, so not on the publishing one. */
+  admin: Channel | undefined;
+  /** Messages the broker could not route (mandatory), by messageId, during the current write. */
+  readonly returned: Message[];
+  dead: FerryError | undefined;
+  /** Settles when the session dies: races every wait on the broker. */
+  readonly died: Promise<never>;
+  closing: boolean;
+}
+
+export function createRabbitMqSink(options: unknown): Sink {
+  return new RabbitMqSink(parseSinkOptions(options));
+}
+
+class RabbitMqSink implements Sink {
+  readonly name = 'rabbitmq';
+  readonly #config: RabbitMqSinkConfig;
+  readonly #client: RabbitMqClient;
+  #session: Session | undefined;
+  #opened = false;
+
+  constructor(config: RabbitMqSinkConfig) {
+    this.#config = config;
+    const target = config.exchange !== undefined ? `exchange "${config.exchange}"` : `queue "${config.queue}"`;
+    this.#client = new RabbitMqClient(config, target);
+  }
+
+  async open(): Promise<void> {
+    this.#opened = true;
+    if (this.#session !== undefined && this.#session.dead === undefined) return;
+    this.#session = await this.#connect();
+  }
+
+  async #connect(): Promise<Session> {
+    const model = await this.#client.connect();
+    try {
+      const channel = (await this.#client.channel(model, true)) as ConfirmChannel;
+      await this.#checkTarget(channel);
+      let die: (error: FerryError) => void = () => undefined;
+      const died = new Promise<never>((_, reject) => {
+        die = reject;
+      });
+      died.catch(() => undefined);
+      const session: Session = {
+        model,
+        channel,
+        admin: undefined,
+        returned: [],
+        dead: undefined,
+        died,
+        closing: false,
+      };
+      const onClose = (error?: unknown) => {
+        if (session.dead !== undefined) return;
+        const reason = error === undefined ? 'the channel closed' : describe(error);
+        session.dead =
+          error === undefined
+            ? new ConnectionError(
+                `[rabbitmq] the connection to ${this.#client.where} for ${this.#client.target} closed (${reason})`,
+              )
+            : this.#client.toError(error, 'publishing');
+        if (!session.closing) void closeQuietly(model);
+        die(session.dead);
+      };
+      model.on('close', onClose);
+      model.on('error', onClose);
+      channel.on('close', onClose);
+      channel.on('error', onClose);
+      channel.on('return', (message: Message) => session.returned.push(message));
+      return session;
+    } catch (error) {
+      await closeQuietly(model);
+      throw error;
+    }
+  }
+
+  async #checkTarget(channel: Channel): Promise<void> {
+    const { queue, exchange, declare, durable, queueType, exchangeType } = this.#config;
+    const args = this.#config.arguments;
+    if (exchange !== undefined) {
+      await this.#client.call(declare ? 'declaring the exchange' : 'checking the exchange', () =>
+        declare
+          ? channel.assertExchange(exchange, exchangeType, { durable, arguments: args })
+          : channel.checkExchange(exchange),
+      );
+      return;
+    }
+    const name = queue!;
+    await this.#client.call(declare ? 'declaring the queue' : 'checking the queue', () =>
+      declare
+        ? channel.assertQueue(name, {
+            durable,
+            arguments: { ...args, ...(queueType === 'quorum' ? { 'x-queue-type': 'quorum' } : {}) },
+          })
+        : channel.checkQueue(name),
+    );
+  }
+
+  /** The live session; a dead one is replaced (its failed write was already reported). */
+  async #live(): Promise<Session> {
+    const session = this.#session;
+    if (session !== undefined && session.dead === undefined) return session;
+    if (!this.#opened) throw new FatalError(`[rabbitmq] ${this.#client.target} is not open: call open() first`);
+    this.#session = undefined;
+    this.#session = await this.#connect();
+    return this.#session;
+  }
+
+  #routingKey(record: FerryRecord): string {
+    const field = this.#config.routingKeyField;
+    if (field === undefined) return this.#config.routingKey;
+    const value = record.value[field];
+    if (typeof value === 'string') return value;
+    if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+    const reason = `no routing key: field "${field}" is ${value === undefined ? 'missing' : 'not a string'}`;
+    throw new RecordRejectedError(
+      record.id,
+      reason,
+      `[rabbitmq] record "${record.id}" cannot be published to ${this.#client.target}: ${reason}`,
+    );
+  }
+
+  async write(records: readonly FerryRecord[], _options?: WriteOptions): Promise<void> {
+    if (records.length === 0) return;
+    // Every routing key first: a bad record must stop the batch before any of it is published.
+    const keys = records.map((record) => this.#routingKey(record));
+    const session = await this.#live();
+    const { channel, returned } = session;
+    const { codec, sourceIdHeader } = this.#config;
+    const exchange = this.#config.exchange ?? '';
+    returned.length = 0;
+    const timestamp = Math.floor(Date.now() / 1000);
+    try {
+      for (let i = 0; i < records.length; i++) {
+        const record = records[i]!;
+        const { body, contentType } = encodeBody(record.value, codec);
+        const options: Options.Publish = {
+          persistent: true,
+          // Unroutable messages come back (basic.return) instead of vanishing.
+          mandatory: true,
+          messageId: record.id,
+          timestamp,
+          headers: { ...record.headers, [sourceIdHeader]: record.id },
+          ...(contentType === undefined ? {} : { contentType }),
+        };
+        if (!channel.publish(exchange, keys[i]!, body, options)) await this.#drain(session);
+      }
+      await Promise.race([channel.waitForConfirms(), session.died]);
+    } catch (error) {
+      if (session.dead !== undefined) throw session.dead;
+      if (error instanceof Error && /nack/i.test(error.message)) {
+        throw new TransientError(
+          `[rabbitmq] the broker did not take (nack) every message of a batch of ${records.length} for ${this.#client.target} at ${this.#client.where}`,
+          { cause: error },
+        );
+      }
+      throw this.#client.toError(error, 'publishing');
+    }
+    if (returned.length > 0) {
+      const first = returned[0]!;
+      const id = String(first.properties.messageId);
+      const reason = `unroutable: no queue is bound to ${this.#client.target} for routing key "${first.fields.routingKey}"`;
+      throw new RecordRejectedError(
+        id,
+        reason,
+        `[rabbitmq] ${returned.length} of ${records.length} records were returned by the broker, the first "${id}": ${reason} (the others of the batch were published)`,
+      );
+    }
+  }
+
+  /** Flow control: publish() said the socket buffer is full; wait until it drains. */
+  #drain(session: Session): Promise<void> {
+    return Promise.race([new Promise<void>((resolve) => session.channel.once('drain', () => resolve())), session.died]);
+  }
+
+  async free(): Promise<number> {
+    const { maxLen, queue } = this.#config;
+    if (maxLen === undefined || queue === undefined) return Number.POSITIVE_INFINITY;
+    const session = await this.#live();
+    if (session.admin === undefined) {
+      const admin = await this.#client.channel(session.model);
+      admin.on('close', () => {
+        if (session.admin === admin) session.admin = undefined;
+      });
+      session.admin = admin;
+    }
+    const admin = session.admin;
+    const { messageCount } = await this.#client.call('checking the queue length', () => admin.checkQueue(queue));
+    return Math.max(0, maxLen - messageCount);
+  }
+
+  async close(): Promise<void> {
+    this.#opened = false;
+    const session = this.#session;
+    this.#session = undefined;
+    if (session === undefined) return;
+    session.closing = true;
+    await closeQuietly(session.model);
+  }
+}
