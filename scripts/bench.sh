@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 bash scripts/install.sh
 source scripts/services.sh
 ensure_redis
+ensure_rabbitmq
 exec node --enable-source-maps bench/dist/main.js "$@"

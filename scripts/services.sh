@@ -6,12 +6,16 @@
 #
 # Each ensure_<service> checks the service first and does nothing when it answers;
 # otherwise it installs Debian's package when the server is missing, starts it on
-# its standard port and waits (bounded) until it answers. Later services
-# (ensure_rabbitmq, ensure_clickhouse) follow the same pattern.
+# its standard port and waits (bounded) until it answers: ensure_redis,
+# ensure_rabbitmq; later services (ensure_clickhouse) follow the same pattern.
 
 FERRY_REDIS_HOST="${FERRY_REDIS_HOST:-127.0.0.1}"
 FERRY_REDIS_PORT="${FERRY_REDIS_PORT:-6379}"
+FERRY_RABBITMQ_HOST="${FERRY_RABBITMQ_HOST:-127.0.0.1}"
+FERRY_RABBITMQ_PORT="${FERRY_RABBITMQ_PORT:-5672}"
 FERRY_SERVICE_WAIT_S="${FERRY_SERVICE_WAIT_S:-20}"
+# RabbitMQ boots an Erlang VM: give it longer than Redis.
+FERRY_RABBITMQ_WAIT_S="${FERRY_RABBITMQ_WAIT_S:-90}"
 
 ferry_log() { printf 'services: %s\n' "$*" >&2; }
 
@@ -91,11 +95,47 @@ ensure_redis() {
   ferry_log "redis is up"
 }
 
+# True when the broker answers the AMQP 0-9-1 protocol header with a frame (Connection.Start is type 1).
+rabbitmq_ping() {
+  local first
+  first=$(
+    timeout 3 bash -c '
+      exec 3<>"/dev/tcp/$0/$1" || exit 1
+      printf "AMQP\x00\x00\x09\x01" >&3
+      head -c 1 <&3 | od -An -tx1
+    ' "$FERRY_RABBITMQ_HOST" "$FERRY_RABBITMQ_PORT" 2>/dev/null
+  ) || return 1
+  [ "$(echo "$first" | tr -d ' ')" = "01" ]
+}
+
+ensure_rabbitmq() {
+  if rabbitmq_ping; then
+    return 0
+  fi
+  if ! command -v rabbitmq-server >/dev/null 2>&1; then
+    ferry_apt_install rabbitmq-server || {
+      ferry_log "could not install rabbitmq-server; install RabbitMQ 3 and start it on $FERRY_RABBITMQ_HOST:$FERRY_RABBITMQ_PORT"
+      return 1
+    }
+  fi
+  # The package may have started its own service; if not, start one detached.
+  if ! FERRY_SERVICE_WAIT_S=5 ferry_wait_for "rabbitmq" rabbitmq_ping 2>/dev/null; then
+    ferry_log "starting rabbitmq-server -detached"
+    ferry_as_root rabbitmq-server -detached || {
+      ferry_log "rabbitmq-server failed to start"
+      return 1
+    }
+    FERRY_SERVICE_WAIT_S="$FERRY_RABBITMQ_WAIT_S" ferry_wait_for \
+      "rabbitmq on $FERRY_RABBITMQ_HOST:$FERRY_RABBITMQ_PORT" rabbitmq_ping || return 1
+  fi
+  ferry_log "rabbitmq is up"
+}
+
 # Run directly: each argument names a function to run, in order.
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   set -euo pipefail
   if [ "$#" -eq 0 ]; then
-    echo "usage: bash scripts/services.sh ensure_redis [...]" >&2
+    echo "usage: bash scripts/services.sh ensure_redis|ensure_rabbitmq [...]" >&2
     exit 2
   fi
   for step in "$@"; do

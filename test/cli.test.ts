@@ -289,14 +289,14 @@ describe('ferry validate and edges', () => {
         'flows:',
         '  good: { source: { stream: a }, sink: { stream: b } }',
         '  nostream: { source: { stream: a }, sink: { maxLen: 5 } }',
-        '  s2q: { source: { stream: a }, sink: { connection: rabbit, queue: q } }',
+        '  s2q: { source: { stream: a }, sink: { connection: rabbit, queue: q, exchange: x } }',
       ].join('\n'),
     );
     const run = await ferry(['validate', file]);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/2 of 3 flows .* cannot run/);
     expect(run.stderr).toMatch(/nostream \(S2S\):\n.*flow "nostream", sink: .*\n.*stream/);
-    expect(run.stderr).toMatch(/s2q \(S2Q\):\n.*rabbitmq connector is not available yet/);
+    expect(run.stderr).toMatch(/s2q \(S2Q\):\n.*flow "s2q", sink: .*\n.*exchange: give either queue or exchange, not both/);
   });
 
   it('names an unset environment variable and where it is used', async () => {

@@ -14,10 +14,16 @@ return 1
 `;
 
 /** Small messages, like the original worker's dicts: an id, a number and a short text. */
-async function seed(redis: Redis, stream: string, count: number): Promise<void> {
+export async function seedStream(redis: Redis, stream: string, count: number): Promise<void> {
   for (let start = 0; start < count; start += seedChunk) {
     await redis.eval(seedScript, 1, stream, start, Math.min(count, start + seedChunk) - 1);
   }
+}
+
+/** Deletes the head of a stream up to and including `lastId`: the range-mode ack. */
+export async function trimBelow(redis: Redis, stream: string, lastId: string): Promise<void> {
+  const [ms, seq] = lastId.split('-');
+  await redis.xtrim(stream, 'MINID', `${ms}-${BigInt(seq!) + 1n}`);
 }
 
 /**
@@ -43,9 +49,7 @@ async function handLoop(redis: Redis, from: string, to: string, batchSize: numbe
     }
     const replies = await pipeline.exec();
     for (const [error] of replies ?? []) if (error) throw error;
-    // The batch is the head of the stream: trim below the id after its last entry.
-    const [ms, seq] = entries[entries.length - 1]![0].split('-');
-    await redis.xtrim(from, 'MINID', `${ms}-${BigInt(seq!) + 1n}`);
+    await trimBelow(redis, from, entries[entries.length - 1]![0]);
     moved += entries.length;
   }
   return moved;
@@ -61,7 +65,7 @@ export const s2s: BenchCase = {
     return {
       async pump() {
         const [from, to] = [name('pump-in'), name('pump-out')];
-        await seed(redis, from, ctx.records);
+        await seedStream(redis, from, ctx.records);
         const started = performance.now();
         const result = await createPump({
           source: createRedisStreamSource({ url: ctx.redisUrl, stream: from, mode: 'range' }),
@@ -75,7 +79,7 @@ export const s2s: BenchCase = {
       },
       async loop() {
         const [from, to] = [name('loop-in'), name('loop-out')];
-        await seed(redis, from, ctx.records);
+        await seedStream(redis, from, ctx.records);
         const started = performance.now();
         const moved = await handLoop(redis, from, to, ctx.batchSize, maxLen);
         const seconds = (performance.now() - started) / 1000;

@@ -1,8 +1,9 @@
 import { ConfigError, type ConnectionKind, type ConnectorDefinition, connectionKinds } from '@ferry/core';
+import { rabbitMqConnector } from '@ferry/rabbitmq';
 import { redisStreamConnector } from '@ferry/redis-stream';
 
 /** The connectors this release ships; the others come with their packages. */
-export const installedConnectors: readonly ConnectorDefinition[] = [redisStreamConnector];
+export const installedConnectors: readonly ConnectorDefinition[] = [redisStreamConnector, rabbitMqConnector];
 
 /** Connectors keyed by kind: how the runner turns a connection's `kind` into a source or a sink. */
 export interface ConnectorRegistry {
