@@ -1,0 +1,114 @@
+import { ConfigError } from '@ferry/core';
+import { describe, expect, it } from 'vitest';
+import { createRabbitMqSink, createRabbitMqSource, rabbitMqConnector } from './index.js';
+import { maskSecrets, parseAmqpUrl, parseSinkOptions, parseSourceOptions } from './rabbitmq-config.js';
+
+const url = 'amqp://guest:guest@127.0.0.1:5672';
+
+function messageOf(run: () => unknown): string {
+  try {
+    run();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return '';
+}
+
+describe('source options', () => {
+  it('fills the defaults and freezes the result', () => {
+    const config = parseSourceOptions({ url, queue: 'q' });
+    expect(config).toMatchObject({
+      codec: 'json',
+      declare: false,
+      durable: true,
+      queueType: 'classic',
+      arguments: {},
+      heartbeatSeconds: 30,
+      connectTimeoutMs: 5000,
+      prefetch: 0,
+      lingerMs: 50,
+      maxDeliveries: 5,
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('requires a queue', () => {
+    expect(() => createRabbitMqSource({ url })).toThrow(ConfigError);
+    expect(() => createRabbitMqSource({ url })).toThrow(/\[rabbitmq\] invalid source options:\n\s+- queue: /);
+    expect(() => createRabbitMqSource({ url, queue: '' })).toThrow(/- queue: /);
+  });
+
+  it('names a bad codec and the allowed values', () => {
+    expect(messageOf(() => createRabbitMqSource({ url, queue: 'q', codec: 'xml' }))).toMatch(
+      /- codec: .*"json".*"raw".*\(got "xml"\)/,
+    );
+  });
+
+  it('refuses a typo and a url that is not amqp', () => {
+    expect(() => createRabbitMqSource({ url, queue: 'q', prefetsh: 10 })).toThrow(/prefetsh/);
+    expect(() => createRabbitMqSource({ url: 'redis://127.0.0.1:6379', queue: 'q' })).toThrow(
+      /- url: expected an amqp:\/\//,
+    );
+  });
+
+  it('never shows a password from the url', () => {
+    const message = messageOf(() => createRabbitMqSource({ url: 'http://user:s3cret@host:5672', queue: 'q' }));
+    expect(message).toMatch(/url: expected an amqp/);
+    expect(message).not.toContain('s3cret');
+    expect(maskSecrets('amqp://user:pw@h:1/v and amqps://:pw@h')).toBe('amqp://user:***@h:1/v and amqps://:***@h');
+  });
+});
+
+describe('sink options', () => {
+  it('fills the defaults; the routing key of a queue is its name', () => {
+    const config = parseSinkOptions({ url, queue: 'q' });
+    expect(config).toMatchObject({ routingKey: 'q', exchangeType: 'direct', sourceIdHeader: 'x-ferry-source-id' });
+    expect(parseSinkOptions({ url, exchange: 'e' }).routingKey).toBe('');
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('wants exactly one of queue and exchange', () => {
+    expect(() => createRabbitMqSink({ url, queue: 'q', exchange: 'e' })).toThrow(
+      /exchange: give either queue or exchange, not both/,
+    );
+    expect(() => createRabbitMqSink({ url })).toThrow(/queue: give queue .* or exchange/);
+  });
+
+  it('keeps routing keys and maxLen to where they apply', () => {
+    expect(() => createRabbitMqSink({ url, queue: 'q', routingKey: 'k' })).toThrow(/routingKey: applies to exchange/);
+    expect(() => createRabbitMqSink({ url, exchange: 'e', routingKey: 'k', routingKeyField: 'f' })).toThrow(
+      /routingKeyField: give either/,
+    );
+    expect(() => createRabbitMqSink({ url, exchange: 'e', maxLen: 10 })).toThrow(/maxLen: applies to queue only/);
+    expect(() => createRabbitMqSink({ url, exchange: 'e', routingKeyField: 'kind' })).not.toThrow();
+  });
+
+  it('names a bad codec', () => {
+    expect(messageOf(() => createRabbitMqSink({ url, queue: 'q', codec: 'avro' }))).toMatch(
+      /\[rabbitmq\] invalid sink options:\n\s+- codec: .*"json".*"raw"/,
+    );
+  });
+});
+
+describe('url', () => {
+  it('reads host, port, credentials and vhost; "/" when the path is empty', () => {
+    expect(parseAmqpUrl('amqp://u:p%40ss@h:5673/my%2Fvhost')).toEqual({
+      protocol: 'amqp',
+      host: 'h',
+      port: 5673,
+      username: 'u',
+      password: 'p@ss',
+      vhost: 'my/vhost',
+    });
+    expect(parseAmqpUrl('amqp://h')).toMatchObject({ port: 5672, vhost: '/', username: 'guest' });
+    expect(parseAmqpUrl('amqp://h/%2F').vhost).toBe('/');
+  });
+});
+
+describe('connector', () => {
+  it('registers as rabbitmq, letter Q', () => {
+    expect(rabbitMqConnector).toMatchObject({ kind: 'rabbitmq', letter: 'Q' });
+    expect(rabbitMqConnector.createSource({ url, queue: 'q' }).name).toBe('rabbitmq');
+    expect(rabbitMqConnector.createSink({ url, queue: 'q' }).name).toBe('rabbitmq');
+  });
+});
