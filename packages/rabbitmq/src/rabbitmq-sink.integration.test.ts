@@ -1,0 +1,193 @@
+import { createRequire } from 'node:module';
+import { FatalError, RecordRejectedError, type Sink } from '@ferry/core';
+import { sampleRecords, testSink, uniqueName } from '@ferry/testkit';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createRabbitMqSink } from './index.js';
+import { admin, amqpUrl, closeAdmin, drainQueue, peekQueue } from './test-admin.js';
+
+const queues: string[] = [];
+const exchanges: string[] = [];
+const sinks: Sink[] = [];
+
+afterEach(async () => {
+  for (const sink of sinks.splice(0)) await sink.close();
+  const ch = await admin();
+  for (const name of queues.splice(0)) await ch.deleteQueue(name);
+  for (const name of exchanges.splice(0)) await ch.deleteExchange(name);
+});
+afterAll(closeAdmin);
+
+async function queue(): Promise<string> {
+  const name = uniqueName('ferry.test.q.sink');
+  queues.push(name);
+  await (await admin()).assertQueue(name, { durable: true });
+  return name;
+}
+
+async function open(options: Record<string, unknown>): Promise<Sink> {
+  const sink = createRabbitMqSink({ url: amqpUrl, ...options });
+  sinks.push(sink);
+  await sink.open();
+  return sink;
+}
+
+const declare = async (ctx: { name: string }) => {
+  await (await admin()).assertQueue(ctx.name, { durable: true });
+};
+
+testSink({
+  name: 'rabbitmq sink, queue (contract)',
+  prefix: 'ferry.test.q.contract',
+  create: async (ctx) => {
+    await declare(ctx);
+    return createRabbitMqSink({ url: amqpUrl, queue: ctx.name, connectionName: 'test' });
+  },
+  createWithMaxLen: async (ctx, maxLen) => {
+    await declare(ctx);
+    return createRabbitMqSink({ url: amqpUrl, queue: ctx.name, maxLen });
+  },
+  readBack: async (ctx) =>
+    (await peekQueue(ctx.name)).map((message) => ({
+      sourceId: message.properties.headers?.['x-ferry-source-id'] as string | undefined,
+      value: JSON.parse(message.content.toString('utf8')),
+    })),
+  count: async (ctx) => (await (await admin()).checkQueue(ctx.name)).messageCount,
+  cleanup: async (ctx) => {
+    await (await admin()).deleteQueue(ctx.name);
+  },
+});
+
+describe('rabbitmq sink', () => {
+  it('publishes persistent messages with messageId, content type, timestamp and the source-id header', async () => {
+    const name = await queue();
+    const sink = await open({ queue: name });
+    const [record] = sampleRecords(1);
+    await sink.write([{ ...record!, headers: { trace: 'abc' } }]);
+    const [message] = await drainQueue(name);
+    expect(message!.properties).toMatchObject({
+      deliveryMode: 2,
+      messageId: 'rec-0',
+      contentType: 'application/json',
+      headers: { trace: 'abc', 'x-ferry-source-id': 'rec-0' },
+    });
+    expect(message!.properties.timestamp).toBeGreaterThan(1_600_000_000);
+    expect(JSON.parse(message!.content.toString())).toEqual(record!.value);
+  });
+
+  it('waits for drain under flow control: 20,000 messages in one write all arrive, in order', async () => {
+    const name = await queue();
+    const sink = await open({ queue: name });
+    // Count how often publish() said "buffer full", to be sure the drain path ran.
+    const require = createRequire(import.meta.url);
+    const { ConfirmChannel } = require('amqplib/lib/channel_model.js') as {
+      ConfirmChannel: { prototype: { publish: (...args: unknown[]) => boolean } };
+    };
+    const original = ConfirmChannel.prototype.publish;
+    let full = 0;
+    ConfirmChannel.prototype.publish = function (this: unknown, ...args: unknown[]) {
+      const ok = original.apply(this, args);
+      if (!ok) full += 1;
+      return ok;
+    };
+    try {
+      const records = sampleRecords(20_000);
+      await sink.write(records);
+    } finally {
+      ConfirmChannel.prototype.publish = original;
+    }
+    expect(full).toBeGreaterThan(0);
+    expect((await (await admin()).checkQueue(name)).messageCount).toBe(20_000);
+    const messages = await drainQueue(name);
+    expect(messages.map((m) => m.properties.messageId)).toEqual(Array.from({ length: 20_000 }, (_, i) => `rec-${i}`));
+  }, 60_000);
+
+  it('routes by a field of the record to the bound queues of an exchange', async () => {
+    const exchange = uniqueName('ferry.test.x');
+    exchanges.push(exchange);
+    const a = await queue();
+    const b = await queue();
+    const sink = await open({ exchange, declare: true, routingKeyField: 'kind' });
+    const ch = await admin();
+    await ch.bindQueue(a, exchange, 'a');
+    await ch.bindQueue(b, exchange, 'b');
+    const records = ['a', 'b', 'a'].map((kind, i) => ({
+      id: `r${i}`,
+      value: { kind, i },
+      readAt: Date.now(),
+      bytes: 0,
+    }));
+    await sink.write(records);
+    expect((await drainQueue(a)).map((m) => m.properties.messageId)).toEqual(['r0', 'r2']);
+    expect((await drainQueue(b)).map((m) => m.properties.messageId)).toEqual(['r1']);
+  });
+
+  it('rejects a record without the routing key field, naming it, and publishes none of the batch', async () => {
+    const exchange = uniqueName('ferry.test.x');
+    exchanges.push(exchange);
+    const a = await queue();
+    const sink = await open({ exchange, declare: true, routingKeyField: 'kind' });
+    await (await admin()).bindQueue(a, exchange, 'a');
+    const records = [
+      { id: 'ok', value: { kind: 'a' }, readAt: 0, bytes: 0 },
+      { id: 'nokind', value: { other: 1 }, readAt: 0, bytes: 0 },
+    ];
+    const error = await sink.write(records).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RecordRejectedError);
+    expect(error).toMatchObject({ recordId: 'nokind' });
+    expect((error as Error).message).toMatch(/"nokind".*field "kind" is missing/);
+    expect(await drainQueue(a)).toHaveLength(0);
+  });
+
+  it('an unroutable message is an error, not a silent loss', async () => {
+    const exchange = uniqueName('ferry.test.x');
+    exchanges.push(exchange);
+    const sink = await open({ exchange, declare: true, routingKey: 'nobody' });
+    const error = await sink.write(sampleRecords(1)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RecordRejectedError);
+    expect((error as Error).message).toMatch(/unroutable.*routing key "nobody"/);
+  });
+
+  it('free() counts down from maxLen and is Infinity for an exchange', async () => {
+    const name = await queue();
+    const sink = await open({ queue: name, maxLen: 3 });
+    expect(await sink.free()).toBe(3);
+    await sink.write(sampleRecords(2));
+    expect(await sink.free()).toBe(1);
+    const exchange = uniqueName('ferry.test.x');
+    exchanges.push(exchange);
+    expect(await (await open({ exchange, declare: true })).free()).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('a missing queue or exchange is a FatalError naming it and the vhost', async () => {
+    const name = uniqueName('ferry.test.q.missing');
+    const missingQueue = createRabbitMqSink({ url: amqpUrl, queue: name, connectionName: 'rabbit' });
+    sinks.push(missingQueue);
+    const error = await missingQueue.open().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FatalError);
+    expect((error as Error).message).toContain(
+      `[rabbitmq] queue "${name}" not found in vhost "/" (connection "rabbit")`,
+    );
+    const exchange = uniqueName('ferry.test.x.missing');
+    const missingExchange = createRabbitMqSink({ url: amqpUrl, exchange });
+    sinks.push(missingExchange);
+    await expect(missingExchange.open()).rejects.toThrow(`exchange "${exchange}" not found in vhost "/"`);
+  });
+
+  it('a queue declared with other arguments is a FatalError naming the queue and the difference', async () => {
+    const name = await queue();
+    const sink = createRabbitMqSink({ url: amqpUrl, queue: name, declare: true, queueType: 'quorum' });
+    sinks.push(sink);
+    const error = await sink.open().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FatalError);
+    expect((error as Error).message).toMatch(new RegExp(`queue "${name.replace(/\./g, '\\.')}".*x-queue-type`));
+  });
+
+  it('the raw codec publishes the original bytes and content type', async () => {
+    const name = await queue();
+    const sink = await open({ queue: name, codec: 'raw' });
+    await sink.write([{ id: 'bin', value: { data: 'AQID', contentType: 'application/x-bin' }, readAt: 0, bytes: 3 }]);
+    const [message] = await drainQueue(name);
+    expect([...message!.content]).toEqual([1, 2, 3]);
+    expect(message!.properties.contentType).toBe('application/x-bin');
+  });
+});
