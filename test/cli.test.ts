@@ -296,7 +296,9 @@ describe('ferry validate and edges', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/2 of 3 flows .* cannot run/);
     expect(run.stderr).toMatch(/nostream \(S2S\):\n.*flow "nostream", sink: .*\n.*stream/);
-    expect(run.stderr).toMatch(/s2q \(S2Q\):\n.*flow "s2q", sink: .*\n.*exchange: give either queue or exchange, not both/);
+    expect(run.stderr).toMatch(
+      /s2q \(S2Q\):\n.*flow "s2q", sink: .*\n.*exchange: give either queue or exchange, not both/,
+    );
   });
 
   it('names an unset environment variable and where it is used', async () => {

@@ -458,3 +458,24 @@ describe('pump when the source loses its hold on a batch', () => {
     expect(new Set(sink.records.map((r) => r.id)).size).toBe(3000);
   });
 });
+
+describe('pump with redelivered records', () => {
+  it('asks the sink about records the source says it handed out before, and writes only the missing', async () => {
+    const source = createMemorySource(values(10));
+    const sink = createMemorySink();
+    // A previous run wrote the first four, then died before its ack.
+    const first = await source.read(4, { waitMs: 0 });
+    await sink.write(first.records);
+    await source.release(first);
+    const redelivering: Source = {
+      ...source,
+      read: async (max, options) => {
+        const batch = await source.read(max, options);
+        return { ...batch, records: batch.records.map((r) => (Number(r.id) <= 6 ? { ...r, redelivered: true } : r)) };
+      },
+    };
+    const result = await run({ source: redelivering, sink });
+    expect(result).toMatchObject({ records: 6, stopReason: 'empty' });
+    expect(sink.records.map((r) => r.value.n)).toEqual(values(10).map((v) => v.n));
+  });
+});

@@ -221,10 +221,12 @@ export function createPump(options: PumpOptions): Pump {
     return { id: rejected.id, value, readAt: Date.now(), bytes: rejected.raw.byteLength };
   };
 
-  /** The records of a batch minus those of an in-doubt batch that the sink already holds. */
+  /**
+   * The records of a batch minus those the sink already holds, asked only of
+   * records that may be there: redeliveries, and records of a batch in doubt.
+   */
   const dropInDoubt = async (batch: readonly FerryRecord[]): Promise<readonly FerryRecord[]> => {
-    if (inDoubt.size === 0) return batch;
-    const again = batch.filter((record) => inDoubt.has(record.id));
+    const again = batch.filter((record) => record.redelivered === true || inDoubt.has(record.id));
     if (again.length === 0) return batch;
     for (const record of again) inDoubt.delete(record.id);
     if (sink.reconcile === undefined) return batch;

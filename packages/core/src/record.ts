@@ -14,6 +14,12 @@ export interface FerryRecord {
   readonly readAt: number;
   /** Approximate size as read from the source, for progress and byte limits. */
   readonly bytes: number;
+  /**
+   * The source handed this record out before (a redelivery after a release, a
+   * lost channel or a crash): it may already be at the sink, which the pump
+   * asks where it can tell.
+   */
+  readonly redelivered?: boolean;
 }
 
 /** True for a plain JSON object (not an array, not null). */

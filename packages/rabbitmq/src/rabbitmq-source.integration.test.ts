@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { ConnectionError, FatalError, type RecordValue, type Source } from '@ferry/core';
+import { ConnectionError, FatalError, LeaseLostError, type RecordValue, type Source } from '@ferry/core';
 import { sampleValues, testSource, uniqueName } from '@ferry/testkit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createRabbitMqSource, type RabbitMqHandle } from './index.js';
@@ -241,7 +241,7 @@ describe('rabbitmq source', () => {
     const failed = await source.read(10, { waitMs: 0 }).catch((e: unknown) => e);
     expect(failed).toBeInstanceOf(ConnectionError);
     // Acking a batch of the dead channel is not a silent success.
-    await expect(source.ack(held)).rejects.toBeInstanceOf(ConnectionError);
+    await expect(source.ack(held)).rejects.toBeInstanceOf(LeaseLostError);
     await source.release(held);
     const again = await source.read(10, { waitMs: 2000 });
     expect(again.records.map((r) => r.id)).toEqual(ids);

@@ -4,6 +4,7 @@ import {
   FatalError,
   type FerryError,
   type FerryRecord,
+  LeaseLostError,
   type ReadOptions,
   type RejectedRecord,
   type Source,
@@ -305,10 +306,15 @@ class RabbitMqSource implements Source<RabbitMqHandle> {
         reject(decoded.reason);
         continue;
       }
-      const record: FerryRecord =
-        headers === undefined || Object.keys(headers).length === 0
-          ? { id, value: decoded.value, readAt, bytes: message.content.length }
-          : { id, value: decoded.value, headers, readAt, bytes: message.content.length };
+      const record: FerryRecord = {
+        id,
+        value: decoded.value,
+        ...(headers === undefined || Object.keys(headers).length === 0 ? {} : { headers }),
+        readAt,
+        bytes: message.content.length,
+        // The broker says it handed this message out before: the pump checks the sink for it.
+        ...(message.fields.redelivered ? { redelivered: true } : {}),
+      };
       records.push(record);
     }
     const handle: RabbitMqHandle = { session: session.id, deliveryTags };
@@ -347,12 +353,13 @@ class RabbitMqSource implements Source<RabbitMqHandle> {
     if (tags.length === 0) return;
     const session = this.#sessionOf(batch);
     if (session === undefined) {
-      // Not a silent success: the messages are back in the queue and will be written again.
+      // Not a silent success: the messages are back in the queue and will be delivered again.
+      // The pump keeps their ids and drops them from the redelivery where the sink can tell.
       if (this.#broken !== undefined) this.#broken = undefined;
-      throw new ConnectionError(
+      throw new LeaseLostError(
         `[rabbitmq] cannot ack ${tags.length} messages of queue "${this.#config.queue}" at ${this.#client.where}: ` +
           'the channel they were delivered on has closed, so the broker has put them back in the queue ' +
-          'and will deliver them again (at-least-once: this batch may be written twice)',
+          'and will deliver them again',
       );
     }
     const { channel } = session;

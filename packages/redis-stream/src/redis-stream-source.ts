@@ -102,13 +102,13 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
     const { stream, group, consumer, claimIdleMs } = this.#config;
     if (this.#pendingFirst) {
       const own = await this.#readOwnPending(redis, max);
-      if (own.length > 0) return this.#batch(own);
+      if (own.length > 0) return this.#batch(own, true);
     }
     let claimed = false;
     if (Date.now() - this.#lastClaimAt >= claimIdleMs / 2) {
       claimed = true;
       const taken = await this.#claim(redis, max);
-      if (taken.length > 0) return this.#batch(taken);
+      if (taken.length > 0) return this.#batch(taken, true);
     }
     const reply =
       options.waitMs > 0
@@ -119,7 +119,7 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
     const fresh = reply?.[0]?.[1] ?? [];
     if (fresh.length > 0 || claimed) return this.#batch(fresh);
     // Nothing new: a good moment to look for entries a dead consumer left behind.
-    return this.#batch(await this.#claim(redis, max));
+    return this.#batch(await this.#claim(redis, max), true);
   }
 
   /** XREADGROUP without blocking: `>` for new entries, an id for this consumer's pending ones after it. */
@@ -188,12 +188,14 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
   }
 
   /**
-   * Decodes entries into records. An entry the codec cannot decode is not a
+   * Decodes entries into records; `redelivered` marks entries handed out
+   * before (pending after a restart or a release, or claimed from a dead
+   * consumer), which the pump checks against the sink. An entry the codec cannot decode is not a
    * record: it goes in `rejected`, with the reason and its fields as JSON for
    * the original bytes, and its id stays in the handle, so that acking the
    * batch (once the pump has dead-lettered it) removes it too.
    */
-  #batch(entries: RawEntry[]): SourceBatch<RedisStreamHandle> {
+  #batch(entries: RawEntry[], redelivered = false): SourceBatch<RedisStreamHandle> {
     if (entries.length === 0) return emptyBatch;
     const decode = this.#decode;
     const readAt = Date.now();
@@ -214,7 +216,7 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
       }
       let bytes = 0;
       for (let j = 0; j < raw.length; j++) bytes += raw[j]!.length;
-      records.push({ id, value, readAt, bytes });
+      records.push(redelivered ? { id, value, readAt, bytes, redelivered } : { id, value, readAt, bytes });
     }
     return rejected.length === 0 ? { records, handle: { ids } } : { records, handle: { ids }, rejected };
   }
