@@ -48,8 +48,14 @@ export class TestVhost {
     await this.#connect();
   }
 
-  async publish(queue: string, bodies: readonly (string | Buffer)[], ids?: readonly string[]): Promise<void> {
-    await this.channel.assertQueue(queue, { durable: true });
+  /** Declares the queue (durable, with the given arguments) and publishes persistent messages to it, confirmed. */
+  async publish(
+    queue: string,
+    bodies: readonly (string | Buffer)[],
+    ids?: readonly string[],
+    queueArguments: Record<string, unknown> = {},
+  ): Promise<void> {
+    await this.channel.assertQueue(queue, { durable: true, arguments: queueArguments });
     bodies.forEach((body, i) => {
       this.channel.sendToQueue(queue, Buffer.isBuffer(body) ? body : Buffer.from(body), {
         persistent: true,

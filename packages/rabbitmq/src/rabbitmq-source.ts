@@ -378,7 +378,14 @@ class RabbitMqSource implements Source<RabbitMqHandle> {
     const session = this.#sessionOf(batch);
     // A closed channel has given its messages back already: nothing left to do.
     if (session === undefined) return;
-    const { channel } = session;
+    const { channel, consumerTag } = session;
+    // Stop deliveries first: the nack frees prefetch room, and a message pushed into it now
+    // would be handed back by the close that often follows a release, one more delivery
+    // on a quorum queue's count for a message nobody read. The next read consumes again.
+    if (consumerTag !== undefined) {
+      session.consumerTag = undefined;
+      await this.#client.call('cancelling the consumer', () => channel.cancel(consumerTag));
+    }
     this.#settleTags(session, tags, (message, multiple) => channel.nack(message, multiple, true));
     for (const tag of tags) session.countKeys.delete(tag);
   }
