@@ -146,10 +146,11 @@ describe('validateConfig', () => {
 });
 
 describe('createRegistry', () => {
-  it('ships the redis-stream connector and refuses unknown kinds', () => {
+  it('ships the redis-stream and rabbitmq connectors and refuses unknown kinds', () => {
     const registry = createRegistry();
-    expect(registry.kinds()).toEqual(['redis-stream']);
+    expect(registry.kinds()).toEqual(['redis-stream', 'rabbitmq']);
     expect(registry.get('redis-stream').letter).toBe('S');
+    expect(registry.get('rabbitmq').letter).toBe('Q');
     expect(() => registry.get('clickhouse')).toThrow(/clickhouse connector is not available yet/);
     expect(() => registry.get('kafka')).toThrow(/unknown connection kind "kafka"/);
     expect(() => createRegistry([fakeConnector(), fakeConnector()])).toThrow(/two connectors/);
