@@ -62,6 +62,16 @@ export interface WriteOptions {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * What a write that landed in part says: every record of the batch is durable
+ * except these, which the target refused (a row of the wrong type, a document
+ * over its size limit…), each with the server's reason. The pump dead-letters
+ * them, or stops the flow when there is no dead-letter sink.
+ */
+export interface WriteOutcome {
+  readonly rejected: readonly RejectedRecord[];
+}
+
 /** Where records go. A write is durable when its promise resolves. */
 export interface Sink {
   readonly name: string;
@@ -71,7 +81,13 @@ export interface Sink {
    * worker's `_is_q_available`. Infinity when the target is unbounded.
    */
   free(): Promise<number>;
-  write(records: readonly FerryRecord[], options?: WriteOptions): Promise<void>;
+  /**
+   * Resolves when the batch is durable. A sink that can tell which records
+   * its target refused writes the others and resolves with them as `rejected`;
+   * one that cannot throws a RecordRejectedError for the batch.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a sink that never refuses a record resolves with nothing
+  write(records: readonly FerryRecord[], options?: WriteOptions): Promise<void | WriteOutcome>;
   /** The records of an in-doubt batch that are not in the target yet, where the target can tell. */
   reconcile?(records: readonly FerryRecord[]): Promise<readonly FerryRecord[]>;
   close(): Promise<void>;

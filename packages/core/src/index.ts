@@ -15,7 +15,15 @@ export {
   retrySchema,
 } from './config.js';
 export type { ConnectorDefinition } from './connector.js';
-export type { ReadOptions, RejectedRecord, Sink, Source, SourceBatch, WriteOptions } from './contracts.js';
+export type {
+  ReadOptions,
+  RejectedRecord,
+  Sink,
+  Source,
+  SourceBatch,
+  WriteOptions,
+  WriteOutcome,
+} from './contracts.js';
 export {
   type ConnectionKind,
   checkEdge,
@@ -59,7 +67,7 @@ export {
   type StopReason,
 } from './pump.js';
 export type { FerryRecord, RecordValue } from './record.js';
-export { isRecordValue } from './record.js';
+export { isRecordValue, rejectRecord } from './record.js';
 export {
   AbortedError,
   backoffDelay,

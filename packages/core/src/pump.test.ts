@@ -3,6 +3,7 @@ import type { Sink, Source } from './contracts.js';
 import { ConnectionError, FatalError, LeaseLostError, RecordRejectedError, TransientError } from './errors.js';
 import { createMemorySink, createMemorySource, type MemorySink, type MemorySource } from './memory.js';
 import { createPump, FlowFailedError, type PumpOptions, type PumpProgress } from './pump.js';
+import { rejectRecord } from './record.js';
 import type { RetryPolicy } from './retry.js';
 
 const fastRetry: RetryPolicy = { retries: 3, initialDelayMs: 1, maxDelayMs: 5, factor: 2 };
@@ -477,5 +478,49 @@ describe('pump with redelivered records', () => {
     const result = await run({ source: redelivering, sink });
     expect(result).toMatchObject({ records: 6, stopReason: 'empty' });
     expect(sink.records.map((r) => r.value.n)).toEqual(values(10).map((v) => v.n));
+  });
+});
+
+describe('pump when the sink refuses some records of a batch', () => {
+  /** A sink that writes every record but those with `bad: true`, which it reports with a reason. */
+  function refusing(sink: MemorySink): Sink {
+    return {
+      ...sink,
+      write: async (records) => {
+        await sink.write(records.filter((r) => r.value.bad !== true));
+        const refused = records.filter((r) => r.value.bad === true);
+        return {
+          rejected: refused.map((r) => rejectRecord(r, `Cannot parse input: n is not a number (record ${r.id})`)),
+        };
+      },
+    };
+  }
+  const input = [...values(3), { bad: true }, ...values(3, 3), { bad: true }];
+
+  it('dead-letters exactly the refused records with the reason and acks the batch', async () => {
+    const source = createMemorySource(input);
+    const sink = createMemorySink();
+    const deadLetter = createMemorySink();
+    const result = await run({ source, sink: refusing(sink), deadLetter, batchSize: 5 });
+    expect(result).toMatchObject({ records: 6, deadLettered: 2, stopReason: 'empty' });
+    expect(sink.records.map((r) => r.value.n)).toEqual(values(6).map((v) => v.n));
+    expect(deadLetter.records.map((r) => [r.id, r.value.reason, r.value.source])).toEqual([
+      ['4', 'Cannot parse input: n is not a number (record 4)', 'memory'],
+      ['8', 'Cannot parse input: n is not a number (record 8)', 'memory'],
+    ]);
+    expect(Buffer.from(deadLetter.records[0]!.value.original as string, 'base64').toString()).toBe('{"bad":true}');
+    expect(source.remaining()).toHaveLength(0);
+  });
+
+  it('without a dead-letter sink, stops with the reason and acks nothing of the batch', async () => {
+    const source = createMemorySource(input);
+    const sink = createMemorySink();
+    const failure = await run({ source, sink: refusing(sink), batchSize: 5 }).catch((e: unknown) => e);
+    expect((failure as Error).message).toBe(
+      '[ferry] flow failed while writing after 0 batches (0 records): [memory] record 4 rejected: ' +
+        'Cannot parse input: n is not a number (record 4); no dead-letter sink is set, so nothing of its batch was acked ' +
+        '(its other 4 records were written, and are recognised when they come back)',
+    );
+    expect(source.remaining()).toHaveLength(8);
   });
 });

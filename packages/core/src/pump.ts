@@ -162,38 +162,49 @@ export function createPump(options: PumpOptions): Pump {
   /**
    * Writes a batch, retrying transient failures. A failed write may have landed
    * in part, so before each retry the sink's reconcile (where it has one) drops
-   * the records that are already there.
+   * the records that are already there. Resolves with the records the target
+   * refused, where the sink can tell them apart (the rest are written).
    */
-  const writeWithReconcile = async (batch: readonly FerryRecord[]): Promise<void> => {
+  const writeWithReconcile = async (batch: readonly FerryRecord[]): Promise<readonly RejectedRecord[]> => {
     let attempt = 0;
-    await retrying(
+    return retrying(
       'writing a batch',
       async () => {
         const todo = attempt > 0 && sink.reconcile !== undefined ? await sink.reconcile(batch) : batch;
         attempt += 1;
-        if (todo.length > 0) await sink.write(todo);
+        if (todo.length === 0) return [];
+        const outcome = await sink.write(todo);
+        return outcome?.rejected ?? [];
       },
       true,
     );
   };
 
   /**
-   * Sends a batch's rejected records to the dead-letter sink before the batch
-   * is written and acked. With no dead-letter sink, the flow stops and the
-   * batch goes back whole: nothing of it is acked.
+   * Sends rejected records to the dead-letter sink, before the batch is
+   * acked. With no dead-letter sink, the flow stops and the batch goes back
+   * whole: nothing of it is acked.
    */
-  const deadLetterAll = async (batch: SourceBatch, rejected: readonly RejectedRecord[]): Promise<void> => {
+  const deadLetterAll = async (
+    batch: SourceBatch,
+    rejected: readonly RejectedRecord[],
+    by: string,
+    doing: string,
+    written = 0,
+  ): Promise<void> => {
     const first = rejected[0]!;
     if (deadLetter === undefined) {
       await releaseQuietly(batch);
       const more = rejected.length > 1 ? ` (and ${rejected.length - 1} more in the batch)` : '';
+      const landed =
+        written > 0 ? ` (its other ${written} records were written, and are recognised when they come back)` : '';
       throw fail(
         new RecordRejectedError(
           first.id,
           first.reason,
-          `[${source.name}] record ${first.id} rejected: ${first.reason}${more}; no dead-letter sink is set, so nothing of its batch was acked`,
+          `[${by}] record ${first.id} rejected: ${first.reason}${more}; no dead-letter sink is set, so nothing of its batch was acked${landed}`,
         ),
-        'reading',
+        doing,
       );
     }
     try {
@@ -263,16 +274,24 @@ export function createPump(options: PumpOptions): Pump {
       throw new Stop('aborted');
     }
 
-    if (rejected.length > 0) await deadLetterAll(batch, rejected);
+    if (rejected.length > 0) await deadLetterAll(batch, rejected, source.name, 'reading');
 
     let toWrite: readonly FerryRecord[];
+    let refused: readonly RejectedRecord[];
     try {
       toWrite = await dropInDoubt(batch.records);
-      await writeWithReconcile(toWrite);
+      refused = await writeWithReconcile(toWrite);
     } catch (error) {
       await releaseQuietly(batch);
       if (error instanceof AbortedError) throw new Stop('aborted');
       throw fail(error, 'writing');
+    }
+    if (refused.length > 0) {
+      // The rest of the batch is written: if the flow stops here, they come back in doubt.
+      const refusedIds = new Set(refused.map((r) => r.id));
+      for (const record of toWrite) if (!refusedIds.has(record.id)) inDoubt.add(record.id);
+      await deadLetterAll(batch, refused, sink.name, 'writing', toWrite.length - refused.length);
+      for (const record of toWrite) inDoubt.delete(record.id);
     }
 
     // Written: from here the batch is acked whatever the signal says, so that
@@ -287,8 +306,8 @@ export function createPump(options: PumpOptions): Pump {
     }
 
     batches += 1;
-    records += toWrite.length;
-    deadLettered += rejected.length;
+    records += toWrite.length - refused.length;
+    deadLettered += rejected.length + refused.length;
     for (const record of toWrite) bytes += record.bytes;
     onProgress?.(progress());
   };

@@ -1,3 +1,5 @@
+import type { RejectedRecord } from './contracts.js';
+
 /** A JSON object: what a record carries. */
 export type RecordValue = { [key: string]: unknown };
 
@@ -25,4 +27,14 @@ export interface FerryRecord {
 /** True for a plain JSON object (not an array, not null). */
 export function isRecordValue(value: unknown): value is RecordValue {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A record that a sink refused, as the pump dead-letters it: its value as JSON for the original bytes. */
+export function rejectRecord(record: FerryRecord, reason: string): RejectedRecord {
+  return {
+    id: record.id,
+    reason,
+    raw: Buffer.from(JSON.stringify(record.value)),
+    ...(record.headers === undefined ? {} : { headers: record.headers }),
+  };
 }
