@@ -22,6 +22,12 @@ export interface FerryRecord {
    * asks where it can tell.
    */
   readonly redelivered?: boolean;
+  /**
+   * The record as its source's codec read it, so that a sink with the same
+   * encoding can write it without encoding the value again: nothing on the
+   * way changes a value, so both say the same. `format` names the encoding.
+   */
+  readonly encoded?: { readonly format: string; readonly data: unknown };
 }
 
 /** True for a plain JSON object (not an array, not null). */

@@ -1,5 +1,8 @@
 import type { RecordValue } from '@ferry/core';
 
+/** The `encoded.format` of a record read with the `fields` codec: its entry's field/value list. */
+export const fieldsFormat = 'redis-stream/fields';
+
 /** How a record value maps onto the field/value pairs of a stream entry. */
 export type RedisStreamCodec = 'fields' | 'json';
 
@@ -57,6 +60,19 @@ export function appendFields(out: (string | number)[], value: RecordValue, skipK
     if (key === skipKey || !Object.hasOwn(value, key)) continue;
     const text = encodeFieldValue(value[key]);
     if (text !== undefined) out.push(key, text);
+  }
+  return out.length - before;
+}
+
+/**
+ * `appendFields` for a record that arrived as stream fields: copies them as
+ * read, but for the pair named `skipKey`. The same entry, without encoding again.
+ */
+export function appendRawFields(out: (string | number)[], fields: readonly string[], skipKey?: string): number {
+  const before = out.length;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i] === skipKey) continue;
+    out.push(fields[i]!, fields[i + 1]!);
   }
   return out.length - before;
 }

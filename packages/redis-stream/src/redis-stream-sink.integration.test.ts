@@ -81,6 +81,25 @@ describe('redis-stream sink', () => {
     }
   });
 
+  it('writes what a fields-codec source read exactly as it was, but for the source id', async () => {
+    const from = stream();
+    const to = stream();
+    // Written by another producer: a quoted string, a duplicate field, an old source id.
+    const id = await admin.xadd(from, '*', 'a', '"x"', 'n', '007', 'a', 'again', '_source_id', 'older');
+    const source = createRedisStreamSource({ url: redisUrl(), stream: from });
+    const sink = await open({ stream: to });
+    await source.open();
+    try {
+      const batch = await source.read(10, { waitMs: 0 });
+      await sink.write(batch.records);
+      const [[, fields]] = (await admin.xrange(to, '-', '+')) as [[string, string[]]];
+      expect(fields).toEqual(['a', '"x"', 'n', '007', 'a', 'again', '_source_id', id]);
+    } finally {
+      await source.close();
+      await sink.close();
+    }
+  });
+
   it('a batch larger than one script call lands whole and in order', async () => {
     const name = stream();
     const sink = await open({ stream: name });

@@ -2,7 +2,7 @@ import type { FerryRecord, Sink, WriteOptions } from '@ferry/core';
 import { AbortedError, RecordRejectedError } from '@ferry/core';
 import type { Redis } from 'ioredis';
 import { RedisStreamClient } from './redis-stream-client.js';
-import { appendFields, appendJson, encodeFieldValue } from './redis-stream-codec.js';
+import { appendFields, appendJson, appendRawFields, encodeFieldValue, fieldsFormat } from './redis-stream-codec.js';
 import { parseSinkOptions, type RedisStreamSinkConfig } from './redis-stream-config.js';
 
 /** How far back `reconcile` looks beyond twice the batch, for entries other writers added since. */
@@ -83,7 +83,12 @@ class RedisStreamSink implements Sink {
     const idField = sourceIdField === false ? undefined : sourceIdField;
     let count: number;
     try {
-      count = codec === 'json' ? appendJson(out, record.value, field) : appendFields(out, record.value, idField);
+      count =
+        codec === 'json'
+          ? appendJson(out, record.value, field)
+          : record.encoded?.format === fieldsFormat
+            ? appendRawFields(out, record.encoded.data as readonly string[], idField)
+            : appendFields(out, record.value, idField);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new RecordRejectedError(

@@ -1,7 +1,7 @@
 import type { FerryRecord, ReadOptions, RecordValue, RejectedRecord, Source, SourceBatch } from '@ferry/core';
 import type { Redis } from 'ioredis';
 import { RedisStreamClient } from './redis-stream-client.js';
-import { decodeFields, decodeJson } from './redis-stream-codec.js';
+import { decodeFields, decodeJson, fieldsFormat } from './redis-stream-codec.js';
 import { parseSourceOptions, type RedisStreamSourceConfig } from './redis-stream-config.js';
 
 /** What `ack` and `release` need of a batch: its entry ids. */
@@ -198,6 +198,7 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
   #batch(entries: RawEntry[], redelivered = false): SourceBatch<RedisStreamHandle> {
     if (entries.length === 0) return emptyBatch;
     const decode = this.#decode;
+    const fieldsCodec = this.#config.codec === 'fields';
     const readAt = Date.now();
     const records: FerryRecord[] = [];
     const rejected: RejectedRecord[] = [];
@@ -216,7 +217,10 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
       }
       let bytes = 0;
       for (let j = 0; j < raw.length; j++) bytes += raw[j]!.length;
-      records.push(redelivered ? { id, value, readAt, bytes, redelivered } : { id, value, readAt, bytes });
+      const encoded = fieldsCodec ? { format: fieldsFormat, data: raw } : undefined;
+      records.push(
+        redelivered ? { id, value, readAt, bytes, redelivered, encoded } : { id, value, readAt, bytes, encoded },
+      );
     }
     return rejected.length === 0 ? { records, handle: { ids } } : { records, handle: { ids }, rejected };
   }
