@@ -7,12 +7,17 @@
 # Each ensure_<service> checks the service first and does nothing when it answers;
 # otherwise it installs Debian's package when the server is missing, starts it on
 # its standard port and waits (bounded) until it answers: ensure_redis,
-# ensure_rabbitmq; later services (ensure_clickhouse) follow the same pattern.
+# ensure_rabbitmq, ensure_clickhouse (on its own data dir and ports, see there).
 
 FERRY_REDIS_HOST="${FERRY_REDIS_HOST:-127.0.0.1}"
 FERRY_REDIS_PORT="${FERRY_REDIS_PORT:-6379}"
 FERRY_RABBITMQ_HOST="${FERRY_RABBITMQ_HOST:-127.0.0.1}"
 FERRY_RABBITMQ_PORT="${FERRY_RABBITMQ_PORT:-5672}"
+FERRY_CLICKHOUSE_HOST="${FERRY_CLICKHOUSE_HOST:-127.0.0.1}"
+FERRY_CLICKHOUSE_HTTP_PORT="${FERRY_CLICKHOUSE_HTTP_PORT:-18123}"
+FERRY_CLICKHOUSE_TCP_PORT="${FERRY_CLICKHOUSE_TCP_PORT:-19000}"
+FERRY_CLICKHOUSE_DIR="${FERRY_CLICKHOUSE_DIR:-${TMPDIR:-/tmp}/ferry-clickhouse}"
+FERRY_CLICKHOUSE_WAIT_S="${FERRY_CLICKHOUSE_WAIT_S:-60}"
 FERRY_SERVICE_WAIT_S="${FERRY_SERVICE_WAIT_S:-20}"
 # RabbitMQ boots an Erlang VM: give it longer than Redis.
 FERRY_RABBITMQ_WAIT_S="${FERRY_RABBITMQ_WAIT_S:-90}"
@@ -131,11 +136,108 @@ ensure_rabbitmq() {
   ferry_log "rabbitmq is up"
 }
 
+# True when ClickHouse's HTTP interface answers /ping with "Ok.".
+clickhouse_ping() {
+  [ "$(curl -s --max-time 2 "http://$FERRY_CLICKHOUSE_HOST:$FERRY_CLICKHOUSE_HTTP_PORT/ping" 2>/dev/null)" = "Ok." ]
+}
+
+# Writes the private server's config: its own data dir, log files and ports,
+# HTTP and native TCP only (no interserver port), a passwordless `default` user
+# and a `ferry_test` user with a password (for the credential tests).
+clickhouse_write_config() {
+  local dir="$1"
+  mkdir -p "$dir/data" "$dir/tmp" "$dir/user_files" "$dir/format_schemas"
+  cat >"$dir/config.xml" <<XML
+<?xml version="1.0"?>
+<yandex>
+    <logger>
+        <level>warning</level>
+        <log>$dir/clickhouse-server.log</log>
+        <errorlog>$dir/clickhouse-server.err.log</errorlog>
+        <size>100M</size>
+        <count>2</count>
+    </logger>
+    <http_port>$FERRY_CLICKHOUSE_HTTP_PORT</http_port>
+    <tcp_port>$FERRY_CLICKHOUSE_TCP_PORT</tcp_port>
+    <listen_host>$FERRY_CLICKHOUSE_HOST</listen_host>
+    <max_connections>1024</max_connections>
+    <keep_alive_timeout>3</keep_alive_timeout>
+    <max_concurrent_queries>100</max_concurrent_queries>
+    <uncompressed_cache_size>268435456</uncompressed_cache_size>
+    <mark_cache_size>268435456</mark_cache_size>
+    <path>$dir/data/</path>
+    <tmp_path>$dir/tmp/</tmp_path>
+    <user_files_path>$dir/user_files/</user_files_path>
+    <format_schema_path>$dir/format_schemas/</format_schema_path>
+    <users_config>$dir/users.xml</users_config>
+    <default_profile>default</default_profile>
+    <default_database>default</default_database>
+    <mlock_executable>false</mlock_executable>
+</yandex>
+XML
+  cat >"$dir/users.xml" <<XML
+<?xml version="1.0"?>
+<yandex>
+    <profiles>
+        <default>
+            <max_memory_usage>4000000000</max_memory_usage>
+        </default>
+    </profiles>
+    <users>
+        <default>
+            <password></password>
+            <networks><ip>::1</ip><ip>127.0.0.1</ip></networks>
+            <profile>default</profile>
+            <quota>default</quota>
+        </default>
+        <ferry_test>
+            <password>ferry_pass</password>
+            <networks><ip>::1</ip><ip>127.0.0.1</ip></networks>
+            <profile>default</profile>
+            <quota>default</quota>
+        </ferry_test>
+    </users>
+    <quotas>
+        <default>
+            <interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval>
+        </default>
+    </quotas>
+</yandex>
+XML
+}
+
+# ClickHouse runs on a private data dir and its own ports (18123 HTTP, 19000 TCP by
+# default), started in the background without systemd: the Debian package's own
+# service, when it runs at all, is left alone.
+ensure_clickhouse() {
+  if clickhouse_ping; then
+    return 0
+  fi
+  if ! command -v clickhouse-server >/dev/null 2>&1; then
+    ferry_apt_install clickhouse-server clickhouse-client || {
+      ferry_log "could not install clickhouse-server; install ClickHouse and start it with HTTP on $FERRY_CLICKHOUSE_HOST:$FERRY_CLICKHOUSE_HTTP_PORT"
+      return 1
+    }
+  fi
+  command -v curl >/dev/null 2>&1 || ferry_apt_install curl || return 1
+  local dir="$FERRY_CLICKHOUSE_DIR"
+  clickhouse_write_config "$dir"
+  local log="$dir/clickhouse-server.out"
+  ferry_log "starting clickhouse-server on $FERRY_CLICKHOUSE_HOST:$FERRY_CLICKHOUSE_HTTP_PORT (data and logs: $dir)"
+  (cd "$dir" && nohup clickhouse-server --config-file="$dir/config.xml" >"$log" 2>&1 &)
+  FERRY_SERVICE_WAIT_S="$FERRY_CLICKHOUSE_WAIT_S" ferry_wait_for \
+    "clickhouse on $FERRY_CLICKHOUSE_HOST:$FERRY_CLICKHOUSE_HTTP_PORT" clickhouse_ping || {
+    ferry_log "see $log and $dir/clickhouse-server.err.log"
+    return 1
+  }
+  ferry_log "clickhouse is up"
+}
+
 # Run directly: each argument names a function to run, in order.
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   set -euo pipefail
   if [ "$#" -eq 0 ]; then
-    echo "usage: bash scripts/services.sh ensure_redis|ensure_rabbitmq [...]" >&2
+    echo "usage: bash scripts/services.sh ensure_redis|ensure_rabbitmq|ensure_clickhouse [...]" >&2
     exit 2
   fi
   for step in "$@"; do

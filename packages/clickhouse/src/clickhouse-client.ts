@@ -1,0 +1,191 @@
+import { type ClickHouseClient, ClickHouseLogLevel, type ClickHouseSettings, createClient } from '@clickhouse/client';
+import { ConnectionError, FatalError, FerryError, TransientError } from '@ferry/core';
+import { type ClickHouseConnectionConfig, maskSecrets } from './clickhouse-config.js';
+import { qualifiedName } from './clickhouse-sql.js';
+
+const connectionCodes = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'UND_ERR_SOCKET',
+]);
+
+/** Server error codes that retrying may fix: timeouts, limits, a busy server, a locked session. */
+const transientCodes = new Set([159, 164, 202, 203, 209, 210, 236, 241, 242, 252, 285, 319, 373, 394, 425, 439, 999]);
+
+/** Server error codes that mean "this row is wrong", not "this batch cannot go in". */
+export const rowErrorCodes = new Set([
+  6, 16, 25, 26, 27, 32, 33, 38, 41, 43, 53, 69, 70, 72, 117, 131, 190, 321, 349, 354, 469,
+]);
+
+/** The server's error code: the client's `code` on current servers, else `Code: 60` from the text (18.16). */
+export function serverCode(error: unknown): number | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && /^\d+$/.test(code)) return Number(code);
+  const match = /^Code: (\d+)/.exec(error.message);
+  return match === null ? undefined : Number(match[1]);
+}
+
+/** The server's own words, without 18.16's `e.displayText() = … e.what()` wrapping. */
+export function serverMessage(error: unknown): string {
+  const text = error instanceof Error ? error.message || error.name : String(error);
+  return maskSecrets(
+    text
+      .replace(/e\.displayText\(\) = /, '')
+      .replace(/,?\s*e\.what\(\) = [\w:]+\s*$/, '')
+      .trim(),
+  );
+}
+
+/** `127.0.0.1:8123` from an http(s) URL. */
+function hostPort(url: URL): string {
+  const port = url.port === '' ? (url.protocol === 'https:' ? '443' : '80') : url.port;
+  return `${url.hostname}:${port}`;
+}
+
+/**
+ * One HTTP client of a source or sink: built from the url (credentials in it or
+ * given apart), and the place where driver errors become ferry's error family,
+ * naming the server, the connection and the table.
+ */
+export class ClickHouseHttp {
+  readonly #config: ClickHouseConnectionConfig;
+  readonly #url: URL;
+  readonly #username: string;
+  readonly client: ClickHouseClient;
+  /** `` `db`.`table` `` */
+  readonly table: string;
+
+  constructor(config: ClickHouseConnectionConfig, sessionId?: string) {
+    this.#config = config;
+    const url = new URL(config.url);
+    this.#url = url;
+    this.#username = config.username ?? (url.username === '' ? 'default' : decodeURIComponent(url.username));
+    const password = config.password ?? decodeURIComponent(url.password);
+    const bare = new URL(url.href);
+    bare.username = '';
+    bare.password = '';
+    bare.pathname = '/';
+    bare.search = '';
+    this.table = qualifiedName(config.database, config.table);
+    this.client = createClient({
+      url: bare.origin,
+      username: this.#username,
+      password,
+      database: config.database,
+      request_timeout: config.requestTimeoutMs,
+      // Compression costs CPU at both ends for what is usually a local link.
+      compression: { request: false, response: false },
+      log: { level: ClickHouseLogLevel.OFF },
+      ...(config.connectionName === undefined ? {} : { application: `ferry:${config.connectionName}` }),
+      ...(sessionId === undefined ? {} : { session_id: sessionId }),
+    });
+  }
+
+  /** `127.0.0.1:8123 (connection "ch")`: where, without any password. */
+  get where(): string {
+    const name = this.#config.connectionName;
+    return `${hostPort(this.#url)}${name === undefined ? '' : ` (connection "${name}")`}`;
+  }
+
+  /** `default.events`, for messages. */
+  get tableName(): string {
+    return `${this.#config.database}.${this.#config.table}`;
+  }
+
+  async query<T>(doing: string, query: string, settings: ClickHouseSettings = {}): Promise<T[]> {
+    return this.call(doing, async () => {
+      const result = await this.client.query({ query, format: 'JSONEachRow', clickhouse_settings: settings });
+      return (await result.json()) as T[];
+    });
+  }
+
+  async command(doing: string, query: string, settings: ClickHouseSettings = {}): Promise<void> {
+    await this.call(doing, () => this.client.command({ query, clickhouse_settings: settings }));
+  }
+
+  /** Inserts rows as JSONEachRow; the raw driver error is thrown, for the sink to tell row errors apart. */
+  async insertRaw(table: string, values: readonly unknown[]): Promise<void> {
+    await this.client.insert({ table, values: values as unknown[], format: 'JSONEachRow' });
+  }
+
+  async insert(doing: string, table: string, values: readonly unknown[]): Promise<void> {
+    await this.call(doing, () => this.insertRaw(table, values));
+  }
+
+  /** Runs one driver call, turning its failure into ferry's error family (see `toError`). */
+  async call<T>(doing: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw this.toError(error, doing);
+    }
+  }
+
+  /**
+   * The ferry error for a failed call: the server refusing the credentials, or
+   * a table or database that does not exist, is fatal; an unreachable server
+   * is a ConnectionError; timeouts and busy-server codes are transient.
+   */
+  toError(error: unknown, doing: string): FerryError {
+    if (error instanceof FerryError) return error;
+    const errno = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+    const text = serverMessage(error);
+    const code = serverCode(error);
+    if (code === undefined) {
+      if (
+        (typeof errno === 'string' && connectionCodes.has(errno)) ||
+        /socket hang up|timeout|ECONN|network|other side closed/i.test(text)
+      ) {
+        return new ConnectionError(`[clickhouse] cannot reach ${this.where} while ${doing}: ${text}`, {
+          cause: error,
+        });
+      }
+      return new TransientError(`[clickhouse] ${doing} on ${this.tableName} at ${this.where} failed: ${text}`, {
+        cause: error,
+      });
+    }
+    if (code === 192 || code === 193 || code === 516 || code === 194) {
+      return new FatalError(
+        `[clickhouse] the server at ${this.where} refused the credentials for user "${this.#username}" (wrong user or password): ${text}`,
+        { cause: error },
+      );
+    }
+    if (code === 60) {
+      return new FatalError(`[clickhouse] table ${this.tableName} does not exist at ${this.where}: ${text}`, {
+        cause: error,
+      });
+    }
+    if (code === 81) {
+      return new FatalError(
+        `[clickhouse] database "${this.#config.database}" does not exist at ${this.where}: ${text}`,
+        { cause: error },
+      );
+    }
+    if (transientCodes.has(code)) {
+      return new TransientError(`[clickhouse] ${doing} on ${this.tableName} at ${this.where} failed: ${text}`, {
+        cause: error,
+      });
+    }
+    return new FatalError(`[clickhouse] ${doing} on ${this.tableName} at ${this.where} failed: ${text}`, {
+      cause: error,
+    });
+  }
+
+  /** Checks that the server answers and takes the credentials. */
+  async check(): Promise<void> {
+    await this.query('connecting', 'SELECT 1 AS ok');
+  }
+
+  async close(): Promise<void> {
+    await this.client.close().catch(() => undefined);
+  }
+}

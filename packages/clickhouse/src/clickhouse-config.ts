@@ -1,0 +1,118 @@
+import { ConfigError, parseOptions } from '@ferry/core';
+import { z } from 'zod';
+import { identifierPattern, isColumnType, isSafeFragment } from './clickhouse-sql.js';
+
+const urlSchema = z.string().refine(
+  (value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected an http:// or https:// URL such as http://127.0.0.1:8123' },
+);
+
+const identifier = (what: string) =>
+  z.string().regex(identifierPattern, {
+    message: `not a valid ${what} name: expected letters, digits and _ (not starting with a digit), such as events_2024`,
+  });
+
+const commonShape = {
+  // The runner merges a connection (`kind`, `url`) into the endpoint keys; accept the kind it carries.
+  kind: z.literal('clickhouse').optional(),
+  url: urlSchema,
+  database: identifier('database').default('default'),
+  table: identifier('table'),
+  username: z.string().min(1).optional(),
+  password: z.string().optional(),
+  connectionName: z.string().min(1).optional(),
+  requestTimeoutMs: z.int().positive().default(30_000),
+};
+
+export const clickHouseSinkOptionsSchema = z.strictObject({
+  ...commonShape,
+  /** Value key → column; keys not listed go to the column of the same name. */
+  columns: z.record(z.string().min(1), identifier('column')).default({}),
+  /** A value key with no column in the table: drop the key (`skip`) or refuse the record (`reject`). */
+  unknownFields: z.enum(['skip', 'reject']).default('skip'),
+  /** The column that keeps the record id (for tracing and `reconcile`); false: not written. */
+  idColumn: z.union([identifier('column'), z.literal(false)]).default('_source_id'),
+  /** Creates the table when missing: column name → type, and the engine clause. */
+  create: z
+    .strictObject({
+      columns: z
+        .record(
+          identifier('column'),
+          z.string().refine(isColumnType, {
+            message: 'not a column type: expected a ClickHouse type such as UInt64 or Nullable(String)',
+          }),
+        )
+        .refine((columns) => Object.keys(columns).length > 0, { message: 'declare at least one column' }),
+      engine: z.string().min(1).refine(isSafeFragment, {
+        message: 'not an engine clause: expected e.g. "MergeTree ORDER BY id", without ; comments or backticks',
+      }),
+    })
+    .optional(),
+  /** The sink's capacity in rows: free() is maxRows − count(). */
+  maxRows: z.int().positive().optional(),
+});
+
+export const clickHouseSourceOptionsSchema = z
+  .strictObject({
+    ...commonShape,
+    /** The unique, increasing column read by: `WHERE cursor > last ORDER BY cursor`. */
+    cursor: identifier('column'),
+    mode: z.enum(['copy', 'move']).default('copy'),
+    /** Names the position in `ferry_checkpoints`; default `<database>.<table>`. */
+    checkpointKey: z.string().min(1).max(512).optional(),
+    /** Columns read into the value; default all. */
+    columns: z.array(identifier('column')).min(1).optional(),
+    /** String columns that hold JSON (objects, arrays, booleans a sink stored as text): parsed into the value. */
+    jsonColumns: z.array(identifier('column')).default([]),
+    /** How often a waiting (follow-mode) read asks for new rows. */
+    pollIntervalMs: z.int().positive().default(250),
+    /** Move mode: acked rows are deleted in one ALTER TABLE … DELETE per this many rows (and on close). */
+    deleteBatchRows: z.int().positive().default(10_000),
+  })
+  .transform((options) => ({
+    ...options,
+    checkpointKey: options.checkpointKey ?? `${options.database}.${options.table}`,
+  }));
+
+export type ClickHouseSinkOptions = z.input<typeof clickHouseSinkOptionsSchema>;
+export type ClickHouseSinkConfig = Readonly<z.output<typeof clickHouseSinkOptionsSchema>>;
+export type ClickHouseSourceOptions = z.input<typeof clickHouseSourceOptionsSchema>;
+export type ClickHouseSourceConfig = Readonly<z.output<typeof clickHouseSourceOptionsSchema>>;
+/** What a connection needs, common to source and sink. */
+export type ClickHouseConnectionConfig = Pick<
+  ClickHouseSinkConfig,
+  'url' | 'database' | 'table' | 'username' | 'password' | 'connectionName' | 'requestTimeoutMs'
+>;
+
+/** Hides the password of any URL in a text: `http://user:***@host`. */
+export function maskSecrets(text: string): string {
+  return text.replace(/(\/\/[^:/@\s"]*:)[^@\s"]*@/g, '$1***@');
+}
+
+function parse<S extends z.ZodType>(schema: S, input: unknown, label: string): Readonly<z.output<S>> {
+  try {
+    return parseOptions(schema, input, label);
+  } catch (error) {
+    // The issue list quotes the values it got, and a url or password may be among them.
+    if (error instanceof ConfigError) {
+      const message = maskSecrets(error.message).replace(/(password: [^\n]*\(got )[^\n]*\)/g, '$1***)');
+      throw new ConfigError(message, { cause: error.cause });
+    }
+    throw error;
+  }
+}
+
+export function parseSourceOptions(input: unknown): ClickHouseSourceConfig {
+  return parse(clickHouseSourceOptionsSchema, input, '[clickhouse] invalid source options');
+}
+
+export function parseSinkOptions(input: unknown): ClickHouseSinkConfig {
+  return parse(clickHouseSinkOptionsSchema, input, '[clickhouse] invalid sink options');
+}

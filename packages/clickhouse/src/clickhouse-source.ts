@@ -1,0 +1,290 @@
+import { randomUUID } from 'node:crypto';
+import type { FerryRecord, ReadOptions, RecordValue, RejectedRecord, Source, SourceBatch } from '@ferry/core';
+import { FatalError, sleep } from '@ferry/core';
+import { ClickHouseHttp, serverCode, serverMessage } from './clickhouse-client.js';
+import { type ClickHouseSourceConfig, parseSourceOptions } from './clickhouse-config.js';
+import { hexString, quoteIdentifier } from './clickhouse-sql.js';
+
+/** What `ack` and `release` need of a batch: the cursor values it covers, in order. */
+export interface ClickHouseHandle {
+  readonly ids: readonly string[];
+}
+
+/** The table, in the source table's database, that keeps every source's checkpoint. */
+export const checkpointTable = 'ferry_checkpoints';
+/** The session's temporary table that holds the read position (slot 0) and the checkpoint (slot 1). */
+const positionTable = 'ferry_position';
+
+const emptyHandle: ClickHouseHandle = Object.freeze({ ids: Object.freeze([]) });
+const emptyBatch: SourceBatch<ClickHouseHandle> = Object.freeze({ records: Object.freeze([]), handle: emptyHandle });
+
+export function createClickHouseSource(options: unknown): Source<ClickHouseHandle> {
+  return new ClickHouseSource(parseSourceOptions(options));
+}
+
+/**
+ * Keyset reads by a unique, increasing cursor column. The read position and
+ * the checkpoint travel to the server as JSONEachRow data into a temporary
+ * table of this source's HTTP session (18.16 has no query parameters), and the
+ * SELECT compares against it: no value is ever spliced into SQL text.
+ */
+class ClickHouseSource implements Source<ClickHouseHandle> {
+  readonly name = 'clickhouse';
+  readonly #config: ClickHouseSourceConfig;
+  readonly #cursor: string;
+  readonly #columns: string;
+  readonly #checkpoints: string;
+  #http: ClickHouseHttp | undefined;
+  /** Last acked cursor value: what the checkpoint table holds for this key. */
+  #checkpoint: string | undefined;
+  /** Last cursor value handed out. */
+  #position: string | undefined;
+  /** What the session's position table holds, per slot; null: unknown (a new session). */
+  #sent: [position: string | undefined | null, checkpoint: string | undefined | null] = [null, null];
+  #call = 0;
+  #version = 0n;
+  /** After a release: records up to this cursor value were handed out before. */
+  #redeliverUpTo: string | undefined;
+  /** Move mode: acked cursor values not deleted yet. */
+  #toDelete: string[] = [];
+  /** One call at a time: an HTTP session refuses concurrent queries. */
+  #lock: Promise<unknown> = Promise.resolve();
+
+  constructor(config: ClickHouseSourceConfig) {
+    this.#config = config;
+    this.#cursor = quoteIdentifier(config.cursor, 'cursor column');
+    const columns = config.columns;
+    this.#columns =
+      columns === undefined
+        ? '*'
+        : [...new Set([config.cursor, ...columns])].map((c) => quoteIdentifier(c, 'column')).join(', ');
+    this.#checkpoints = `${quoteIdentifier(config.database, 'database')}.${quoteIdentifier(checkpointTable)}`;
+  }
+
+  get #client(): ClickHouseHttp {
+    if (this.#http === undefined) throw new FatalError('[clickhouse] the source is not open: call open() first');
+    return this.#http;
+  }
+
+  #locked<T>(run: () => Promise<T>): Promise<T> {
+    const next = this.#lock.then(run, run);
+    this.#lock = next.catch(() => undefined);
+    return next;
+  }
+
+  async open(): Promise<void> {
+    const http = new ClickHouseHttp(this.#config, `ferry-${randomUUID()}`);
+    try {
+      await http.check();
+      await http.command(
+        'creating the checkpoint table',
+        `CREATE TABLE IF NOT EXISTS ${this.#checkpoints} (key String, position String, version UInt64, updated DateTime DEFAULT now()) ENGINE = ReplacingMergeTree(version) ORDER BY key`,
+      );
+      await this.#createPositionTable(http);
+      // The key is data too: every key's position is read, and this one picked out here.
+      const rows = await http.query<{ key: string; position: string; version: string }>(
+        'reading the checkpoint',
+        `SELECT key, argMax(position, version) AS position, toString(max(version)) AS version FROM ${this.#checkpoints} GROUP BY key`,
+      );
+      const mine = rows.find((row) => row.key === this.#config.checkpointKey);
+      this.#checkpoint = mine?.position;
+      this.#version = mine === undefined ? 0n : BigInt(mine.version);
+    } catch (error) {
+      await http.close();
+      throw error;
+    }
+    this.#http = http;
+    this.#position = this.#checkpoint;
+    this.#redeliverUpTo = undefined;
+    this.#toDelete = [];
+  }
+
+  /** Also checks that the table and its cursor column exist: the position column takes the cursor's type. */
+  async #createPositionTable(http: ClickHouseHttp): Promise<void> {
+    this.#sent = [null, null];
+    try {
+      await http.client.command({
+        query: `CREATE TEMPORARY TABLE ${positionTable} ENGINE = Memory AS SELECT toUInt8(0) AS slot, toUInt64(0) AS call, ${this.#cursor} AS value FROM ${http.table} LIMIT 0`,
+      });
+    } catch (error) {
+      if (serverCode(error) === 47) {
+        throw new FatalError(
+          `[clickhouse] table ${http.tableName} has no cursor column "${this.#config.cursor}": ${serverMessage(error)}`,
+          { cause: error },
+        );
+      }
+      throw http.toError(error, 'opening the source');
+    }
+  }
+
+  /**
+   * Runs a query that compares with the session's position table, after
+   * putting the value of `slot` there. A session that expired (idle too long,
+   * server restarted) lost the table: it is made again and the query run once more.
+   */
+  async #withSlot<T>(doing: string, slot: 0 | 1, value: string | undefined, run: (http: ClickHouseHttp) => Promise<T>) {
+    const http = this.#client;
+    return this.#locked(async () => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          if (value !== undefined && this.#sent[slot] !== value) {
+            this.#call += 1;
+            await http.insertRaw(positionTable, [{ slot, call: this.#call, value }]);
+            this.#sent[slot] = value;
+          }
+          return await run(http);
+        } catch (error) {
+          const lost = serverCode(error) === 60 && serverMessage(error).includes(positionTable);
+          if (!lost || attempt > 0) throw http.toError(error, doing);
+          await this.#createPositionTable(http);
+        }
+      }
+    });
+  }
+
+  #after(slot: 0 | 1, value: string | undefined): string {
+    return value === undefined
+      ? ''
+      : ` WHERE ${this.#cursor} > (SELECT argMaxIf(value, call, slot = ${slot}) FROM ${positionTable})`;
+  }
+
+  async read(max: number, options: ReadOptions): Promise<SourceBatch<ClickHouseHandle>> {
+    if (max <= 0 || options.signal?.aborted) return emptyBatch;
+    const deadline = Date.now() + options.waitMs;
+    for (;;) {
+      const batch = await this.#readOnce(Math.floor(max));
+      if (batch.records.length > 0 || (batch.rejected?.length ?? 0) > 0) return batch;
+      const left = deadline - Date.now();
+      if (left <= 0 || options.signal?.aborted) return emptyBatch;
+      try {
+        await sleep(Math.min(left, this.#config.pollIntervalMs), options.signal);
+      } catch {
+        return emptyBatch;
+      }
+    }
+  }
+
+  async #readOnce(max: number): Promise<SourceBatch<ClickHouseHandle>> {
+    const position = this.#position;
+    const text = await this.#withSlot('reading a batch', 0, position, async (http) => {
+      const result = await http.client.query({
+        query: `SELECT ${this.#columns} FROM ${http.table}${this.#after(0, position)} ORDER BY ${this.#cursor} LIMIT ${max}`,
+        format: 'JSONEachRow',
+      });
+      return result.text();
+    });
+    return this.#batch(text);
+  }
+
+  #batch(text: string): SourceBatch<ClickHouseHandle> {
+    if (text.length === 0) return emptyBatch;
+    const { cursor, jsonColumns } = this.#config;
+    const lines = text.split('\n');
+    const readAt = Date.now();
+    const records: FerryRecord[] = [];
+    const rejected: RejectedRecord[] = [];
+    const ids: string[] = [];
+    for (const line of lines) {
+      if (line.length === 0) continue;
+      const value = JSON.parse(line) as RecordValue;
+      const id = String(value[cursor]);
+      ids.push(id);
+      const redelivered = this.#redeliverUpTo !== undefined;
+      if (id === this.#redeliverUpTo) this.#redeliverUpTo = undefined;
+      let bad: string | undefined;
+      for (const column of jsonColumns) {
+        const held = value[column];
+        if (typeof held !== 'string') continue;
+        try {
+          value[column] = JSON.parse(held);
+        } catch (error) {
+          bad = `column "${column}" of row ${id} in ${this.#client.tableName} is not JSON: ${error instanceof Error ? error.message : String(error)}`;
+          break;
+        }
+      }
+      if (bad !== undefined) {
+        rejected.push({ id, reason: bad, raw: Buffer.from(line), contentType: 'application/json' });
+        continue;
+      }
+      records.push(
+        redelivered
+          ? { id, value, readAt, bytes: line.length, redelivered }
+          : { id, value, readAt, bytes: line.length },
+      );
+    }
+    if (ids.length === 0) return emptyBatch;
+    this.#position = ids[ids.length - 1];
+    const handle = { ids };
+    return rejected.length === 0 ? { records, handle } : { records, handle, rejected };
+  }
+
+  async ack(batch: SourceBatch<ClickHouseHandle>): Promise<void> {
+    const ids = batch.handle.ids;
+    if (ids.length === 0) return;
+    const position = ids[ids.length - 1]!;
+    const http = this.#client;
+    const now = BigInt(Date.now()) * 1000n;
+    this.#version = now > this.#version ? now : this.#version + 1n;
+    const row = { key: this.#config.checkpointKey, position, version: this.#version.toString() };
+    await this.#locked(() => http.insert('saving the checkpoint', this.#checkpoints, [row]));
+    this.#checkpoint = position;
+    if (this.#config.mode === 'move') {
+      this.#toDelete.push(...ids);
+      if (this.#toDelete.length >= this.#config.deleteBatchRows) await this.#deleteAcked();
+    }
+  }
+
+  /**
+   * Move mode: one mutation for the acked rows. ALTER TABLE … DELETE rewrites
+   * every part that holds one of them, in the background: batching the
+   * deletes keeps that cost per many batches, not per batch. A mutation runs
+   * outside the session and (on 18.16) takes no query parameters: the values go
+   * in as hex literals, which cannot carry SQL.
+   */
+  async #deleteAcked(): Promise<void> {
+    const http = this.#client;
+    const { deleteBatchRows } = this.#config;
+    while (this.#toDelete.length > 0) {
+      const chunk = this.#toDelete.slice(0, deleteBatchRows);
+      const list = chunk.map(hexString).join(', ');
+      await this.#locked(() =>
+        http.command(
+          'deleting moved rows',
+          `ALTER TABLE ${http.table} DELETE WHERE toString(${this.#cursor}) IN (${list})`,
+          { max_query_size: String(list.length + 65_536) },
+        ),
+      );
+      this.#toDelete.splice(0, chunk.length);
+    }
+  }
+
+  async release(batch: SourceBatch<ClickHouseHandle>): Promise<void> {
+    if (batch.handle.ids.length === 0) return;
+    // The checkpoint did not move: reading goes back to it, and what was handed out comes again.
+    if (this.#position !== this.#checkpoint) this.#redeliverUpTo ??= this.#position;
+    this.#position = this.#checkpoint;
+  }
+
+  async backlog(): Promise<number | undefined> {
+    const checkpoint = this.#checkpoint;
+    const rows = await this.#withSlot('counting the backlog', 1, checkpoint, (http) =>
+      http.client
+        .query({ query: `SELECT count() AS n FROM ${http.table}${this.#after(1, checkpoint)}`, format: 'JSONEachRow' })
+        .then((result) => result.json<{ n: string | number }>()),
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async close(): Promise<void> {
+    const http = this.#http;
+    if (http === undefined) return;
+    try {
+      if (this.#toDelete.length > 0) await this.#deleteAcked();
+    } catch {
+      // Not deleted: those rows stay behind the checkpoint, never read again (see the README).
+    } finally {
+      this.#http = undefined;
+      await http.close();
+    }
+  }
+}

@@ -1,0 +1,57 @@
+import { ConfigError } from '@ferry/core';
+
+/** What a database, table or column name may be: letters, digits and `_`, not starting with a digit. */
+export const identifierPattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function isIdentifier(name: string): boolean {
+  return identifierPattern.test(name);
+}
+
+/** A name checked against `identifierPattern` and quoted with backticks; anything else is a ConfigError naming it. */
+export function quoteIdentifier(name: string, what = 'identifier'): string {
+  if (!isIdentifier(name)) {
+    throw new ConfigError(
+      `[clickhouse] ${what} ${JSON.stringify(name)} is not a valid identifier: expected letters, digits and _ (not starting with a digit)`,
+    );
+  }
+  return `\`${name}\``;
+}
+
+/** `` `db`.`table` ``. */
+export function qualifiedName(database: string, table: string): string {
+  return `${quoteIdentifier(database, 'database')}.${quoteIdentifier(table, 'table')}`;
+}
+
+/**
+ * A column type as written in a `create` option: `UInt64`, `Nullable(String)`,
+ * `DateTime('UTC')`, `Decimal(18, 4)`. Operator config, not data, but it goes
+ * into DDL: no statement separators, comments or backticks, balanced quotes and brackets.
+ */
+export function isColumnType(type: string): boolean {
+  return /^[A-Za-z][A-Za-z0-9_]*(\(.*\))?$/s.test(type.trim()) && isSafeFragment(type);
+}
+
+/** A DDL fragment from config (`MergeTree ORDER BY id`): no `;`, comments, backticks; quotes and brackets balanced. */
+export function isSafeFragment(text: string): boolean {
+  if (/[;`\\\n\r]|--|\/\*|\*\/|#/.test(text)) return false;
+  let depth = 0;
+  let quoted = false;
+  for (const char of text) {
+    if (char === "'") quoted = !quoted;
+    else if (!quoted && char === '(') depth += 1;
+    else if (!quoted && char === ')') {
+      depth -= 1;
+      if (depth < 0) return false;
+    }
+  }
+  return !quoted && depth === 0;
+}
+
+/**
+ * A string as SQL that cannot carry anything but that string: `unhex('6162')`.
+ * Only for ALTER … DELETE, the one statement that can see neither session
+ * tables nor (on 18.16) query parameters; hex digits cannot end the literal.
+ */
+export function hexString(value: string): string {
+  return `unhex('${Buffer.from(value, 'utf8').toString('hex')}')`;
+}
