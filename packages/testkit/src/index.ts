@@ -1,3 +1,11 @@
+export {
+  type MongoTestServer,
+  type MongoTestServerOptions,
+  mongoUrl,
+  startMongoTestServer,
+  startTestMongo,
+  type TestMongo,
+} from './mongo-test-server.js';
 export { redisUrl, uniqueName } from './names.js';
 export { sampleRecords, sampleValues } from './records.js';
 export { type SinkSuiteOptions, testSink, type WrittenRecord } from './test-sink.js';
