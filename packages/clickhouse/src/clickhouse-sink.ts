@@ -108,7 +108,7 @@ class ClickHouseSink implements Sink {
     return Math.max(0, maxRows - Number(row?.n ?? 0));
   }
 
-  async write(records: readonly FerryRecord[]): Promise<void | WriteOutcome> {
+  async write(records: readonly FerryRecord[]): Promise<WriteOutcome | undefined> {
     if (records.length === 0) return;
     const map = this.#mapper();
     const rows: Row[] = [];

@@ -82,13 +82,13 @@ class ClickHouseSource implements Source<ClickHouseHandle> {
       );
       await this.#createPositionTable(http);
       // The key is data too: every key's position is read, and this one picked out here.
-      const rows = await http.query<{ key: string; position: string; version: string }>(
+      const rows = await http.query<{ key: string; at: string; version_at: string }>(
         'reading the checkpoint',
-        `SELECT key, argMax(position, version) AS position, toString(max(version)) AS version FROM ${this.#checkpoints} GROUP BY key`,
+        `SELECT key, argMax(position, version) AS at, toString(max(version)) AS version_at FROM ${this.#checkpoints} GROUP BY key`,
       );
       const mine = rows.find((row) => row.key === this.#config.checkpointKey);
-      this.#checkpoint = mine?.position;
-      this.#version = mine === undefined ? 0n : BigInt(mine.version);
+      this.#checkpoint = mine?.at;
+      this.#version = mine === undefined ? 0n : BigInt(mine.version_at);
     } catch (error) {
       await http.close();
       throw error;

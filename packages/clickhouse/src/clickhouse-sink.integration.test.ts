@@ -1,0 +1,187 @@
+import { ConfigError, ConnectionError, FatalError, type FerryRecord, type Sink, type WriteOutcome } from '@ferry/core';
+import { sampleRecords, testSink } from '@ferry/testkit';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createClickHouseSink } from './index.js';
+import { clickHouseUrl, closeAdmin, count, drop, exec, rows, sampleColumns, tableName } from './test-admin.js';
+
+const tables: string[] = [];
+const sinks: Sink[] = [];
+
+afterEach(async () => {
+  for (const sink of sinks.splice(0)) await sink.close();
+  for (const table of tables.splice(0)) await drop(table);
+});
+afterAll(closeAdmin);
+
+const ctxTable = (ctx: { name: string }) => ctx.name.replace(/[^A-Za-z0-9_]/g, '_');
+
+async function createTable(table: string, columns: string): Promise<void> {
+  await exec(`CREATE TABLE default.\`${table}\` (${columns}) ENGINE = MergeTree ORDER BY tuple()`);
+}
+
+async function table(columns: string): Promise<string> {
+  const name = tableName();
+  tables.push(name);
+  await createTable(name, columns);
+  return name;
+}
+
+async function open(options: Record<string, unknown>): Promise<Sink> {
+  const sink = createClickHouseSink({ url: clickHouseUrl, ...options });
+  sinks.push(sink);
+  await sink.open();
+  return sink;
+}
+
+const contractTable = async (ctx: { name: string }) => {
+  await createTable(ctxTable(ctx), `_source_id String, ${sampleColumns}`);
+  return ctxTable(ctx);
+};
+
+testSink({
+  name: 'clickhouse sink (contract)',
+  prefix: 'ferry_test',
+  create: async (ctx) =>
+    createClickHouseSink({ url: clickHouseUrl, table: await contractTable(ctx), connectionName: 'test' }),
+  createWithMaxLen: async (ctx, maxLen) =>
+    createClickHouseSink({ url: clickHouseUrl, table: await contractTable(ctx), maxRows: maxLen }),
+  readBack: async (ctx) =>
+    (await rows<Record<string, unknown>>(`SELECT * FROM default.\`${ctxTable(ctx)}\` ORDER BY n`)).map((row) => {
+      const { _source_id, ok, nested, ...value } = row;
+      return {
+        sourceId: _source_id as string,
+        value: { ...value, ok: JSON.parse(ok as string), nested: JSON.parse(nested as string) },
+      };
+    }),
+  count: (ctx) => count(ctxTable(ctx)),
+  cleanup: (ctx) => drop(ctxTable(ctx)),
+});
+
+const records = (values: readonly Record<string, unknown>[]): FerryRecord[] =>
+  values.map((value, i) => ({ id: `r-${i}`, value, readAt: Date.now(), bytes: 0 }));
+
+describe('clickhouse sink', () => {
+  it('a batch of 1000 with 3 bad rows: 997 inserted, exactly those 3 rejected with the server message', async () => {
+    const name = await table('_source_id String, id UInt64, label String');
+    const sink = await open({ table: name });
+    const bad = new Set([17, 500, 998]);
+    const batch = records(
+      Array.from({ length: 1000 }, (_, i) => ({ id: bad.has(i) ? `not a number ${i}` : i, label: `l${i}` })),
+    );
+    const outcome = (await sink.write(batch)) as WriteOutcome;
+    expect(outcome.rejected.map((r) => r.id).sort()).toEqual(['r-17', 'r-500', 'r-998']);
+    for (const rejected of outcome.rejected) {
+      expect(rejected.reason).toMatch(/Code: \d+/);
+      expect(JSON.parse(Buffer.from(rejected.raw).toString('utf8')).label).toMatch(/^l(17|500|998)$/);
+    }
+    expect(await count(name)).toBe(997);
+    const ids = await rows<{ id: string }>(`SELECT id FROM default.\`${name}\` ORDER BY id`);
+    expect(ids.map((r) => Number(r.id))).toEqual([...Array(1000).keys()].filter((i) => !bad.has(i)));
+  });
+
+  it('bisects when the server does not name the row (every row bad: all rejected, none inserted)', async () => {
+    const name = await table('_source_id String, id UInt64');
+    const sink = await open({ table: name });
+    const outcome = (await sink.write(records([{ id: 'x' }, { id: 'y' }, { id: 'z' }]))) as WriteOutcome;
+    expect(outcome.rejected.map((r) => r.id)).toEqual(['r-0', 'r-1', 'r-2']);
+    expect(await count(name)).toBe(0);
+  });
+
+  it('maps value keys to columns, skips unknown fields by default, keeps JSON of objects in String columns', async () => {
+    const name = await table('_source_id String, user_id UInt64, payload String, flag UInt8');
+    const sink = await open({ table: name, columns: { userId: 'user_id' } });
+    expect(await sink.write(records([{ userId: 7, payload: { a: [1, 'b'] }, flag: true, extra: 'dropped' }]))).toBe(
+      undefined,
+    );
+    expect(await rows(`SELECT * FROM default.\`${name}\``)).toEqual([
+      { _source_id: 'r-0', user_id: '7', payload: '{"a":[1,"b"]}', flag: 1 },
+    ]);
+  });
+
+  it('unknownFields: reject refuses records with a field that has no column, writes the rest', async () => {
+    const name = await table('_source_id String, a UInt64');
+    const sink = await open({ table: name, unknownFields: 'reject' });
+    const outcome = (await sink.write(records([{ a: 1 }, { a: 2, b: 3 }, { a: 3 }]))) as WriteOutcome;
+    expect(outcome.rejected).toHaveLength(1);
+    expect(outcome.rejected[0]).toMatchObject({ id: 'r-1' });
+    expect(outcome.rejected[0]!.reason).toMatch(/field "b" has no column in default\./);
+    expect(await count(name)).toBe(2);
+  });
+
+  it('idColumn: false writes no id (and reconcile cannot tell, so it returns every record)', async () => {
+    const name = await table('a UInt64');
+    const sink = await open({ table: name, idColumn: false });
+    await sink.write(records([{ a: 1 }]));
+    expect(await count(name)).toBe(1);
+    expect(await sink.reconcile!(records([{ a: 1 }]))).toHaveLength(1);
+  });
+
+  it('a custom idColumn that the table lacks is a ConfigError naming it', async () => {
+    const name = await table('a UInt64');
+    await expect(open({ table: name, idColumn: 'src' })).rejects.toThrow(/has no column "src"/);
+  });
+
+  it('create makes the table when it is missing', async () => {
+    const name = tableName();
+    tables.push(name);
+    const sink = await open({
+      table: name,
+      create: { columns: { _source_id: 'String', n: 'UInt32', at: "DateTime('UTC')" }, engine: 'MergeTree ORDER BY n' },
+    });
+    await sink.write(records([{ n: 1, at: '2024-01-02 03:04:05' }]));
+    expect(await rows(`SELECT n, toString(at) AS at FROM default.\`${name}\``)).toEqual([
+      { n: 1, at: '2024-01-02 03:04:05' },
+    ]);
+  });
+
+  it('reconcile returns the records whose ids are not in the table, ids travelling as data', async () => {
+    const name = await table('_source_id String, n Int32');
+    const sink = await open({ table: name });
+    const batch = sampleRecords(3).map((r) => ({ ...r, id: `it's; DROP TABLE x -- ${r.id}`, value: { n: r.value.n } }));
+    await sink.write(batch.slice(0, 1));
+    expect((await sink.reconcile!(batch)).map((r) => r.id)).toEqual(batch.slice(1).map((r) => r.id));
+  });
+
+  it('a missing table is a FatalError naming database.table', async () => {
+    const name = tableName();
+    const error = await open({ table: name }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FatalError);
+    expect((error as Error).message).toContain(`table default.${name} does not exist`);
+  });
+
+  it('an unreachable port is a prompt ConnectionError naming host:port and the connection', async () => {
+    const started = Date.now();
+    const sink = createClickHouseSink({ url: 'http://127.0.0.1:1', table: 't', connectionName: 'nowhere' });
+    const error = await sink.open().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as Error).message).toMatch(/127\.0\.0\.1:1 \(connection "nowhere"\)/);
+    expect(Date.now() - started).toBeLessThan(3000);
+    await sink.close();
+  });
+
+  it('wrong credentials are a FatalError that says so (and never show the password)', async () => {
+    const url = new URL(clickHouseUrl);
+    url.username = 'default';
+    url.password = 's3cret';
+    const sink = createClickHouseSink({ url: url.href, table: 't' });
+    const error = await sink.open().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FatalError);
+    expect((error as Error).message).toMatch(/refused the credentials for user "default"/);
+    expect((error as Error).message).not.toContain('s3cret');
+    await sink.close();
+  });
+
+  it('credentials from options work (user with a password)', async () => {
+    const name = await table('_source_id String, a UInt64');
+    const sink = await open({ table: name, username: 'ferry_test', password: 'ferry_pass' });
+    await sink.write(records([{ a: 1 }]));
+    expect(await count(name)).toBe(1);
+  });
+
+  it('an injection attempt through a table name is refused before any SQL is sent', () => {
+    for (const table of ['t; DROP TABLE x', 'a`b', "t' OR 1=1"]) {
+      // A dead port: had anything been sent, the error would be a ConnectionError, not a ConfigError.
+      expect(() => createClickHouseSink({ url: 'http://127.0.0.1:1', table })).toThrow(ConfigError);
+    }
+  });
+});
