@@ -1,0 +1,151 @@
+import { ConfigError } from '@ferry/core';
+import { describe, expect, it } from 'vitest';
+import { parseSinkOptions, parseSourceOptions } from './clickhouse-config.js';
+import { converterFor, createRowMapper } from './clickhouse-sink.js';
+import { hexString, isColumnType, isSafeFragment, qualifiedName, quoteIdentifier } from './clickhouse-sql.js';
+
+const url = 'http://127.0.0.1:8123';
+
+describe('identifiers', () => {
+  it('quotes valid names with backticks', () => {
+    expect(quoteIdentifier('events_2024')).toBe('`events_2024`');
+    expect(qualifiedName('default', '_t')).toBe('`default`.`_t`');
+  });
+
+  it.each(['t; DROP TABLE x', 'a`b', "t'", 't"', '1abc', 'a.b', 'a b', '', 'a-b', 'tëst', 'a\nb', 't--'])(
+    'refuses %j with a ConfigError naming it',
+    (name) => {
+      expect(() => quoteIdentifier(name, 'table')).toThrow(ConfigError);
+      expect(() => quoteIdentifier(name, 'table')).toThrow(`table ${JSON.stringify(name)} is not a valid identifier`);
+    },
+  );
+
+  it('hex literals carry any string without SQL in it', () => {
+    expect(hexString("a'); DROP TABLE x; --")).toMatch(/^unhex\('[0-9a-f]+'\)$/);
+  });
+
+  it('column types and engine clauses from config: no statement separators or comments', () => {
+    for (const good of [
+      'UInt64',
+      'Nullable(String)',
+      "DateTime('UTC')",
+      'Decimal(18, 4)',
+      'Array(Tuple(String, UInt8))',
+    ]) {
+      expect(isColumnType(good)).toBe(true);
+    }
+    for (const bad of ['UInt64; DROP TABLE x', 'String) ENGINE = Log --', "DateTime('UTC)", 'a`b', 'String /* x */']) {
+      expect(isColumnType(bad)).toBe(false);
+    }
+    expect(isSafeFragment('MergeTree ORDER BY (a, b) PARTITION BY toYYYYMM(at)')).toBe(true);
+    expect(isSafeFragment('MergeTree ORDER BY a; DROP TABLE x')).toBe(false);
+  });
+});
+
+describe('options', () => {
+  it('sink defaults', () => {
+    const config = parseSinkOptions({ url, table: 'events' });
+    expect(config).toMatchObject({
+      database: 'default',
+      unknownFields: 'skip',
+      idColumn: '_source_id',
+      columns: {},
+      requestTimeoutMs: 30_000,
+    });
+    expect(config.maxRows).toBeUndefined();
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('source defaults: copy mode, checkpoint key <database>.<table>', () => {
+    const config = parseSourceOptions({ url, database: 'stats', table: 'events', cursor: 'id' });
+    expect(config).toMatchObject({
+      mode: 'copy',
+      checkpointKey: 'stats.events',
+      jsonColumns: [],
+      deleteBatchRows: 10_000,
+    });
+  });
+
+  it('errors name the field, the value and what is allowed', () => {
+    expect(() => parseSinkOptions({ url, table: 'events', unknownFields: 'drop' })).toThrow(
+      /unknownFields: Invalid option: expected one of "skip"\|"reject" \(got "drop"\)/,
+    );
+    expect(() => parseSourceOptions({ url, table: 'events', cursor: 'id', mode: 'cut' })).toThrow(
+      /mode: Invalid option: expected one of "copy"\|"move"/,
+    );
+    expect(() => parseSinkOptions({ url, table: 't; DROP TABLE x' })).toThrow(
+      /\[clickhouse\] invalid sink options:\n {2}- table: not a valid table name.*\(got "t; DROP TABLE x"\)/,
+    );
+    expect(() => parseSinkOptions({ url, table: 't', columns: { a: 'b`c' } })).toThrow(
+      /columns\.a: not a valid column name/,
+    );
+    expect(() => parseSourceOptions({ url, table: 't' })).toThrow(/cursor: /);
+    expect(() => parseSinkOptions({ url: 'redis://x', table: 't' })).toThrow(
+      /url: expected an http:\/\/ or https:\/\/ URL/,
+    );
+    expect(() => parseSinkOptions({ url, table: 't', maxRows: 0 })).toThrow(/maxRows: Too small/);
+    expect(() => parseSinkOptions({ url, table: 't', nope: 1 })).toThrow(/Unrecognized key: "nope"/);
+  });
+
+  it('never shows a password in an error', () => {
+    const error = (() => {
+      try {
+        parseSinkOptions({
+          url: 'http://u:s3cret@127.0.0.1:8123',
+          table: 'a b',
+          password: 'other-s3cret',
+          maxRows: -1,
+        });
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(error?.message).not.toContain('s3cret');
+  });
+
+  it('create validates column names and types', () => {
+    expect(() =>
+      parseSinkOptions({ url, table: 't', create: { columns: { 'a;b': 'String' }, engine: 'MergeTree ORDER BY a' } }),
+    ).toThrow(ConfigError);
+    expect(() =>
+      parseSinkOptions({ url, table: 't', create: { columns: { a: 'String; DROP' }, engine: 'MergeTree ORDER BY a' } }),
+    ).toThrow(/not a column type/);
+  });
+});
+
+describe('column mapping', () => {
+  const columns = new Map([
+    ['_source_id', 'String'],
+    ['user_id', 'UInt64'],
+    ['payload', 'Nullable(String)'],
+    ['n', 'Int32'],
+  ]);
+  const record = (value: Record<string, unknown>) => ({ id: 'r1', value, readAt: 0, bytes: 0 });
+
+  it('maps keys to columns, converts objects for String columns, adds the id', () => {
+    const map = createRowMapper(
+      { columns: { userId: 'user_id' }, unknownFields: 'skip', idColumn: '_source_id' },
+      columns,
+      'default.t',
+    );
+    expect(map(record({ userId: 1, payload: { a: 1 }, n: 2, other: 'x' }))).toEqual({
+      user_id: 1,
+      payload: '{"a":1}',
+      n: 2,
+      _source_id: 'r1',
+    });
+  });
+
+  it('unknownFields: reject names the field; a value key never overwrites the id column', () => {
+    const map = createRowMapper({ columns: {}, unknownFields: 'reject', idColumn: '_source_id' }, columns, 'default.t');
+    expect(map(record({ n: 1, other: 'x' }))).toBe('field "other" has no column in default.t (unknownFields: reject)');
+    expect(map(record({ n: 1, _source_id: 'x' }))).toMatch(/field "_source_id"/);
+  });
+
+  it('String-like types take JSON text, other types the value as is', () => {
+    expect(converterFor('LowCardinality(Nullable(String))')(true)).toBe('true');
+    expect(converterFor('FixedString(3)')([1])).toBe('[1]');
+    expect(converterFor('Array(UInt8)')([1])).toEqual([1]);
+    expect(converterFor('String')(null)).toBe(null);
+  });
+});
