@@ -1,9 +1,14 @@
+import { clickHouseConnector } from '@ferry/clickhouse';
 import { ConfigError, type ConnectionKind, type ConnectorDefinition, connectionKinds } from '@ferry/core';
 import { rabbitMqConnector } from '@ferry/rabbitmq';
 import { redisStreamConnector } from '@ferry/redis-stream';
 
 /** The connectors this release ships; the others come with their packages. */
-export const installedConnectors: readonly ConnectorDefinition[] = [redisStreamConnector, rabbitMqConnector];
+export const installedConnectors: readonly ConnectorDefinition[] = [
+  redisStreamConnector,
+  rabbitMqConnector,
+  clickHouseConnector,
+];
 
 /** Connectors keyed by kind: how the runner turns a connection's `kind` into a source or a sink. */
 export interface ConnectorRegistry {
