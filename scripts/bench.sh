@@ -7,4 +7,5 @@ bash scripts/install.sh
 source scripts/services.sh
 ensure_redis
 ensure_rabbitmq
+ensure_clickhouse
 exec node --enable-source-maps bench/dist/main.js "$@"

@@ -136,9 +136,17 @@ ensure_rabbitmq() {
   ferry_log "rabbitmq is up"
 }
 
-# True when ClickHouse's HTTP interface answers /ping with "Ok.".
+# True when ClickHouse's HTTP interface answers /ping with "Ok.": through curl, or a raw GET over bash's /dev/tcp.
 clickhouse_ping() {
-  [ "$(curl -s --max-time 2 "http://$FERRY_CLICKHOUSE_HOST:$FERRY_CLICKHOUSE_HTTP_PORT/ping" 2>/dev/null)" = "Ok." ]
+  if command -v curl >/dev/null 2>&1; then
+    [ "$(curl -s --max-time 2 "http://$FERRY_CLICKHOUSE_HOST:$FERRY_CLICKHOUSE_HTTP_PORT/ping" 2>/dev/null)" = "Ok." ]
+    return
+  fi
+  timeout 3 bash -c '
+    exec 3<>"/dev/tcp/$0/$1" || exit 1
+    printf "GET /ping HTTP/1.0\r\nHost: %s\r\n\r\n" "$0" >&3
+    grep -q "^Ok\." <&3
+  ' "$FERRY_CLICKHOUSE_HOST" "$FERRY_CLICKHOUSE_HTTP_PORT" 2>/dev/null
 }
 
 # Writes the private server's config: its own data dir, log files and ports,
@@ -219,7 +227,6 @@ ensure_clickhouse() {
       return 1
     }
   fi
-  command -v curl >/dev/null 2>&1 || ferry_apt_install curl || return 1
   local dir="$FERRY_CLICKHOUSE_DIR"
   clickhouse_write_config "$dir"
   local log="$dir/clickhouse-server.out"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The root `npm test`: install and build, make sure Redis and RabbitMQ run, then lint, typecheck
+# The root `npm test`: install and build, make sure Redis, RabbitMQ and ClickHouse run, then lint, typecheck
 # and test every workspace (unit tests next to the code, end-to-end tests in test/).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -9,6 +9,7 @@ bash scripts/install.sh
 source scripts/services.sh
 ensure_redis
 ensure_rabbitmq
+ensure_clickhouse
 
 export TURBO_TELEMETRY_DISABLED=1
 # --continue runs every task even after one fails, so that one run shows every
