@@ -1,0 +1,11 @@
+import { startTestMongo } from '@ferry/testkit/mongo-test-server';
+
+/**
+ * One MongoDB for the whole run: MONGO_URL when given, else a mongod on PATH,
+ * else the in-repo test server. The test files find it in MONGO_URL.
+ */
+export default async function setup(): Promise<() => Promise<void>> {
+  const mongo = await startTestMongo();
+  process.env.MONGO_URL = mongo.url;
+  return () => mongo.close();
+}
