@@ -61,6 +61,7 @@ describe('mongo sink', () => {
     await sink.open();
     return sink;
   };
+  // biome-ignore lint/suspicious/noConfusingVoidType: Sink.write resolves with void or an outcome
   const rejectedOf = (outcome: void | WriteOutcome) => (outcome === undefined ? [] : outcome.rejected);
 
   it('writes a batch written twice once: a duplicate _id counts as already written', async () => {
@@ -146,10 +147,11 @@ describe('mongo sink', () => {
         },
       ]);
       const doc = await db.collection(name).findOne({});
-      expect(doc?._id).toBeInstanceOf(ObjectId);
-      expect((doc?._id as ObjectId).toHexString()).toBe(oid.toHexString());
-      expect(doc?.at).toEqual(new Date('2024-05-01T10:00:00Z'));
-      expect(doc?.n).toBe(1);
+      expect(doc).not.toBeNull();
+      expect(doc!._id).toBeInstanceOf(ObjectId);
+      expect((doc!._id as ObjectId).toHexString()).toBe(oid.toHexString());
+      expect(doc!.at).toEqual(new Date('2024-05-01T10:00:00Z'));
+      expect(doc!.n).toBe(1);
     } finally {
       await sink.close();
     }

@@ -1,0 +1,69 @@
+import { ConfigError } from '@ferry/core';
+import { describe, expect, it } from 'vitest';
+import { createMongoSink, createMongoSource, mongoConnector } from './index.js';
+import { maskSecrets, parseMongoUrl, parseSinkOptions, parseSourceOptions } from './mongo-config.js';
+
+const url = 'mongodb://127.0.0.1:27017/app';
+
+describe('mongo options', () => {
+  it('fills the source defaults, takes the database from the url path, and freezes the result', () => {
+    const config = parseSourceOptions({ url, collection: 'orders' });
+    expect(config).toMatchObject({
+      database: 'app',
+      mode: 'copy',
+      cursor: '_id',
+      checkpointCollection: 'ferry_checkpoints',
+      checkpointKey: 'app.orders',
+      serverSelectionTimeoutMs: 3000,
+      writeConcern: { w: 'majority' },
+    });
+    expect(config.filter).toBeUndefined();
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('fills the sink defaults; database given wins over the url path', () => {
+    const config = parseSinkOptions({ url, database: 'other', collection: 'c' });
+    expect(config).toMatchObject({ database: 'other', mode: 'insert', writeConcern: { w: 'majority' } });
+    expect(config.maxDocuments).toBeUndefined();
+    expect(parseSinkOptions({ url, collection: 'c', writeConcern: { w: 1, j: true } }).writeConcern).toEqual({
+      w: 1,
+      j: true,
+    });
+  });
+
+  it('requires a collection and a database, naming the field', () => {
+    expect(() => createMongoSink({ url })).toThrow(ConfigError);
+    expect(() => createMongoSink({ url })).toThrow(/\[mongo\] invalid sink options:\n\s+- collection: /);
+    expect(() => createMongoSource({ url: 'mongodb://h', collection: 'c' })).toThrow(
+      /- database: give database, or name it in the url path/,
+    );
+  });
+
+  it('refuses a url that is not mongodb, a typo, a bad mode and a bad collection name, hiding passwords', () => {
+    expect(() => createMongoSink({ url: 'redis://h', collection: 'c' })).toThrow(/- url: expected a mongodb:\/\//);
+    expect(() => createMongoSink({ url, collection: 'c', maxDocs: 1 })).toThrow(/maxDocs/);
+    expect(() => createMongoSource({ url, collection: 'c', mode: 'upsert' })).toThrow(/- mode: .*"copy".*"move"/);
+    expect(() => createMongoSink({ url, collection: 'a$b' })).toThrow(/- collection: .*cannot contain \$/);
+    let message = '';
+    try {
+      createMongoSink({ url: 'mongodb://u:hunter2@h/db', collection: 'c', mode: 'x' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).not.toMatch(/hunter2/);
+  });
+
+  it('parses connection strings with several hosts and masks passwords', () => {
+    expect(parseMongoUrl('mongodb://u:p%40ss@a,b:27018/db?replicaSet=rs')).toEqual({
+      hosts: ['a:27017', 'b:27018'],
+      username: 'u',
+      database: 'db',
+    });
+    expect(parseMongoUrl('http://a')).toBeUndefined();
+    expect(maskSecrets('at mongodb://u:secret@h:1/db')).toBe('at mongodb://u:***@h:1/db');
+  });
+
+  it('registers as kind mongo, letter M', () => {
+    expect(mongoConnector).toMatchObject({ kind: 'mongo', letter: 'M' });
+  });
+});
