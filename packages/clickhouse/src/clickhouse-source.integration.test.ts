@@ -33,7 +33,7 @@ async function seed(table: string, values: readonly RecordValue[]): Promise<void
 async function unacked(table: string): Promise<number> {
   const [row] = await rows<{ position?: string }>(
     `SELECT argMax(position, version) AS position FROM default.ferry_checkpoints WHERE key = 'default.${table}'`,
-  ).catch(() => [{}]);
+  ).catch((): { position?: string }[] => []);
   if (row?.position === undefined || row.position === '') return count(table);
   const [left] = await rows<{ n: string }>(
     `SELECT count() AS n FROM default.\`${table}\` WHERE id > ${Number(row.position)}`,
