@@ -146,12 +146,13 @@ describe('validateConfig', () => {
 });
 
 describe('createRegistry', () => {
-  it('ships the redis-stream, rabbitmq and clickhouse connectors and refuses unknown kinds', () => {
+  it('ships the redis-stream, rabbitmq, clickhouse and mongo connectors and refuses unknown kinds', () => {
     const registry = createRegistry();
-    expect(registry.kinds()).toEqual(['redis-stream', 'rabbitmq', 'clickhouse']);
+    expect(registry.kinds()).toEqual(['redis-stream', 'rabbitmq', 'clickhouse', 'mongo']);
     expect(registry.get('redis-stream').letter).toBe('S');
     expect(registry.get('rabbitmq').letter).toBe('Q');
     expect(registry.get('clickhouse').letter).toBe('C');
+    expect(registry.get('mongo').letter).toBe('M');
     expect(() => registry.get('kafka')).toThrow(/unknown connection kind "kafka"/);
     expect(() => createRegistry([fakeConnector(), fakeConnector()])).toThrow(/two connectors/);
   });

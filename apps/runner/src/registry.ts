@@ -1,5 +1,6 @@
 import { clickHouseConnector } from '@ferry/clickhouse';
 import { ConfigError, type ConnectionKind, type ConnectorDefinition, connectionKinds } from '@ferry/core';
+import { mongoConnector } from '@ferry/mongo';
 import { rabbitMqConnector } from '@ferry/rabbitmq';
 import { redisStreamConnector } from '@ferry/redis-stream';
 
@@ -8,6 +9,7 @@ export const installedConnectors: readonly ConnectorDefinition[] = [
   redisStreamConnector,
   rabbitMqConnector,
   clickHouseConnector,
+  mongoConnector,
 ];
 
 /** Connectors keyed by kind: how the runner turns a connection's `kind` into a source or a sink. */
