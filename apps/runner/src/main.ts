@@ -12,10 +12,23 @@ import {
 } from '@ferry/core';
 import { loadConfigFile } from './config-file.js';
 import { buildFlow, validateConfig } from './flow-builder.js';
+import { BadRequestError } from './job-spec.js';
 import { createProgressReporter, formatResult } from './progress.js';
 import { createRegistry } from './registry.js';
 import { type RunFlagValues, resolveRunTarget, runFlags, UsageError } from './run-args.js';
 import { runFlow } from './run-flow.js';
+import {
+  cancelCommand,
+  cancelHelp,
+  doctorCommand,
+  doctorHelp,
+  jobsCommand,
+  jobsHelp,
+  serveCommand,
+  serveHelp,
+  submitCommand,
+  submitHelp,
+} from './server-commands.js';
 
 export interface CliIo {
   readonly stdout: NodeJS.WriteStream;
@@ -34,6 +47,13 @@ usage:
                                                 run a one-off flow described by flags
   ferry validate <config-file>                  check every flow of a config without connecting
   ferry edges                                   show which edges (S2S, Q2C, ...) are permitted
+  ferry serve [--config FILE] [flags]           the HTTP API (port 24104) and a worker in one process
+  ferry api [--config FILE] [flags]             the HTTP API only
+  ferry worker [--config FILE] [flags]          a worker only: runs queued flow jobs
+  ferry submit <config-file> <flow-name>        queue a flow as a job; prints the job id
+  ferry jobs [--state STATE]                    list the queue's jobs
+  ferry cancel <job-id>                         cancel a job (a running flow stops cleanly)
+  ferry doctor <config-file>                    check every connection: reachable, version, credentials
   ferry help [command]                          help for a command
 
 options:
@@ -88,7 +108,18 @@ M (MongoDB) and C (ClickHouse), the refused ones with the reason, and which
 edges the connectors installed in this release can run.
 `;
 
-const helps: Record<string, string> = { run: runHelp, validate: validateHelp, edges: edgesHelp };
+const helps: Record<string, string> = {
+  run: runHelp,
+  validate: validateHelp,
+  edges: edgesHelp,
+  serve: serveHelp,
+  api: serveHelp,
+  worker: serveHelp,
+  submit: submitHelp,
+  jobs: jobsHelp,
+  cancel: cancelHelp,
+  doctor: doctorHelp,
+};
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -111,7 +142,9 @@ export function formatError(error: unknown): string {
 }
 
 export function exitCodeOf(error: unknown): number {
-  if (error instanceof ConfigError || error instanceof UsageError) return exitCodes.usage;
+  if (error instanceof ConfigError || error instanceof UsageError || error instanceof BadRequestError) {
+    return exitCodes.usage;
+  }
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) return exitCodes.usage;
   return exitCodes.failed;
@@ -256,8 +289,22 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         return validateCommand(args, io);
       case 'edges':
         return edgesCommand(args, io);
+      case 'serve':
+      case 'api':
+      case 'worker':
+        return await serveCommand(command, args, io);
+      case 'submit':
+        return await submitCommand(args, io);
+      case 'jobs':
+        return await jobsCommand(args, io);
+      case 'cancel':
+        return await cancelCommand(args, io);
+      case 'doctor':
+        return await doctorCommand(args, io);
       default:
-        throw new UsageError(`[ferry] unknown command ${JSON.stringify(command)}: expected run, validate or edges`);
+        throw new UsageError(
+          `[ferry] unknown command ${JSON.stringify(command)}: expected run, validate, edges, serve, api, worker, submit, jobs, cancel or doctor`,
+        );
     }
   } catch (error) {
     io.stderr.write(`${formatError(error)}\n`);

@@ -1,0 +1,62 @@
+import { ConnectionError, describeError } from '@ferry/core';
+import { Redis, type RedisOptions } from 'ioredis';
+
+export const queueName = 'ferry-flows';
+
+/** ioredis options from a redis:// URL; BullMQ wants options (or a client) rather than a URL. */
+export function redisOptionsFromUrl(url: string): RedisOptions {
+  const u = new URL(url);
+  const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
+  return {
+    host: u.hostname || '127.0.0.1',
+    port: u.port === '' ? 6379 : Number(u.port),
+    ...(u.username === '' ? {} : { username: decodeURIComponent(u.username) }),
+    ...(u.password === '' ? {} : { password: decodeURIComponent(u.password) }),
+    ...(Number.isInteger(db) && db > 0 ? { db } : {}),
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
+
+/** The URL without its password, for messages. */
+export function maskUrl(url: string): string {
+  return url.replace(/(\/\/[^:/@\s]*:)[^@\s]*@/, '$1***@');
+}
+
+/** Redis keys of ferry's own, next to BullMQ's under the same prefix. */
+export function controlKeys(prefix: string) {
+  const base = `${prefix}:${queueName}:ferry`;
+  return {
+    cancel: (id: string) => `${base}:cancel:${id}`,
+    cancelled: `${base}:cancelled`,
+    lock: (name: string) => `${base}:lock:${name}`,
+    metrics: `${base}:metrics`,
+    backlog: `${base}:backlog`,
+  };
+}
+
+/**
+ * Connects to the control store or fails with a clear ConnectionError: a
+ * server that cannot run the queue must not start as if it could.
+ */
+export async function connectControl(url: string, options: RedisOptions = {}): Promise<Redis> {
+  const redis = new Redis({
+    ...redisOptionsFromUrl(url),
+    lazyConnect: true,
+    connectTimeout: 3000,
+    maxRetriesPerRequest: null,
+    ...options,
+  });
+  // Later losses reconnect on their own; only the first connect must succeed.
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (error) {
+    redis.disconnect();
+    throw new ConnectionError(
+      `[ferry] the control store ${maskUrl(url)} is unreachable: ${describeError(error)}; start Redis or give --redis / FERRY_REDIS_URL`,
+      { cause: error },
+    );
+  }
+  return redis;
+}

@@ -1,0 +1,136 @@
+import { connect as tcpConnect } from 'node:net';
+import { type ConnectionSpec, describeError } from '@ferry/core';
+import { connect as amqpConnect } from 'amqplib';
+import { Redis } from 'ioredis';
+import { maskUrl, redisOptionsFromUrl } from './control.js';
+
+export interface ConnectionCheck {
+  readonly name: string;
+  readonly kind: string;
+  /** The URL without its password. */
+  readonly target: string;
+  readonly ok: boolean;
+  readonly version?: string;
+  readonly detail: string;
+}
+
+const timeoutMs = 4000;
+
+function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no answer in ${timeoutMs / 1000} s`)), timeoutMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** Classifies a failure in the words an operator acts on. */
+function explain(error: unknown): string {
+  const text = describeError(error);
+  if (/NOAUTH|WRONGPASS|invalid username|ACCESS_REFUSED|403|401|Authentication/i.test(text)) {
+    return `credentials refused: ${text}`;
+  }
+  if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|no answer/i.test(text)) return `unreachable: ${text}`;
+  return text;
+}
+
+async function checkRedis(url: string): Promise<{ version?: string; detail: string }> {
+  const redis = new Redis({
+    ...redisOptionsFromUrl(url),
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => {});
+  try {
+    await withTimeout(redis.connect(), 'connect');
+    const info = await redis.info('server');
+    const version = /redis_version:(\S+)/.exec(info)?.[1];
+    return { ...(version === undefined ? {} : { version }), detail: 'reachable, PING and INFO answered' };
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function checkRabbit(url: string): Promise<{ version?: string; detail: string }> {
+  const connection = await withTimeout(amqpConnect(url, { timeout: timeoutMs }), 'connect');
+  try {
+    const props = (connection as unknown as { connection?: { serverProperties?: Record<string, unknown> } }).connection
+      ?.serverProperties;
+    const version = props?.version === undefined ? undefined : String(props.version);
+    return { ...(version === undefined ? {} : { version }), detail: 'reachable, logged in' };
+  } finally {
+    await connection.close().catch(() => {});
+  }
+}
+
+async function checkClickHouse(url: string): Promise<{ version?: string; detail: string }> {
+  const u = new URL(url);
+  const headers: Record<string, string> = {};
+  if (u.username !== '') {
+    headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
+  }
+  u.username = '';
+  u.password = '';
+  u.pathname = '/';
+  u.search = '?query=SELECT%20version()';
+  const response = await withTimeout(fetch(u, { headers }), 'HTTP');
+  const body = (await response.text()).trim();
+  if (!response.ok) throw new Error(`HTTP ${response.status}: ${body.slice(0, 200)}`);
+  return { version: body, detail: 'reachable, query answered' };
+}
+
+async function checkTcp(url: string, defaultPort: number): Promise<{ detail: string }> {
+  const u = new URL(url.replace(/^mongodb\+srv:/, 'mongodb:'));
+  const port = u.port === '' ? defaultPort : Number(u.port);
+  await withTimeout(
+    new Promise<void>((resolve, reject) => {
+      const socket = tcpConnect({ host: u.hostname.split(',')[0] ?? u.hostname, port }, () => {
+        socket.end();
+        resolve();
+      });
+      socket.on('error', reject);
+    }),
+    'connect',
+  );
+  return { detail: 'port reachable; version and credentials not checked (no client for this kind in the runner)' };
+}
+
+/** Checks one connection: reachable, server version where cheap, credentials. */
+export async function checkConnection(name: string, connection: ConnectionSpec): Promise<ConnectionCheck> {
+  const { kind, url } = connection;
+  const base = { name, kind, target: maskUrl(url) };
+  try {
+    const found =
+      kind === 'redis-stream'
+        ? await checkRedis(url)
+        : kind === 'rabbitmq'
+          ? await checkRabbit(url)
+          : kind === 'clickhouse'
+            ? await checkClickHouse(url)
+            : await checkTcp(url, 27017);
+    return { ...base, ok: true, ...found };
+  } catch (error) {
+    return { ...base, ok: false, detail: explain(error) };
+  }
+}
+
+/** A plain table: one row per connection. */
+export function formatChecks(checks: readonly ConnectionCheck[]): string {
+  const rows = [
+    ['CONNECTION', 'KIND', 'TARGET', 'STATUS', 'VERSION', 'DETAIL'],
+    ...checks.map((c) => [c.name, c.kind, c.target, c.ok ? 'ok' : 'FAILED', c.version ?? '-', c.detail]),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}

@@ -1,0 +1,311 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, describeError } from '@ferry/core';
+import { createApi } from './api.js';
+import { readConfigInput } from './config-file.js';
+import { connectControl, maskUrl } from './control.js';
+import { checkConnection, formatChecks } from './doctor.js';
+import { flowRequest } from './job-spec.js';
+import { type JobState, JobStore, jobStates } from './jobs.js';
+import { createRegistry } from './registry.js';
+import { UsageError } from './run-args.js';
+import { controlSettings, defaultHost, defaultPort, loadServerConfig } from './server-config.js';
+import { startFlowWorker } from './worker.js';
+
+interface Io {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+const controlFlags = {
+  config: { type: 'string', short: 'c' },
+  redis: { type: 'string' },
+  prefix: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const serveFlags = {
+  ...controlFlags,
+  host: { type: 'string' },
+  port: { type: 'string' },
+  concurrency: { type: 'string' },
+  'stop-timeout': { type: 'string' },
+} as const;
+
+export const serveHelp = `usage:
+  ferry serve  [--config FILE] [flags]   the HTTP API and a worker in one process
+  ferry api    [--config FILE] [flags]   the HTTP API only
+  ferry worker [--config FILE] [flags]   a worker only: runs the queued flow jobs
+
+flags:
+  -c, --config FILE       connections and flows (YAML or JSON); without one, a "default"
+                          redis-stream connection on the control store
+  --redis URL             the control store (default: FERRY_REDIS_URL, the config's control.url,
+                          redis://127.0.0.1:6379)
+  --prefix NAME           the queue's key prefix (default: FERRY_QUEUE_PREFIX, control.prefix, ferry)
+  --host HOST             API address (default ${defaultHost})
+  --port N                API port (default ${defaultPort}; 0 picks a free one)
+  --concurrency N         jobs a worker runs at once (default 1)
+  --stop-timeout SECONDS  on SIGTERM/SIGINT, how long running flows get to stop cleanly (default 20)
+
+The API token comes from FERRY_API_TOKEN or the config's api.token; with one, every
+route but /health needs "Authorization: Bearer <token>".
+`;
+
+export const submitHelp = `usage:
+  ferry submit <config-file> <flow-name> [--parallelism N]   queue a flow of the config
+  ferry submit [--config FILE] --file FLOW-FILE              queue a flow spec from a file
+
+Validates the flow as the API does and prints the job id. Flags --redis and --prefix as for serve.
+`;
+
+export const jobsHelp = `usage: ferry jobs [--state waiting|active|completed|failed|cancelled] [--json]
+
+Lists the jobs of the queue. Flags --config, --redis and --prefix as for serve.
+`;
+
+export const cancelHelp = `usage: ferry cancel <job-id>
+
+Cancels a job: a waiting job is removed, a running one stops cleanly (the batch in
+hand finished or released). Flags --config, --redis and --prefix as for serve.
+`;
+
+export const doctorHelp = `usage: ferry doctor <config-file>
+
+Checks every connection of a config: reachable, server version, credentials.
+Exit code 0 when all answer, 1 otherwise.
+`;
+
+function positiveInt(text: string | undefined, flag: string, fallback: number, min = 1): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`[ferry] --${flag} expects an integer >= ${min}, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+function version(): string {
+  return '0.1.0';
+}
+
+/** `ferry serve|api|worker`: runs until SIGTERM or SIGINT; resolves to the exit code. */
+export async function serveCommand(mode: 'serve' | 'api' | 'worker', args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: serveFlags, allowPositionals: true, strict: true });
+  if (values.help === true) {
+    io.stdout.write(serveHelp);
+    return 0;
+  }
+  if (positionals.length > 0)
+    throw new UsageError(
+      `[ferry] unexpected argument ${JSON.stringify(positionals[0])}: give the config with --config`,
+    );
+  const port = positiveInt(values.port, 'port', defaultPort, 0);
+  const host = values.host ?? defaultHost;
+  const concurrency = positiveInt(values.concurrency, 'concurrency', 1);
+  const stopTimeoutMs = positiveInt(values['stop-timeout'], 'stop-timeout', 20) * 1000;
+  const server = loadServerConfig(values.config, io.env, values.redis);
+  const control = controlSettings(values, io.env, server);
+  const registry = createRegistry();
+  const redis = await connectControl(control.url);
+  const log = (line: string) => io.stderr.write(`${line}\n`);
+
+  const store = new JobStore(redis, control.prefix);
+  const app =
+    mode === 'worker'
+      ? undefined
+      : createApi({ store, redis, prefix: control.prefix, server, registry, token: control.token, version: version() });
+  const worker =
+    mode === 'api'
+      ? undefined
+      : startFlowWorker({ redis, url: control.url, prefix: control.prefix, server, registry, concurrency, log });
+
+  let stopping: Promise<number> | undefined;
+  const stop = async (signal: string): Promise<number> => {
+    log(
+      `ferry: ${signal}: stopping${worker === undefined ? '' : `; running flows finish or release their batch (at most ${stopTimeoutMs / 1000} s)`}`,
+    );
+    await app?.close().catch(() => {});
+    const clean = worker === undefined ? true : await worker.close(stopTimeoutMs);
+    await store.close().catch(() => {});
+    redis.disconnect();
+    if (!clean) log('ferry: flows did not stop in time; their batches will be read again');
+    log('ferry: stopped');
+    return clean ? 0 : 1;
+  };
+  const done = new Promise<number>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping !== undefined) return;
+      stopping = stop(signal);
+      stopping.then(resolve, () => resolve(1));
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+
+  if (app !== undefined) {
+    try {
+      const address = await app.listen({ host, port });
+      log(
+        `ferry: API listening on ${address} (control store ${maskUrl(control.url)}, prefix ${control.prefix}${control.token === undefined ? '' : ', token required'})`,
+      );
+    } catch (error) {
+      await worker?.close(1000);
+      redis.disconnect();
+      throw new ConfigError(`[ferry] cannot listen on ${host}:${port}: ${describeError(error)}`, { cause: error });
+    }
+  }
+  if (worker !== undefined) {
+    await worker.worker.waitUntilReady();
+    log(
+      `ferry: worker ready (concurrency ${concurrency}, control store ${maskUrl(control.url)}, prefix ${control.prefix})`,
+    );
+  }
+  return done;
+}
+
+async function withStore<T>(
+  values: { config?: string; redis?: string; prefix?: string },
+  io: Io,
+  fn: (store: JobStore) => Promise<T>,
+): Promise<T> {
+  const server = values.config === undefined ? undefined : loadServerConfig(values.config, io.env, values.redis);
+  const control = controlSettings(values, io.env, server);
+  const redis = await connectControl(control.url);
+  const store = new JobStore(redis, control.prefix);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close().catch(() => {});
+    redis.disconnect();
+  }
+}
+
+export async function submitCommand(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { ...controlFlags, file: { type: 'string', short: 'f' }, parallelism: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help === true) {
+    io.stdout.write(submitHelp);
+    return 0;
+  }
+  const registry = createRegistry();
+  let configFile = values.config;
+  let body: unknown;
+  if (values.file !== undefined) {
+    if (positionals.length > 0)
+      throw new UsageError(`[ferry] unexpected argument ${JSON.stringify(positionals[0])} with --file`);
+    body = readConfigInput(values.file, io.env);
+  } else {
+    const [file, flow, ...rest] = positionals;
+    if (file === undefined || flow === undefined)
+      throw new UsageError('[ferry] usage: ferry submit <config-file> <flow-name>');
+    if (rest.length > 0) throw new UsageError(`[ferry] unexpected argument ${JSON.stringify(rest[0])}`);
+    configFile = file;
+    body = { flow };
+  }
+  if (values.parallelism !== undefined && body !== null && typeof body === 'object') {
+    body = { ...body, parallelism: positiveInt(values.parallelism, 'parallelism', 1) };
+  }
+  const server = loadServerConfig(configFile, io.env, values.redis);
+  const data = { ...flowRequest(body, server, registry), origin: 'cli' as const };
+  const id = await withStore({ ...values, config: configFile }, io, (store) => store.submit(data));
+  io.stdout.write(`${id}\n`);
+  return 0;
+}
+
+export async function jobsCommand(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { ...controlFlags, state: { type: 'string' }, json: { type: 'boolean' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help === true) {
+    io.stdout.write(jobsHelp);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`[ferry] unexpected argument ${JSON.stringify(positionals[0])}`);
+  const state = values.state;
+  if (state !== undefined && !(jobStates as readonly string[]).includes(state)) {
+    throw new UsageError(`[ferry] --state expects one of ${jobStates.join(', ')}, got ${JSON.stringify(state)}`);
+  }
+  const jobs = await withStore(values, io, (store) => store.list(state as JobState | undefined));
+  if (values.json === true) {
+    io.stdout.write(`${JSON.stringify(jobs)}\n`);
+    return 0;
+  }
+  const rows = [['ID', 'NAME', 'STATE', 'RECORDS', 'STOPPED', 'CREATED']];
+  for (const job of jobs) {
+    const result = job.result as { records?: number; stopReason?: string } | undefined;
+    const progress = job.progress as { records?: number } | undefined;
+    rows.push([
+      job.id,
+      job.name,
+      job.state,
+      String(result?.records ?? progress?.records ?? 0),
+      result?.stopReason ?? (job.error === undefined ? '-' : 'error'),
+      job.createdAt ?? '-',
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  io.stdout.write(
+    `${rows
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n')}\n`,
+  );
+  return 0;
+}
+
+export async function cancelCommand(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: controlFlags, allowPositionals: true, strict: true });
+  if (values.help === true) {
+    io.stdout.write(cancelHelp);
+    return 0;
+  }
+  const [id, ...rest] = positionals;
+  if (id === undefined) throw new UsageError('[ferry] missing <job-id>: ferry cancel <job-id>');
+  if (rest.length > 0) throw new UsageError(`[ferry] unexpected argument ${JSON.stringify(rest[0])}`);
+  const state = await withStore(values, io, (store) => store.cancel(id));
+  if (state === undefined) {
+    io.stderr.write(`error: no job ${JSON.stringify(id)}\n`);
+    return 1;
+  }
+  io.stdout.write(`${id} ${state === 'active' ? 'cancelling (stops after the batch in hand)' : state}\n`);
+  return 0;
+}
+
+export async function doctorCommand(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help === true) {
+    io.stdout.write(doctorHelp);
+    return 0;
+  }
+  const [file, ...rest] = positionals;
+  if (file === undefined) throw new UsageError('[ferry] missing <config-file>: ferry doctor <config-file>');
+  if (rest.length > 0) throw new UsageError(`[ferry] unexpected argument ${JSON.stringify(rest[0])}`);
+  const server = loadServerConfig(file, io.env);
+  const checks = await Promise.all(
+    Object.entries(server.config.connections).map(([name, c]) => checkConnection(name, c)),
+  );
+  io.stdout.write(`${formatChecks(checks)}\n`);
+  const failed = checks.filter((c) => !c.ok).length;
+  io.stdout.write(
+    failed === 0
+      ? `ok: ${checks.length} connection${checks.length === 1 ? '' : 's'} answer\n`
+      : `${failed} of ${checks.length} connections failed\n`,
+  );
+  return failed === 0 ? 0 : 1;
+}

@@ -1,0 +1,302 @@
+import { hostname } from 'node:os';
+import {
+  describeError,
+  FlowFailedError,
+  isTransient,
+  type PumpProgress,
+  type PumpResult,
+  type StopReason,
+} from '@ferry/core';
+import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { controlKeys, queueName, redisOptionsFromUrl } from './control.js';
+import type { BuiltFlow } from './flow-builder.js';
+import { buildJobFlow, type FlowJobData, flowOfJob, isSingleReader, sourceLockName } from './job-spec.js';
+import { addFlowCounters, type FlowLabels, setBacklog } from './metrics.js';
+import type { ConnectorRegistry } from './registry.js';
+import { runFlow } from './run-flow.js';
+import type { ServerConfig } from './server-config.js';
+import { acquireSourceLock } from './source-lock.js';
+
+export interface FlowWorkerOptions {
+  /** The control store, for ferry's own keys (cancel marks, locks, metrics). */
+  readonly redis: Redis;
+  readonly url: string;
+  readonly prefix: string;
+  readonly server: ServerConfig;
+  readonly registry: ConnectorRegistry;
+  readonly concurrency?: number;
+  /** How often a running job looks for its cancel mark. */
+  readonly cancelPollMs?: number;
+  /** How long a job waits before trying again for a single-reader source held by another job. */
+  readonly lockRetryMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+/** What a flow job returns: the pump's result, summed over its instances and earlier runs. */
+export interface FlowJobResult extends Omit<PumpResult, 'waiting' | 'backlog'> {
+  readonly edge: string;
+  readonly worker: string;
+  readonly instances: number;
+  /** Stopped by `POST /jobs/:id/cancel` (stopReason `aborted`). */
+  readonly cancelled?: boolean;
+}
+
+type StopCause = 'cancel' | 'shutdown' | 'lock';
+
+interface Running {
+  readonly controller: AbortController;
+  cause?: StopCause;
+}
+
+export interface FlowWorker {
+  readonly worker: Worker<FlowJobData, FlowJobResult>;
+  /** Jobs running in this process. */
+  running(): number;
+  /**
+   * Stops taking jobs, stops the running pumps cleanly (the batch in hand
+   * finished or released) and puts their jobs back in the queue for the next
+   * worker; resolves false when `timeoutMs` passed first.
+   */
+  close(timeoutMs?: number): Promise<boolean>;
+}
+
+const workerName = `${hostname()}:${process.pid}`;
+
+function sum(results: readonly PumpProgress[], key: 'records' | 'batches' | 'bytes' | 'deadLettered'): number {
+  return results.reduce((n, r) => n + r[key], 0);
+}
+
+function combinedStop(results: readonly PumpResult[]): StopReason {
+  const reasons = results.map((r) => r.stopReason);
+  for (const reason of ['aborted', 'full', 'maxBatches'] as const) if (reasons.includes(reason)) return reason;
+  return 'empty';
+}
+
+export function startFlowWorker(options: FlowWorkerOptions): FlowWorker {
+  const { redis, prefix, server, registry } = options;
+  const keys = controlKeys(prefix);
+  const log = options.log ?? (() => {});
+  const cancelPollMs = options.cancelPollMs ?? 300;
+  const lockRetryMs = options.lockRetryMs ?? 500;
+  const running = new Map<string, Running>();
+  let closing = false;
+
+  const putBack = async (job: Job<FlowJobData>, token: string | undefined, delayMs: number, data?: FlowJobData) => {
+    if (data !== undefined) await job.updateData(data);
+    await job.moveToDelayed(Date.now() + delayMs, token);
+    throw new DelayedError();
+  };
+
+  const processor = async (job: Job<FlowJobData>, token?: string): Promise<FlowJobResult> => {
+    const data = job.data;
+    const id = job.id!;
+    const done = data.done ?? { records: 0, batches: 0, bytes: 0, deadLettered: 0 };
+    const base = { ...done, elapsedMs: 0, rate: 0, worker: workerName, instances: data.parallelism };
+    if ((await redis.exists(keys.cancel(id))) === 1) {
+      return { ...base, edge: '', stopReason: 'aborted', cancelled: true };
+    }
+    if (closing) return putBack(job, token, 0);
+
+    let flows: BuiltFlow[];
+    let spec: ReturnType<typeof flowOfJob>['spec'];
+    let single: boolean;
+    let lockName: string;
+    try {
+      const resolved = flowOfJob(server, data);
+      spec = resolved.spec;
+      single = isSingleReader(resolved.config, spec);
+      lockName = sourceLockName(resolved.config, spec);
+      flows = Array.from({ length: data.parallelism }, (_, i) => buildJobFlow(server, data, registry, i));
+    } catch (error) {
+      // A flow that cannot be built now cannot be built on a retry either.
+      throw new UnrecoverableError(describeError(error));
+    }
+    const labels: FlowLabels = { flow: data.name, edge: flows[0]!.edge.name };
+
+    const lock = single ? await acquireSourceLock(redis, keys.lock(lockName), workerName) : undefined;
+    if (single && lock === undefined) {
+      // Another job reads this source: wait, without using up an attempt.
+      return putBack(job, token, lockRetryMs + Math.random() * lockRetryMs);
+    }
+
+    const controller = new AbortController();
+    const entry: Running = { controller };
+    running.set(id, entry);
+    const stop = (cause: StopCause) => {
+      entry.cause ??= cause;
+      controller.abort();
+    };
+    lock?.lost.addEventListener('abort', () => stop('lock'));
+    const poll = setInterval(() => {
+      redis.exists(keys.cancel(id)).then(
+        (n) => n === 1 && stop('cancel'),
+        () => {},
+      );
+    }, cancelPollMs);
+    if (closing) stop('shutdown');
+
+    // Progress: the latest of each instance, sent to the job and the counters at most every 250 ms.
+    const latest: PumpProgress[] = flows.map(() => ({
+      records: 0,
+      deadLettered: 0,
+      batches: 0,
+      bytes: 0,
+      elapsedMs: 0,
+      rate: 0,
+    }));
+    const reported = { records: 0, batches: 0, bytes: 0, deadLettered: 0, errors: 0 };
+    let errors = 0;
+    const lastErrors: (string | undefined)[] = flows.map(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    let sending: Promise<void> = Promise.resolve();
+    const send = () => {
+      timer = undefined;
+      const now = {
+        records: sum(latest, 'records'),
+        batches: sum(latest, 'batches'),
+        bytes: sum(latest, 'bytes'),
+        deadLettered: sum(latest, 'deadLettered'),
+        errors,
+      };
+      const deltas = {
+        records: now.records - reported.records,
+        batches: now.batches - reported.batches,
+        bytes: now.bytes - reported.bytes,
+        deadLettered: now.deadLettered - reported.deadLettered,
+        errors: now.errors - reported.errors,
+      };
+      Object.assign(reported, now);
+      const elapsedMs = Math.max(...latest.map((p) => p.elapsedMs));
+      const backlogs = latest.map((p) => p.backlog).filter((b): b is number => b !== undefined);
+      const lastError = lastErrors.filter((e) => e !== undefined).at(-1);
+      const progress = {
+        records: done.records + now.records,
+        batches: done.batches + now.batches,
+        bytes: done.bytes + now.bytes,
+        deadLettered: done.deadLettered + now.deadLettered,
+        rate: elapsedMs > 0 ? (now.records * 1000) / elapsedMs : 0,
+        elapsedMs,
+        ...(backlogs.length > 0 ? { backlog: Math.max(...backlogs) } : {}),
+        ...(lastError === undefined ? {} : { lastError }),
+      };
+      sending = sending
+        .then(() =>
+          Promise.all([
+            job.updateProgress(progress),
+            addFlowCounters(redis, prefix, labels, deltas),
+            backlogs.length > 0 ? setBacklog(redis, prefix, labels, Math.max(...backlogs)) : undefined,
+          ]),
+        )
+        .then(
+          () => undefined,
+          () => undefined,
+        );
+    };
+    const onProgress = (i: number) => (p: PumpProgress) => {
+      latest[i] = p;
+      if (p.lastError !== undefined && p.lastError !== lastErrors[i]) {
+        lastErrors[i] = p.lastError;
+        errors += 1;
+      }
+      timer ??= setTimeout(send, 250);
+    };
+
+    log(
+      `ferry: job ${id} (${data.name}, ${labels.edge}) started${data.parallelism > 1 ? ` with ${data.parallelism} instances` : ''}`,
+    );
+    let settled: PromiseSettledResult<PumpResult>[];
+    try {
+      settled = await Promise.allSettled(
+        flows.map((flow, i) => runFlow(flow, { signal: controller.signal, onProgress: onProgress(i) })),
+      );
+    } finally {
+      clearInterval(poll);
+      running.delete(id);
+      await lock?.release();
+    }
+    const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failure !== undefined) errors += 1;
+    if (timer !== undefined) clearTimeout(timer);
+    for (const [i, s] of settled.entries()) {
+      if (s.status === 'fulfilled') latest[i] = s.value;
+      else if (s.reason instanceof FlowFailedError) latest[i] = s.reason.progress;
+    }
+    send();
+    await sending;
+
+    if (failure !== undefined) {
+      const error = failure.reason as unknown;
+      const message = describeError(error);
+      const transient = error instanceof FlowFailedError ? isTransient(error.cause) : isTransient(error);
+      log(`ferry: job ${id} (${data.name}) failed${transient ? ' (transient, will retry)' : ''}: ${message}`);
+      throw transient ? new Error(message, { cause: error }) : new UnrecoverableError(message);
+    }
+    const results = settled.map((s) => (s as PromiseFulfilledResult<PumpResult>).value);
+    const moved = {
+      records: done.records + sum(results, 'records'),
+      batches: done.batches + sum(results, 'batches'),
+      bytes: done.bytes + sum(results, 'bytes'),
+      deadLettered: done.deadLettered + sum(results, 'deadLettered'),
+    };
+    const stopReason = combinedStop(results);
+    const elapsedMs = Math.max(...results.map((r) => r.elapsedMs));
+
+    if (stopReason === 'aborted' && (entry.cause === 'shutdown' || entry.cause === 'lock')) {
+      // Not finished: back to the queue with what it moved so far, for this or another worker.
+      const batchesLeft = spec.maxBatches === undefined ? undefined : spec.maxBatches - (moved.batches - done.batches);
+      if (batchesLeft === undefined || batchesLeft > 0) {
+        log(`ferry: job ${id} (${data.name}) put back in the queue after ${moved.records} records (${entry.cause})`);
+        const flow = batchesLeft === undefined ? data.flow : { ...spec, maxBatches: batchesLeft };
+        return putBack(job, token, entry.cause === 'lock' ? lockRetryMs : 0, {
+          ...data,
+          ...(flow === undefined ? {} : { flow }),
+          done: moved,
+        });
+      }
+    }
+    const result: FlowJobResult = {
+      ...moved,
+      elapsedMs,
+      rate: elapsedMs > 0 ? (sum(results, 'records') * 1000) / elapsedMs : 0,
+      stopReason: stopReason === 'aborted' && entry.cause !== 'cancel' ? 'maxBatches' : stopReason,
+      edge: labels.edge,
+      worker: workerName,
+      instances: flows.length,
+      ...(entry.cause === 'cancel' ? { cancelled: true } : {}),
+    };
+    log(
+      `ferry: job ${id} (${data.name}) ${entry.cause === 'cancel' ? 'cancelled' : 'completed'}: ${result.records} records, stopped: ${result.stopReason}`,
+    );
+    return result;
+  };
+
+  const worker = new Worker<FlowJobData, FlowJobResult>(queueName, processor, {
+    connection: { ...redisOptionsFromUrl(options.url), maxRetriesPerRequest: null },
+    prefix,
+    concurrency: options.concurrency ?? 1,
+    autorun: true,
+  });
+  worker.on('error', (error) => log(`ferry: worker: ${describeError(error)}`));
+  return {
+    worker,
+    running: () => running.size,
+    async close(timeoutMs = 20_000) {
+      closing = true;
+      const closed = worker.close();
+      for (const entry of running.values()) {
+        entry.cause ??= 'shutdown';
+        entry.controller.abort();
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
+      });
+      try {
+        return await Promise.race([closed.then(() => true as const), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
