@@ -4,10 +4,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BenchCase, Timed } from './bench-case.js';
+import { c2s, s2c } from './clickhouse.js';
 import { q2q, q2s, s2q } from './rabbit.js';
 import { s2s } from './s2s.js';
 
-const cases: Record<string, BenchCase> = { s2s, s2q, q2s, q2q };
+const cases: Record<string, BenchCase> = { s2s, s2q, q2s, q2q, s2c, c2s };
 
 interface Row {
   edge: string;
@@ -21,7 +22,7 @@ interface Row {
 
 const usage = `usage: npm run bench -- [EDGE...] [--records N] [--rounds N] [--batch N] [--quick]
   EDGE      one of: ${Object.keys(cases).join(', ')} (default: all)
-  --records records moved per run (default: each edge's own: 200,000 for s2s, 100,000 for the others)
+  --records records moved per run (default: each edge's own: 200,000 for s2s, s2c, c2s; 100,000 for the others)
   --rounds  runs of each side, interleaved pump/loop/loop/pump… to cancel drift (default 3)
   --batch   batch size (default 1000)
   --quick   a small run that only checks the benchmark still works; writes no results`;
