@@ -44,6 +44,11 @@ export function recordToDocument(record: FerryRecord): Document {
       );
     }
   }
+  // Extended JSON only ever changes objects with $ keys: without any, the value is the document.
+  if (!hasDollarKey(record.value)) {
+    const { _id, ...rest } = record.value;
+    return { _id: _id === undefined ? record.id : _id, ...rest };
+  }
   let decoded: unknown;
   try {
     decoded = EJSON.deserialize(record.value, { relaxed: true });
@@ -54,6 +59,21 @@ export function recordToDocument(record: FerryRecord): Document {
   }
   const { _id, ...rest } = decoded as Document;
   return { _id: _id === undefined ? record.id : _id, ...rest };
+}
+
+/** True when an object or array holds, at any depth, an object with a key starting with `$`. */
+function hasDollarKey(value: unknown): boolean {
+  if (Array.isArray(value)) {
+    for (const item of value) if (item !== null && typeof item === 'object' && hasDollarKey(item)) return true;
+    return false;
+  }
+  const object = value as Record<string, unknown>;
+  for (const key in object) {
+    if (key.charCodeAt(0) === 36) return true;
+    const item = object[key];
+    if (item !== null && typeof item === 'object' && hasDollarKey(item)) return true;
+  }
+  return false;
 }
 
 /** The BSON size of a document, as the server measures it against its 16 MiB limit. */

@@ -7,7 +7,13 @@ import {
   type WriteOptions,
   type WriteOutcome,
 } from '@ferry/core';
-import { type AnyBulkWriteOperation, BSON, type Document, MongoBulkWriteError } from 'mongodb';
+import {
+  type AnyBulkWriteOperation,
+  BSON,
+  type Document,
+  MongoBulkWriteError,
+  MongoInvalidArgumentError,
+} from 'mongodb';
 import { MongoConnection } from './mongo-client.js';
 import { idKey, recordToDocument, serializeError, UnwritableValueError, unwritableReason } from './mongo-codec.js';
 import { type MongoSinkConfig, parseSinkOptions } from './mongo-config.js';
@@ -59,8 +65,9 @@ class MongoSink implements Sink {
     if (options?.signal?.aborted) {
       throw new AbortedError(`[mongo] write to ${this.#connection.target} aborted before it started`);
     }
-    // Documents the driver would refuse for the whole batch (over 16 MiB) or the
-    // server would not let anyone query ($ names) are rejected here, one by one.
+    // Documents the server would not let anyone query ($ names) are rejected here,
+    // one by one; those the driver refuses for the whole batch (over 16 MiB,
+    // not encodable) are found when it does, so that the common path measures nothing twice.
     const rejected: RejectedRecord[] = [];
     const docs: Document[] = [];
     const sent: FerryRecord[] = [];
@@ -71,11 +78,6 @@ class MongoSink implements Sink {
       } catch (error) {
         if (!(error instanceof UnwritableValueError)) throw error;
         rejected.push(rejectRecord(record, error.message));
-        continue;
-      }
-      const reason = unwritableReason(doc);
-      if (reason !== undefined) {
-        rejected.push(rejectRecord(record, reason));
         continue;
       }
       docs.push(doc);
@@ -104,7 +106,9 @@ class MongoSink implements Sink {
         const errors = writeErrorsOf(error);
         if (errors.length > 0) return this.#refused(errors, records);
       }
-      if (error instanceof BSON.BSONError) return this.#resendSerializable(docs, records, error);
+      if (error instanceof BSON.BSONError || error instanceof MongoInvalidArgumentError) {
+        return this.#resendWritable(docs, records, error);
+      }
       throw this.#connection.toError(error, doing);
     }
   }
@@ -125,13 +129,16 @@ class MongoSink implements Sink {
     return rejected;
   }
 
-  /** The driver could not encode one document of the batch and sent none: find it, send the others. */
-  async #resendSerializable(docs: Document[], records: FerryRecord[], cause: Error): Promise<RejectedRecord[]> {
+  /**
+   * The driver refused the whole batch before sending any of it (a document
+   * over 16 MiB, one it cannot encode): find those, send the others.
+   */
+  async #resendWritable(docs: Document[], records: FerryRecord[], cause: Error): Promise<RejectedRecord[]> {
     const keep: Document[] = [];
     const kept: FerryRecord[] = [];
     const rejected: RejectedRecord[] = [];
     docs.forEach((doc, i) => {
-      const reason = serializeError(doc);
+      const reason = unwritableReason(doc) ?? serializeError(doc);
       if (reason === undefined) {
         keep.push(doc);
         kept.push(records[i]!);
