@@ -73,11 +73,13 @@ function parseParallelism(value: unknown, where: string): number {
   return result.data;
 }
 
-/** True when the source allows one reader at a time: Redis `range` mode, a checkpointed `copy`. */
+/** True when the source allows one reader at a time: Redis `range` mode, a checkpointed Mongo or ClickHouse cursor. */
 export function isSingleReader(config: FerryConfig, flow: FlowSpec): boolean {
   const { kind } = endpointOptions(config, flow.source);
   const mode = (flow.source as { mode?: unknown }).mode;
   if (mode === 'range' || mode === 'copy') return true;
+  // Mongo and ClickHouse sources read by a checkpointed cursor (copy by default, move too): one reader.
+  if (kind === 'mongo' || kind === 'clickhouse') return true;
   return kind === 'redis-stream' && mode === undefined;
 }
 
@@ -113,7 +115,7 @@ export function buildJobFlow(
   // Competing readers of one Redis group need consumer names of their own.
   if (data.parallelism > 1 && endpointOptions(config, spec.source).kind === 'redis-stream') {
     const source = spec.source as Record<string, unknown>;
-    if (source.consumer === undefined) {
+    if (source.consumer === undefined && source.mode === 'group') {
       flowSpec = { ...spec, source: { ...spec.source, consumer: `ferry-${process.pid}-${instance}-${Date.now()}` } };
     }
   }
@@ -141,7 +143,6 @@ export function originalFullRule(sink: Sink, batchSize: number): Sink {
 /** Checks a job the way the worker will build it: schema, connections, edge, connector options. */
 export function checkJob(server: ServerConfig, data: FlowJobData, registry: ConnectorRegistry): void {
   const { config, spec } = flowOfJob(server, data);
-  buildJobFlow(server, data, registry);
   const single = isSingleReader(config, spec);
   if (data.parallelism > 1 && single) {
     throw new BadRequestError(
@@ -153,6 +154,7 @@ export function checkJob(server: ServerConfig, data: FlowJobData, registry: Conn
       `[ferry] invalid flow "${data.name}":\n  - parallelism: cannot be combined with maxBatches (got parallelism ${data.parallelism}, maxBatches ${spec.maxBatches})`,
     );
   }
+  buildJobFlow(server, data, registry);
 }
 
 /**
