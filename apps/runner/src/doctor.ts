@@ -44,9 +44,15 @@ async function checkRedis(url: string): Promise<{ version?: string; detail: stri
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
   });
-  redis.on('error', () => {});
+  let lastError: unknown;
+  redis.on('error', (error) => {
+    lastError = error;
+  });
   try {
-    await withTimeout(redis.connect(), 'connect');
+    // ioredis rejects a failed connect with "Connection is closed"; the cause came as an event.
+    await withTimeout(redis.connect(), 'connect').catch((error) => {
+      throw lastError ?? error;
+    });
     const info = await redis.info('server');
     const version = /redis_version:(\S+)/.exec(info)?.[1];
     return { ...(version === undefined ? {} : { version }), detail: 'reachable, PING and INFO answered' };
