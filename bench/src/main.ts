@@ -5,10 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BenchCase, Timed } from './bench-case.js';
 import { c2s, s2c } from './clickhouse.js';
+import { m2s, s2m } from './mongo.js';
 import { q2q, q2s, s2q } from './rabbit.js';
 import { s2s } from './s2s.js';
 
-const cases: Record<string, BenchCase> = { s2s, s2q, q2s, q2q, s2c, c2s };
+const cases: Record<string, BenchCase> = { s2s, s2q, q2s, q2q, s2c, c2s, s2m, m2s };
 
 interface Row {
   edge: string;
