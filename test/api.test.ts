@@ -195,6 +195,22 @@ describe('ferry serve: the HTTP API against real Redis', () => {
     expect(await distinctSourceIds(sinkA, sinkB)).toBe(total);
   });
 
+  it('runs parallelism: N pumps on a consumer group, every record once', async () => {
+    const source = streams.name('par.in');
+    const sink = streams.name('par.out');
+    await streams.seed(source, 6_000);
+    const body = {
+      source: { stream: source, mode: 'group', group: 'g' },
+      sink: { stream: sink },
+      batchSize: 100,
+      parallelism: 3,
+    };
+    const { id } = (await (await api.post('/flows', body)).json()) as { id: string };
+    const job = await api.waitFor(id);
+    expect(job).toMatchObject({ state: 'completed', result: { records: 6_000, instances: 3, stopReason: 'empty' } });
+    expect(await distinctSourceIds(sink)).toBe(6_000);
+  });
+
   it('serves Prometheus text that parses, with the records moved per flow and edge', async () => {
     const res = await api.get('/metrics');
     expect(res.status).toBe(200);
@@ -243,19 +259,20 @@ describe('ferry api + two ferry workers', () => {
     const p = prefix('shared');
     const api = apiClient((await start('api', p)).url, token);
     await Promise.all([start('worker', p), start('worker', p)]);
-    const ids: string[] = [];
-    for (let i = 0; i < 6; i++) {
-      const source = streams.name(`shared.${i}.in`);
-      await streams.seed(source, 2_000);
-      const res = await api.post('/flows', {
-        source: { stream: source },
-        sink: { stream: streams.name(`shared.${i}.out`) },
-        batchSize: 10,
-      });
-      ids.push(((await res.json()) as { id: string }).id);
-    }
+    // Seeded first, then queued at once: while one worker is busy with a job (concurrency 1), the other takes the next.
+    const pairs = Array.from(
+      { length: 6 },
+      (_, i) => [streams.name(`shared.${i}.in`), streams.name(`shared.${i}.out`)] as const,
+    );
+    for (const [source] of pairs) await streams.seed(source, 2_000);
+    const ids = await Promise.all(
+      pairs.map(async ([source, sink]) => {
+        const res = await api.post('/flows', { source: { stream: source }, sink: { stream: sink }, batchSize: 5 });
+        return ((await res.json()) as { id: string }).id;
+      }),
+    );
     const jobs = await Promise.all(ids.map((id) => api.waitFor(id)));
-    for (const job of jobs) expect(job).toMatchObject({ state: 'completed', result: { records: 2_000 } });
+    for (const job of jobs) expect(job, JSON.stringify(job)).toMatchObject({ state: 'completed', result: { records: 2_000 } });
     expect(new Set(jobs.map((j) => j.result.worker)).size).toBe(2);
   });
 });

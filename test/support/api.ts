@@ -90,7 +90,7 @@ export interface JobJson {
   readonly id: string;
   readonly state: string;
   readonly progress?: { records?: number };
-  readonly result: { records: number; batches: number; stopReason: string; worker: string };
+  readonly result: { records: number; batches: number; stopReason: string; worker: string; instances: number };
   readonly error?: string;
 }
 

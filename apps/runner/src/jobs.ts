@@ -61,8 +61,11 @@ export class JobStore {
     return id;
   }
 
-  async #view(job: Job<FlowJobData>): Promise<JobView> {
+  async #view(fetched: Job<FlowJobData>): Promise<JobView> {
+    let job = fetched;
     const raw = await job.getState();
+    // The job may have finished between its fetch and the state's: read it again for its result.
+    if ((raw === 'completed' || raw === 'failed') && !job.finishedOn) job = (await this.queue.getJob(job.id!)) ?? job;
     const result = job.returnvalue as { cancelled?: boolean } | null | undefined;
     const cancelled = (await this.#redis.exists(this.#keys.cancel(job.id!))) === 1;
     let state: JobState;
