@@ -272,7 +272,8 @@ describe('ferry api + two ferry workers', () => {
       }),
     );
     const jobs = await Promise.all(ids.map((id) => api.waitFor(id)));
-    for (const job of jobs) expect(job, JSON.stringify(job)).toMatchObject({ state: 'completed', result: { records: 2_000 } });
+    for (const job of jobs)
+      expect(job, JSON.stringify(job)).toMatchObject({ state: 'completed', result: { records: 2_000 } });
     expect(new Set(jobs.map((j) => j.result.worker)).size).toBe(2);
   });
 });
