@@ -1,4 +1,4 @@
-import { ConfigError, parseOptions } from '@ferry/core';
+import { parseOptions } from '@ferry/core';
 import { z } from 'zod';
 import { identifierPattern, isColumnType, isSafeFragment } from './clickhouse-sql.js';
 
@@ -91,28 +91,12 @@ export type ClickHouseConnectionConfig = Pick<
   'url' | 'database' | 'table' | 'username' | 'password' | 'connectionName' | 'requestTimeoutMs'
 >;
 
-/** Hides the password of any URL in a text: `http://user:***@host`. */
-export function maskSecrets(text: string): string {
-  return text.replace(/(\/\/[^:/@\s"]*:)[^@\s"]*@/g, '$1***@');
-}
-
-function parse<S extends z.ZodType>(schema: S, input: unknown, label: string): Readonly<z.output<S>> {
-  try {
-    return parseOptions(schema, input, label);
-  } catch (error) {
-    // The issue list quotes the values it got, and a url or password may be among them.
-    if (error instanceof ConfigError) {
-      const message = maskSecrets(error.message).replace(/(password: [^\n]*\(got )[^\n]*\)/g, '$1***)');
-      throw new ConfigError(message, { cause: error.cause });
-    }
-    throw error;
-  }
-}
+export { maskSecrets } from '@ferry/core';
 
 export function parseSourceOptions(input: unknown): ClickHouseSourceConfig {
-  return parse(clickHouseSourceOptionsSchema, input, '[clickhouse] invalid source options');
+  return parseOptions(clickHouseSourceOptionsSchema, input, '[clickhouse] invalid source options');
 }
 
 export function parseSinkOptions(input: unknown): ClickHouseSinkConfig {
-  return parse(clickHouseSinkOptionsSchema, input, '[clickhouse] invalid sink options');
+  return parseOptions(clickHouseSinkOptionsSchema, input, '[clickhouse] invalid sink options');
 }

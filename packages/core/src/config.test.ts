@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { getFlow, parseConfig } from './config.js';
 import { ConfigError } from './errors.js';
+import { maskSecrets } from './options.js';
 
 const good = {
   connections: { default: { kind: 'redis-stream', url: 'redis://127.0.0.1:6379' } },
@@ -72,6 +73,19 @@ describe('config schema', () => {
   it('names the flows it has when asked for one it has not', () => {
     expect(() => getFlow(parseConfig(good), 'nope')).toThrow(
       '[ferry] no flow named "nope"; the config names "s2s-demo"',
+    );
+  });
+});
+
+describe('secrets in messages', () => {
+  it('masks URL passwords and secret-named keys in what a refused option quotes', () => {
+    const message = problems({
+      connections: { c: { kind: 'kafka', url: 'amqp://user:hunter2@h:5672' } },
+      flows: { f: { source: { connection: 'c', password: 5 }, sink: { connection: 'c' }, retry: { token: 'x' } } },
+    });
+    expect(message).not.toContain('hunter2');
+    expect(maskSecrets('redis://default:s3cret@10.0.0.1:6379/0 and amqp://u:p@h')).toBe(
+      'redis://default:***@10.0.0.1:6379/0 and amqp://u:***@h',
     );
   });
 });

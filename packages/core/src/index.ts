@@ -56,7 +56,7 @@ export {
   type MemorySinkOptions,
   type MemorySource,
 } from './memory.js';
-export { formatIssues, parseOptions } from './options.js';
+export { formatIssues, maskSecrets, parseOptions } from './options.js';
 export {
   createPump,
   FlowFailedError,

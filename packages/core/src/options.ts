@@ -10,6 +10,14 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return current;
 }
 
+/** Hides the password of any URL in a text: `redis://user:***@host`. */
+export function maskSecrets(text: string): string {
+  return text.replace(/(\/\/[^:/@\s"]*:)[^@\s"]*@/g, '$1***@');
+}
+
+/** Keys whose values are never shown in a message, whatever they hold. */
+const secretKey = /password|secret|token/i;
+
 function show(value: unknown): string {
   if (value === undefined) return 'nothing';
   const text = JSON.stringify(value);
@@ -24,7 +32,9 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], input: unknown
   return issues
     .map((issue) => {
       const where = issue.path.length > 0 ? issue.path.map(String).join('.') : '(top level)';
-      const got = issue.code === 'unrecognized_keys' ? '' : ` (got ${show(valueAt(input, issue.path))})`;
+      const secret = secretKey.test(String(issue.path.at(-1) ?? ''));
+      const got =
+        issue.code === 'unrecognized_keys' ? '' : ` (got ${secret ? '***' : show(valueAt(input, issue.path))})`;
       return `  - ${where}: ${issue.message}${got}`;
     })
     .join('\n');
@@ -33,11 +43,14 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], input: unknown
 /**
  * Parses options eagerly with a zod schema and freezes the result, so that a
  * bad option fails at construction, naming the connector, not at the first call.
+ * The message quotes the values it got, with URL passwords and secret keys masked.
  */
 export function parseOptions<S extends z.ZodType>(schema: S, input: unknown, label: string): Readonly<z.output<S>> {
   const result = schema.safeParse(input);
   if (!result.success) {
-    throw new ConfigError(`${label}:\n${formatIssues(result.error.issues, input)}`, { cause: result.error });
+    throw new ConfigError(maskSecrets(`${label}:\n${formatIssues(result.error.issues, input)}`), {
+      cause: result.error,
+    });
   }
   return Object.freeze(result.data);
 }

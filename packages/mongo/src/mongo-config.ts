@@ -1,4 +1,4 @@
-import { ConfigError, parseOptions } from '@ferry/core';
+import { parseOptions } from '@ferry/core';
 import { BSON } from 'mongodb';
 import { z } from 'zod';
 
@@ -31,10 +31,7 @@ export function parseMongoUrl(url: string): MongoAddress | undefined {
   };
 }
 
-/** Hides the password of any connection string in a text: `mongodb://user:***@host`. */
-export function maskSecrets(text: string): string {
-  return text.replace(/(\/\/[^:/@\s"]*:)[^@\s"]*@/g, '$1***@');
-}
+export { maskSecrets } from '@ferry/core';
 
 const urlSchema = z.string().refine((value) => parseMongoUrl(value) !== undefined, {
   message: 'expected a mongodb:// or mongodb+srv:// connection string such as mongodb://127.0.0.1:27017/app',
@@ -152,20 +149,10 @@ export type MongoConnectionConfig = Pick<
   | 'writeConcern'
 >;
 
-function parse<S extends z.ZodType>(schema: S, input: unknown, label: string): Readonly<z.output<S>> {
-  try {
-    return parseOptions(schema, input, label);
-  } catch (error) {
-    // The issue list quotes the values it got, and a url may carry a password.
-    if (error instanceof ConfigError) throw new ConfigError(maskSecrets(error.message), { cause: error.cause });
-    throw error;
-  }
-}
-
 export function parseSourceOptions(input: unknown): MongoSourceConfig {
-  return parse(mongoSourceOptionsSchema, input, '[mongo] invalid source options');
+  return parseOptions(mongoSourceOptionsSchema, input, '[mongo] invalid source options');
 }
 
 export function parseSinkOptions(input: unknown): MongoSinkConfig {
-  return parse(mongoSinkOptionsSchema, input, '[mongo] invalid sink options');
+  return parseOptions(mongoSinkOptionsSchema, input, '[mongo] invalid sink options');
 }

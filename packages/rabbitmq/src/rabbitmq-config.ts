@@ -1,4 +1,4 @@
-import { ConfigError, parseOptions } from '@ferry/core';
+import { parseOptions } from '@ferry/core';
 import { z } from 'zod';
 
 const urlSchema = z.string().refine(
@@ -92,27 +92,14 @@ export type RabbitMqConnectionConfig = Pick<
   'url' | 'connectionName' | 'heartbeatSeconds' | 'connectTimeoutMs'
 >;
 
-/** Hides the password of any URL in a text: `amqp://user:***@host`. */
-export function maskSecrets(text: string): string {
-  return text.replace(/(\/\/[^:/@\s"]*:)[^@\s"]*@/g, '$1***@');
-}
-
-function parse<S extends z.ZodType>(schema: S, input: unknown, label: string): Readonly<z.output<S>> {
-  try {
-    return parseOptions(schema, input, label);
-  } catch (error) {
-    // The issue list quotes the values it got, and a url may carry a password.
-    if (error instanceof ConfigError) throw new ConfigError(maskSecrets(error.message), { cause: error.cause });
-    throw error;
-  }
-}
+export { maskSecrets } from '@ferry/core';
 
 export function parseSourceOptions(input: unknown): RabbitMqSourceConfig {
-  return parse(rabbitMqSourceOptionsSchema, input, '[rabbitmq] invalid source options');
+  return parseOptions(rabbitMqSourceOptionsSchema, input, '[rabbitmq] invalid source options');
 }
 
 export function parseSinkOptions(input: unknown): RabbitMqSinkConfig {
-  return parse(rabbitMqSinkOptionsSchema, input, '[rabbitmq] invalid sink options');
+  return parseOptions(rabbitMqSinkOptionsSchema, input, '[rabbitmq] invalid sink options');
 }
 
 /** Where a connection goes, parsed from its URL: for the driver and for messages. */

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { ConfigError, parseOptions } from '@ferry/core';
+import { parseOptions } from '@ferry/core';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 
@@ -102,25 +102,12 @@ export type RedisStreamSinkConfig = Readonly<z.output<typeof redisStreamSinkOpti
 /** What the connection needs, common to source and sink. */
 export type RedisStreamConnectionConfig = Pick<RedisStreamSourceConfig, 'url' | 'client' | 'connectionName' | 'stream'>;
 
-/** Hides the password of any URL in a text: `redis://user:***@host`. */
-export function maskSecrets(text: string): string {
-  return text.replace(/(\/\/[^:/@\s"]*:)[^@\s"]*@/g, '$1***@');
-}
-
-function parse<S extends z.ZodType>(schema: S, input: unknown, label: string): Readonly<z.output<S>> {
-  try {
-    return parseOptions(schema, input, label);
-  } catch (error) {
-    // The issue list quotes the values it got, and a bad url may carry a password.
-    if (error instanceof ConfigError) throw new ConfigError(maskSecrets(error.message), { cause: error.cause });
-    throw error;
-  }
-}
+export { maskSecrets } from '@ferry/core';
 
 export function parseSourceOptions(input: unknown): RedisStreamSourceConfig {
-  return parse(redisStreamSourceOptionsSchema, input, '[redis-stream] invalid source options');
+  return parseOptions(redisStreamSourceOptionsSchema, input, '[redis-stream] invalid source options');
 }
 
 export function parseSinkOptions(input: unknown): RedisStreamSinkConfig {
-  return parse(redisStreamSinkOptionsSchema, input, '[redis-stream] invalid sink options');
+  return parseOptions(redisStreamSinkOptionsSchema, input, '[redis-stream] invalid sink options');
 }
