@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { getFlow, parseConfig } from './config.js';
 import { ConfigError } from './errors.js';
-import { maskSecrets } from './options.js';
+import { maskSecrets, parseOptions } from './options.js';
 
 const good = {
   connections: { default: { kind: 'redis-stream', url: 'redis://127.0.0.1:6379' } },
@@ -51,6 +52,15 @@ describe('config schema', () => {
     expect(message).toContain('flows.bad.whenFull: Invalid option: expected one of "wait"|"stop" (got "block")');
   });
 
+  it('takes the runner's control store and API settings, and refuses a control url that is not Redis', () => {
+    const config = parseConfig({ ...good, control: { url: 'redis://10.0.0.5:6379', prefix: 'ferry' }, api: { token: 't' } });
+    expect(config.control).toEqual({ url: 'redis://10.0.0.5:6379', prefix: 'ferry' });
+    expect(getFlow(config, 's2s-demo').parallelism).toBe(1);
+    expect(problems({ ...good, control: { url: 'http://x' } })).toContain(
+      'control.url: expected a redis:// or rediss:// URL (got "http://x")',
+    );
+  });
+
   it('refuses unknown flow keys, so that a typo does not pass silently', () => {
     const message = problems({ ...good, flows: { bad: { ...good.flows['s2s-demo'], batchsize: 5 } } });
     expect(message).toContain('flows.bad: Unrecognized key: "batchsize"');
@@ -79,11 +89,17 @@ describe('config schema', () => {
 
 describe('secrets in messages', () => {
   it('masks URL passwords and secret-named keys in what a refused option quotes', () => {
-    const message = problems({
-      connections: { c: { kind: 'kafka', url: 'amqp://user:hunter2@h:5672' } },
-      flows: { f: { source: { connection: 'c', password: 5 }, sink: { connection: 'c' }, retry: { token: 'x' } } },
-    });
+    const schema = z.strictObject({ url: z.string().startsWith('redis://'), password: z.string().min(10) });
+    let message = '';
+    try {
+      parseOptions(schema, { url: 'amqp://user:hunter2@h:5672', password: 'short-pw' }, '[x] invalid options');
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('url: Invalid string: must start with "redis://" (got "amqp://user:***@h:5672")');
+    expect(message).toContain('password: Too small: expected string to have >=10 characters (got ***)');
     expect(message).not.toContain('hunter2');
+    expect(message).not.toContain('short-pw');
     expect(maskSecrets('redis://default:s3cret@10.0.0.1:6379/0 and amqp://u:p@h')).toBe(
       'redis://default:***@10.0.0.1:6379/0 and amqp://u:***@h',
     );

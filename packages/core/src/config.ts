@@ -41,12 +41,26 @@ export const flowSchema = z.strictObject({
   pollIntervalMs: z.int().positive().max(3_600_000).default(1000),
   deadLetter: endpointSchema.optional(),
   retry: retrySchema.default(() => ({ ...defaultRetryPolicy })),
+  /** Pumps run side by side in one job, for sources that allow competing readers (a group, a queue). */
+  parallelism: z.int().min(1).max(64).default(1),
 });
 
 export const configSchema = z
   .strictObject({
     connections: z.record(z.string(), connectionSchema).default({}),
     flows: z.record(z.string(), flowSchema).default({}),
+    /** The runner's control store: the Redis that holds jobs, locks and metrics. */
+    control: z
+      .strictObject({
+        url: z
+          .string()
+          .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
+          .optional(),
+        prefix: z.string().min(1).optional(),
+      })
+      .optional(),
+    /** The HTTP API: with a token, every route but /health needs `Authorization: Bearer <token>`. */
+    api: z.strictObject({ token: z.string().min(1).optional() }).optional(),
   })
   .superRefine((config, ctx) => {
     for (const [flowName, flow] of Object.entries(config.flows)) {
