@@ -52,8 +52,12 @@ describe('config schema', () => {
     expect(message).toContain('flows.bad.whenFull: Invalid option: expected one of "wait"|"stop" (got "block")');
   });
 
-  it('takes the runner's control store and API settings, and refuses a control url that is not Redis', () => {
-    const config = parseConfig({ ...good, control: { url: 'redis://10.0.0.5:6379', prefix: 'ferry' }, api: { token: 't' } });
+  it('takes the control store and API settings of the runner, and refuses a control url that is not Redis', () => {
+    const config = parseConfig({
+      ...good,
+      control: { url: 'redis://10.0.0.5:6379', prefix: 'ferry' },
+      api: { token: 't' },
+    });
     expect(config.control).toEqual({ url: 'redis://10.0.0.5:6379', prefix: 'ferry' });
     expect(getFlow(config, 's2s-demo').parallelism).toBe(1);
     expect(problems({ ...good, control: { url: 'http://x' } })).toContain(
