@@ -3,13 +3,14 @@ import * as os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { api, originalRate } from './api.js';
 import type { BenchCase, Timed } from './bench-case.js';
 import { c2s, s2c } from './clickhouse.js';
 import { m2s, s2m } from './mongo.js';
 import { q2q, q2s, s2q } from './rabbit.js';
 import { s2s } from './s2s.js';
 
-const cases: Record<string, BenchCase> = { s2s, s2q, q2s, q2q, s2c, c2s, s2m, m2s };
+const cases: Record<string, BenchCase> = { s2s, s2q, q2s, q2q, s2c, c2s, s2m, m2s, api };
 
 interface Row {
   edge: string;
@@ -54,6 +55,12 @@ function markdown(rows: Row[], machine: string): string {
         `| ${r.edge} | ${fmt(r.records)} × ${r.rounds} | ${fmt(r.pumpRate)} | ${fmt(r.loopRate)} | ${r.ratio.toFixed(2)} | ${r.peakRssMb} MB |`,
     ),
   ];
+  if (rows.some((r) => r.edge === api.edge)) {
+    lines.push(
+      '',
+      `S2S via API: "pump" is a job through the HTTP API (submitted to \`ferry serve\`, polled to its end), "loop" is \`ferry run\` of the same flow, both timed from the request or spawn to the end. The original Flask + Celery worker moved about ${fmt(originalRate)} records/s here with batch 1000.`,
+    );
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -115,6 +122,11 @@ async function main(): Promise<void> {
       peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     };
     rows.push(row);
+    if (bench === api) {
+      console.log(
+        `S2S via API: the pump column is a job submitted to ferry serve and polled to its end, the loop column is ferry run of the same flow; ${(row.pumpRate / originalRate).toFixed(1)}× the original Flask + Celery worker (${fmt(originalRate)} records/s here)`,
+      );
+    }
     console.log(
       `${row.edge}: pump ${fmt(row.pumpRate)} records/s, loop ${fmt(row.loopRate)} records/s, ratio ${row.ratio.toFixed(2)}, peak RSS ${row.peakRssMb} MB (${fmt(records)} records × ${rounds} rounds, batch ${batchSize})`,
     );

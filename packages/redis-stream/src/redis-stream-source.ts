@@ -34,6 +34,39 @@ export function nextId(id: string): string {
   return seq === 0xffff_ffff_ffff_ffffn ? `${ms + 1n}-0` : `${ms}-${seq + 1n}`;
 }
 
+/**
+ * A record read with the `fields` codec. It carries its entry's fields as
+ * read (`encoded`), which a `fields` sink writes as they are, and decodes its
+ * value only when something asks for it: on the S2S path nothing does.
+ */
+class FieldsRecord implements FerryRecord {
+  readonly encoded: { readonly format: string; readonly data: readonly string[] };
+  readonly redelivered?: boolean;
+  #value: RecordValue | undefined;
+
+  constructor(
+    readonly id: string,
+    fields: readonly string[],
+    readonly readAt: number,
+    readonly bytes: number,
+    redelivered: boolean,
+  ) {
+    this.encoded = { format: fieldsFormat, data: fields };
+    if (redelivered) this.redelivered = true;
+  }
+
+  get value(): RecordValue {
+    this.#value ??= decodeFields(this.encoded.data);
+    return this.#value;
+  }
+
+  /** A plain record, for JSON.stringify and spreads: the getter above is not an own property. */
+  toJSON(): FerryRecord {
+    const { id, value, readAt, bytes, redelivered } = this;
+    return redelivered ? { id, value, readAt, bytes, redelivered } : { id, value, readAt, bytes };
+  }
+}
+
 export function createRedisStreamSource(options: unknown): Source<RedisStreamHandle> {
   return new RedisStreamSource(parseSourceOptions(options));
 }
@@ -207,6 +240,13 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
       const [id, fields] = entries[i]!;
       const raw = fields ?? [];
       ids[i] = id;
+      let bytes = 0;
+      for (let j = 0; j < raw.length; j++) bytes += raw[j]!.length;
+      if (fieldsCodec) {
+        // The fields codec decodes anything, so it can wait until someone asks for the value.
+        records.push(new FieldsRecord(id, raw, readAt, bytes, redelivered));
+        continue;
+      }
       let value: RecordValue;
       try {
         value = decode(raw);
@@ -215,12 +255,7 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
         rejected.push({ id, reason, raw: Buffer.from(JSON.stringify(raw)) });
         continue;
       }
-      let bytes = 0;
-      for (let j = 0; j < raw.length; j++) bytes += raw[j]!.length;
-      const encoded = fieldsCodec ? { format: fieldsFormat, data: raw } : undefined;
-      records.push(
-        redelivered ? { id, value, readAt, bytes, redelivered, encoded } : { id, value, readAt, bytes, encoded },
-      );
+      records.push(redelivered ? { id, value, readAt, bytes, redelivered } : { id, value, readAt, bytes });
     }
     return rejected.length === 0 ? { records, handle: { ids } } : { records, handle: { ids }, rejected };
   }
