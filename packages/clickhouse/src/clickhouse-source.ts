@@ -3,7 +3,7 @@ import type { FerryRecord, ReadOptions, RecordValue, RejectedRecord, Source, Sou
 import { FatalError, sleep } from '@ferry/core';
 import { ClickHouseHttp, serverCode, serverMessage } from './clickhouse-client.js';
 import { type ClickHouseSourceConfig, parseSourceOptions } from './clickhouse-config.js';
-import { hexString, quoteIdentifier } from './clickhouse-sql.js';
+import { hexString, isColumnType, quoteIdentifier } from './clickhouse-sql.js';
 
 /** What `ack` and `release` need of a batch: the cursor values it covers, in order. */
 export interface ClickHouseHandle {
@@ -12,7 +12,7 @@ export interface ClickHouseHandle {
 
 /** The table, in the source table's database, that keeps every source's checkpoint. */
 export const checkpointTable = 'ferry_checkpoints';
-/** The session's temporary table that holds the read position (slot 0) and the checkpoint (slot 1). */
+/** The session's temporary table that holds the checkpoint (slot 1), which the backlog count compares against. */
 const positionTable = 'ferry_position';
 
 const emptyHandle: ClickHouseHandle = Object.freeze({ ids: Object.freeze([]) });
@@ -23,10 +23,12 @@ export function createClickHouseSource(options: unknown): Source<ClickHouseHandl
 }
 
 /**
- * Keyset reads by a unique, increasing cursor column. The read position and
- * the checkpoint travel to the server as JSONEachRow data into a temporary
- * table of this source's HTTP session (18.16 has no query parameters), and the
- * SELECT compares against it: no value is ever spliced into SQL text.
+ * Keyset reads by a unique, increasing cursor column. 18.16 has no query
+ * parameters, so no value is ever spliced into SQL as text: the read position
+ * goes as a hex literal cast to the cursor's type (`CAST(unhex('3432') AS
+ * UInt64)`: hex digits cannot end the literal), which keeps a read to one
+ * request, and the checkpoint travels as JSONEachRow data into a temporary
+ * table of this source's HTTP session, which the backlog count compares against.
  */
 class ClickHouseSource implements Source<ClickHouseHandle> {
   readonly name = 'clickhouse';
@@ -39,6 +41,8 @@ class ClickHouseSource implements Source<ClickHouseHandle> {
   #checkpoint: string | undefined;
   /** Last cursor value handed out. */
   #position: string | undefined;
+  /** The cursor column's type, as the server describes it: what a read casts the position to. */
+  #cursorType = 'String';
   /** What the session's position table holds, per slot; null: unknown (a new session). */
   #sent: [position: string | undefined | null, checkpoint: string | undefined | null] = [null, null];
   #call = 0;
@@ -81,6 +85,7 @@ class ClickHouseSource implements Source<ClickHouseHandle> {
         `CREATE TABLE IF NOT EXISTS ${this.#checkpoints} (key String, position String, version UInt64, updated DateTime DEFAULT now()) ENGINE = ReplacingMergeTree(version) ORDER BY key`,
       );
       await this.#createPositionTable(http);
+      this.#cursorType = await this.#typeOfCursor(http);
       // The key is data too: every key's position is read, and this one picked out here.
       const rows = await http.query<{ key: string; at: string; version_at: string }>(
         'reading the checkpoint',
@@ -117,6 +122,21 @@ class ClickHouseSource implements Source<ClickHouseHandle> {
     }
   }
 
+  /** The cursor's column type from DESCRIBE TABLE, checked like a declared type before it goes into SQL. */
+  async #typeOfCursor(http: ClickHouseHttp): Promise<string> {
+    const columns = await http.query<{ name: string; type: string }>(
+      'describing the table',
+      `DESCRIBE TABLE ${http.table}`,
+    );
+    const type = columns.find((column) => column.name === this.#config.cursor)?.type;
+    if (type === undefined || !isColumnType(type)) {
+      throw new FatalError(
+        `[clickhouse] table ${http.tableName}: cannot read by cursor "${this.#config.cursor}" of type ${JSON.stringify(type)}`,
+      );
+    }
+    return type;
+  }
+
   /**
    * Runs a query that compares with the session's position table, after
    * putting the value of `slot` there. A session that expired (idle too long,
@@ -137,6 +157,7 @@ class ClickHouseSource implements Source<ClickHouseHandle> {
           const lost = serverCode(error) === 60 && serverMessage(error).includes(positionTable);
           if (!lost || attempt > 0) throw http.toError(error, doing);
           await this.#createPositionTable(http);
+          this.#cursorType = await this.#typeOfCursor(http);
         }
       }
     });
@@ -166,13 +187,18 @@ class ClickHouseSource implements Source<ClickHouseHandle> {
 
   async #readOnce(max: number): Promise<SourceBatch<ClickHouseHandle>> {
     const position = this.#position;
-    const text = await this.#withSlot('reading a batch', 0, position, async (http) => {
-      const result = await http.client.query({
-        query: `SELECT ${this.#columns} FROM ${http.table}${this.#after(0, position)} ORDER BY ${this.#cursor} LIMIT ${max}`,
-        format: 'JSONEachRow',
-      });
-      return result.text();
-    });
+    const after =
+      position === undefined ? '' : ` WHERE ${this.#cursor} > CAST(${hexString(position)} AS ${this.#cursorType})`;
+    const http = this.#client;
+    const text = await this.#locked(() =>
+      http.call('reading a batch', async () => {
+        const result = await http.client.query({
+          query: `SELECT ${this.#columns} FROM ${http.table}${after} ORDER BY ${this.#cursor} LIMIT ${max}`,
+          format: 'JSONEachRow',
+        });
+        return result.text();
+      }),
+    );
     return this.#batch(text);
   }
 

@@ -48,9 +48,10 @@ export function isSafeFragment(text: string): boolean {
 }
 
 /**
- * A string as SQL that cannot carry anything but that string: `unhex('6162')`.
- * Only for ALTER … DELETE, the one statement that can see neither session
- * tables nor (on 18.16) query parameters; hex digits cannot end the literal.
+ * A string as SQL that cannot carry anything but that string: `unhex('6162')`;
+ * hex digits cannot end the literal. For the values that must be in the
+ * statement on 18.16, which has no query parameters: the read position, and
+ * the acked keys of ALTER … DELETE (which cannot see session tables).
  */
 export function hexString(value: string): string {
   return `unhex('${Buffer.from(value, 'utf8').toString('hex')}')`;

@@ -519,7 +519,7 @@ describe('pump when the sink refuses some records of a batch', () => {
     expect((failure as Error).message).toBe(
       '[ferry] flow failed while writing after 0 batches (0 records): [memory] record 4 rejected: ' +
         'Cannot parse input: n is not a number (record 4); no dead-letter sink is set, so nothing of its batch was acked ' +
-        '(its other 4 records were written, and are recognised when they come back)',
+        '(its other 4 records were written and will be read again)',
     );
     expect(source.remaining()).toHaveLength(8);
   });

@@ -196,8 +196,7 @@ export function createPump(options: PumpOptions): Pump {
     if (deadLetter === undefined) {
       await releaseQuietly(batch);
       const more = rejected.length > 1 ? ` (and ${rejected.length - 1} more in the batch)` : '';
-      const landed =
-        written > 0 ? ` (its other ${written} records were written, and are recognised when they come back)` : '';
+      const landed = written > 0 ? ` (its other ${written} records were written and will be read again)` : '';
       throw fail(
         new RecordRejectedError(
           first.id,
