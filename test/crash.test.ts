@@ -34,8 +34,8 @@ async function seed(stream: string) {
   return entries.map(([id]) => id);
 }
 
-function runFlow(from: string, to: string, mode: string, killAfterWrite: number) {
-  return spawnSync(process.execPath, [fixture, url, from, to, mode, String(killAfterWrite)], {
+function runFlow(from: string, to: string, mode: string, killAfterWrite: number, journal = '') {
+  return spawnSync(process.execPath, [fixture, url, from, to, mode, String(killAfterWrite), journal], {
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -73,5 +73,25 @@ describe.each(['range', 'group'])('S2S %s mode, killed with SIGKILL between a wr
     }
     const fields = (await redis.xrange(to, '-', '+', 'COUNT', 1))[0]![1];
     expect(fields.slice(0, 4)).toEqual(['n', '0', 'text', 'message 0']);
+  });
+});
+
+describe('S2S range mode with the batch journal, killed with SIGKILL between a write and its ack', () => {
+  it('writes every record exactly once: the batch in doubt is checked against the sink', async () => {
+    const [from, to] = names('journal');
+    const journal = `${from}.journal`;
+    keys.push(journal);
+    const ids = await seed(from);
+
+    expect(runFlow(from, to, 'range', 3, journal).signal).toBe('SIGKILL');
+    expect(await redis.xlen(to)).toBe(3 * batch);
+    // The third batch is written, not acked, and noted in the journal.
+    expect(JSON.parse((await redis.get(journal))!)).toEqual(ids.slice(2 * batch, 3 * batch));
+
+    const restarted = runFlow(from, to, 'range', 0, journal);
+    expect(restarted.status, restarted.stderr).toBe(0);
+    expect(await redis.xlen(from)).toBe(0);
+    expect(await sourceIdsAt(to)).toEqual(ids);
+    expect(await redis.exists(journal)).toBe(0);
   });
 });

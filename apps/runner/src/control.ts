@@ -31,6 +31,7 @@ export function controlKeys(prefix: string) {
     lock: (name: string) => `${base}:lock:${name}`,
     metrics: `${base}:metrics`,
     backlog: `${base}:backlog`,
+    journal: `${base}:journal`,
   };
 }
 

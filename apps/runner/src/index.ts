@@ -1,5 +1,6 @@
 export { type Env, interpolateEnv, loadConfigFile, parseConfigText, readConfigInput } from './config-file.js';
 export { type BuiltFlow, buildFlow, endpointOptions, type FlowCheck, validateConfig } from './flow-builder.js';
+export { createRedisJournal, journalKey } from './journal.js';
 export { type CliIo, exitCodes, formatError, main } from './main.js';
 export {
   createProgressReporter,

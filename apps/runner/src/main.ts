@@ -11,8 +11,10 @@ import {
   systems,
 } from '@ferry/core';
 import { loadConfigFile } from './config-file.js';
+import { connectControl } from './control.js';
 import { buildFlow, validateConfig } from './flow-builder.js';
 import { BadRequestError } from './job-spec.js';
+import { createRedisJournal, journalKey } from './journal.js';
 import { createProgressReporter, formatResult } from './progress.js';
 import { createRegistry } from './registry.js';
 import { type RunFlagValues, resolveRunTarget, runFlags, UsageError } from './run-args.js';
@@ -29,6 +31,7 @@ import {
   submitCommand,
   submitHelp,
 } from './server-commands.js';
+import { defaultQueuePrefix } from './server-config.js';
 
 export interface CliIo {
   readonly stdout: NodeJS.WriteStream;
@@ -174,16 +177,29 @@ async function runCommand(args: string[], io: CliIo): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  // With a control store, the batch between write and ack is noted there, so a
+  // crash does not write it twice where the sink can tell; without one, at-least-once.
+  const control = target.config.control?.url;
+  const redis = control === undefined ? undefined : await connectControl(control);
+  const journal =
+    redis === undefined
+      ? undefined
+      : createRedisJournal(redis, journalKey(target.config.control?.prefix ?? defaultQueuePrefix, flow));
+
   const tty = io.stderr.isTTY === true;
-  if (tty) io.stderr.write(`ferry: flow "${flow.name}" (${flow.edge.name})\n`);
+  if (tty) {
+    const guarantee = journal === undefined ? 'at-least-once: no control store' : 'batch journal in the control store';
+    io.stderr.write(`ferry: flow "${flow.name}" (${flow.edge.name}), ${guarantee}\n`);
+  }
   const reporter = createProgressReporter({ stream: io.stderr, tty });
   let result: PumpResult;
   try {
-    result = await runFlow(flow, { signal: controller.signal, onProgress: (p) => reporter.update(p) });
+    result = await runFlow(flow, { signal: controller.signal, onProgress: (p) => reporter.update(p), journal });
   } finally {
     reporter.finish();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    redis?.disconnect();
   }
   if (flags.json === true) {
     io.stdout.write(`${JSON.stringify({ flow: flow.name, edge: flow.edge.name, ...result })}\n`);

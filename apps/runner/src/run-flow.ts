@@ -1,10 +1,12 @@
-import { createPump, type PumpProgress, type PumpResult } from '@ferry/core';
+import { type BatchJournal, createPump, type PumpProgress, type PumpResult } from '@ferry/core';
 import type { BuiltFlow } from './flow-builder.js';
 
 export interface RunFlowOptions {
   /** Aborting stops the flow cleanly: the batch in hand is finished or released. */
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: PumpProgress) => void;
+  /** Where the batch between write and ack is noted; without one the flow runs at-least-once. */
+  readonly journal?: BatchJournal;
 }
 
 /** Runs a built flow to its end with the settings of its spec; rejects with FlowFailedError when it fails. */
@@ -14,6 +16,7 @@ export function runFlow(flow: BuiltFlow, options: RunFlowOptions = {}): Promise<
     source: flow.source,
     sink: flow.sink,
     deadLetter: flow.deadLetter,
+    journal: options.journal,
     batchSize: spec.batchSize,
     maxBatches: spec.maxBatches,
     stopWhenEmpty: spec.stopWhenEmpty,

@@ -12,6 +12,7 @@ import type { Redis } from 'ioredis';
 import { controlKeys, queueName, redisOptionsFromUrl } from './control.js';
 import type { BuiltFlow } from './flow-builder.js';
 import { buildJobFlow, type FlowJobData, flowOfJob, isSingleReader, sourceLockName } from './job-spec.js';
+import { createRedisJournal, journalKey } from './journal.js';
 import { addFlowCounters, type FlowLabels, setBacklog } from './metrics.js';
 import type { ConnectorRegistry } from './registry.js';
 import { runFlow } from './run-flow.js';
@@ -208,7 +209,13 @@ export function startFlowWorker(options: FlowWorkerOptions): FlowWorker {
     let settled: PromiseSettledResult<PumpResult>[];
     try {
       settled = await Promise.allSettled(
-        flows.map((flow, i) => runFlow(flow, { signal: controller.signal, onProgress: onProgress(i) })),
+        flows.map((flow, i) =>
+          runFlow(flow, {
+            signal: controller.signal,
+            onProgress: onProgress(i),
+            journal: createRedisJournal(redis, journalKey(prefix, flow, i)),
+          }),
+        ),
       );
     } finally {
       clearInterval(poll);

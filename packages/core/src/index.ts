@@ -49,6 +49,7 @@ export {
   RecordRejectedError,
   TransientError,
 } from './errors.js';
+export { type BatchJournal, createMemoryJournal } from './journal.js';
 export {
   createMemorySink,
   createMemorySource,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Sink, Source } from './contracts.js';
 import { ConnectionError, FatalError, LeaseLostError, RecordRejectedError, TransientError } from './errors.js';
+import { createMemoryJournal } from './journal.js';
 import { createMemorySink, createMemorySource, type MemorySink, type MemorySource } from './memory.js';
 import { createPump, FlowFailedError, type PumpOptions, type PumpProgress } from './pump.js';
 import { rejectRecord } from './record.js';
@@ -522,5 +523,40 @@ describe('pump when the sink refuses some records of a batch', () => {
         '(its other 4 records were written and will be read again)',
     );
     expect(source.remaining()).toHaveLength(8);
+  });
+});
+
+describe('pump with a batch journal', () => {
+  it('notes each batch between write and ack, and a restarted flow does not write the batch in doubt twice', async () => {
+    const source = createMemorySource(values(3000));
+    const sink = createMemorySink();
+    const journal = createMemoryJournal();
+    const t = traced(source, sink);
+    // The first run dies after the second batch is written, before its ack lands.
+    t.faults.ack = (call) => {
+      if (call === 2) throw new FatalError('[memory] the worker was killed');
+    };
+    await expect(run({ source: t.source, sink: t.sink, journal })).rejects.toThrow(/the worker was killed/);
+    expect(sink.records).toHaveLength(2000);
+    expect(journal.entry).toEqual(values(1000, 1000).map((_, i) => String(1001 + i)));
+
+    // The source gives the batch back as a plain re-read: only the journal knows it is in doubt.
+    const again = await run({ source, sink, journal });
+    expect(again).toMatchObject({ records: 1000, stopReason: 'empty' });
+    expect(sink.records.map((r) => r.value.n)).toEqual(values(3000).map((v) => v.n));
+    expect(journal.entry).toBeUndefined();
+  });
+
+  it('without a journal the same crash writes that batch twice: at-least-once', async () => {
+    const source = createMemorySource(values(3000));
+    const sink = createMemorySink();
+    const t = traced(source, sink);
+    t.faults.ack = (call) => {
+      if (call === 2) throw new FatalError('[memory] the worker was killed');
+    };
+    await expect(run({ source: t.source, sink: t.sink })).rejects.toThrow(/the worker was killed/);
+    await run({ source, sink });
+    expect(sink.records).toHaveLength(4000);
+    expect(new Set(sink.records.map((r) => r.id)).size).toBe(3000);
   });
 });

@@ -1,5 +1,6 @@
 import type { RejectedRecord, Sink, Source, SourceBatch } from './contracts.js';
 import { describeError, FerryError, type FerryErrorOptions, LeaseLostError, RecordRejectedError } from './errors.js';
+import type { BatchJournal } from './journal.js';
 import type { FerryRecord, RecordValue } from './record.js';
 import { AbortedError, defaultRetryPolicy, type RetryPolicy, sleep, withRetry } from './retry.js';
 
@@ -14,6 +15,12 @@ export interface PumpOptions {
    * stops the flow and nothing of its batch is acked.
    */
   readonly deadLetter?: Sink;
+  /**
+   * Notes each batch between its write and its ack, so that a batch a crash
+   * left in doubt is not written twice where the sink can tell. Without one,
+   * such a batch may be written twice (at-least-once).
+   */
+  readonly journal?: BatchJournal;
   /** Records per batch; each batch is also capped by the sink's free room. */
   readonly batchSize: number;
   /** Stop after this many batches (the original `max_exec_cnt`); undefined: no limit. */
@@ -80,7 +87,7 @@ class Stop {
  * retries of transient errors, clean stops and progress.
  */
 export function createPump(options: PumpOptions): Pump {
-  const { source, sink, deadLetter, batchSize, maxBatches, signal, onProgress } = options;
+  const { source, sink, deadLetter, journal, batchSize, maxBatches, signal, onProgress } = options;
   const stopWhenEmpty = options.stopWhenEmpty ?? true;
   const whenFull = options.whenFull ?? 'wait';
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
@@ -279,6 +286,10 @@ export function createPump(options: PumpOptions): Pump {
     let refused: readonly RejectedRecord[];
     try {
       toWrite = await dropInDoubt(batch.records);
+      if (journal !== undefined) {
+        const ids = batch.records.map((record) => record.id);
+        await retrying('noting the batch in the journal', () => journal.begin(ids), true);
+      }
       refused = await writeWithReconcile(toWrite);
     } catch (error) {
       await releaseQuietly(batch);
@@ -304,6 +315,15 @@ export function createPump(options: PumpOptions): Pump {
       lastError = `acking a batch: ${describeError(error)}`;
     }
 
+    if (journal !== undefined) {
+      try {
+        await retrying('clearing the journal', () => journal.end(), false);
+      } catch (error) {
+        // The batch is acked: a note left behind only makes the next run ask the sink about it.
+        lastError = `clearing the journal: ${describeError(error)}`;
+      }
+    }
+
     batches += 1;
     records += toWrite.length - refused.length;
     deadLettered += rejected.length + refused.length;
@@ -319,6 +339,17 @@ export function createPump(options: PumpOptions): Pump {
     } catch (error) {
       if (error instanceof AbortedError) throw new Stop('aborted');
       throw fail(error, 'connecting');
+    }
+  };
+
+  /** A batch an earlier run wrote and did not ack comes back: its records are checked against the sink. */
+  const recallInDoubt = async (): Promise<void> => {
+    if (journal === undefined) return;
+    try {
+      for (const id of await retrying('reading the journal', () => journal.inDoubt(), true)) inDoubt.add(id);
+    } catch (error) {
+      if (error instanceof AbortedError) throw new Stop('aborted');
+      throw fail(error, 'reading the journal');
     }
   };
 
@@ -342,6 +373,7 @@ export function createPump(options: PumpOptions): Pump {
       let stopReason: StopReason;
       try {
         await open();
+        await recallInDoubt();
         await refreshBacklog();
         onProgress?.(progress());
         let lastBacklogAt = Date.now();
