@@ -32,6 +32,10 @@ export interface FlowWorkerOptions {
   /** How long a job waits before trying again for a single-reader source held by another job. */
   readonly lockRetryMs?: number;
   readonly log?: (line: string) => void;
+  /** BullMQ's lock on a running job, renewed at half of it (default 30 s). */
+  readonly lockDurationMs?: number;
+  /** How often stalled jobs (their worker gone or cut off) are looked for (default 30 s). */
+  readonly stalledIntervalMs?: number;
 }
 
 /** What a flow job returns: the pump's result, summed over its instances and earlier runs. */
@@ -43,7 +47,12 @@ export interface FlowJobResult extends Omit<PumpResult, 'waiting' | 'backlog'> {
   readonly cancelled?: boolean;
 }
 
-type StopCause = 'cancel' | 'shutdown' | 'lock';
+/**
+ * Why a job's pumps were stopped: cancelled; the worker shutting down; the
+ * source lock lost; or BullMQ's own lock on the job lost (the control store
+ * was away longer than the lock lasts: the job is, or soon is, another run's).
+ */
+type StopCause = 'cancel' | 'shutdown' | 'lock' | 'jobLock';
 
 interface Running {
   readonly controller: AbortController;
@@ -213,69 +222,94 @@ export function startFlowWorker(options: FlowWorkerOptions): FlowWorker {
           runFlow(flow, {
             signal: controller.signal,
             onProgress: onProgress(i),
-            journal: createRedisJournal(redis, journalKey(prefix, flow, i)),
+            journal: createRedisJournal(redis, journalKey(prefix, flow, i), lock),
           }),
         ),
       );
-    } finally {
+    } catch (error) {
       clearInterval(poll);
       running.delete(id);
       await lock?.release();
+      throw error;
     }
-    const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failure !== undefined) errors += 1;
-    if (timer !== undefined) clearTimeout(timer);
-    for (const [i, s] of settled.entries()) {
-      if (s.status === 'fulfilled') latest[i] = s.value;
-      else if (s.reason instanceof FlowFailedError) latest[i] = s.reason.progress;
+    clearInterval(poll);
+    running.delete(id);
+    // The source lock is released only once the job's state is saved: a run
+    // that waits for it then starts from what this one moved.
+    try {
+      return await finish();
+    } finally {
+      await lock?.release();
     }
-    send();
-    await sending;
 
-    if (failure !== undefined) {
-      const error = failure.reason as unknown;
-      const message = describeError(error);
-      const transient = error instanceof FlowFailedError ? isTransient(error.cause) : isTransient(error);
-      log(`ferry: job ${id} (${data.name}) failed${transient ? ' (transient, will retry)' : ''}: ${message}`);
-      throw transient ? new Error(message, { cause: error }) : new UnrecoverableError(message);
-    }
-    const results = settled.map((s) => (s as PromiseFulfilledResult<PumpResult>).value);
-    const moved = {
-      records: done.records + sum(results, 'records'),
-      batches: done.batches + sum(results, 'batches'),
-      bytes: done.bytes + sum(results, 'bytes'),
-      deadLettered: done.deadLettered + sum(results, 'deadLettered'),
-    };
-    const stopReason = combinedStop(results);
-    const elapsedMs = Math.max(...results.map((r) => r.elapsedMs));
-
-    if (stopReason === 'aborted' && (entry.cause === 'shutdown' || entry.cause === 'lock')) {
-      // Not finished: back to the queue with what it moved so far, for this or another worker.
-      const batchesLeft = spec.maxBatches === undefined ? undefined : spec.maxBatches - (moved.batches - done.batches);
-      if (batchesLeft === undefined || batchesLeft > 0) {
-        log(`ferry: job ${id} (${data.name}) put back in the queue after ${moved.records} records (${entry.cause})`);
-        const flow = batchesLeft === undefined ? data.flow : { ...spec, maxBatches: batchesLeft };
-        return putBack(job, token, entry.cause === 'lock' ? lockRetryMs : 0, {
-          ...data,
-          ...(flow === undefined ? {} : { flow }),
-          done: moved,
-        });
+    async function finish(): Promise<FlowJobResult> {
+      const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failure !== undefined) errors += 1;
+      if (timer !== undefined) clearTimeout(timer);
+      for (const [i, s] of settled.entries()) {
+        if (s.status === 'fulfilled') latest[i] = s.value;
+        else if (s.reason instanceof FlowFailedError) latest[i] = s.reason.progress;
       }
+      send();
+      await sending;
+
+      if (failure !== undefined) {
+        const error = failure.reason as unknown;
+        const message = describeError(error);
+        const transient = error instanceof FlowFailedError ? isTransient(error.cause) : isTransient(error);
+        log(`ferry: job ${id} (${data.name}) failed${transient ? ' (transient, will retry)' : ''}: ${message}`);
+        throw transient ? new Error(message, { cause: error }) : new UnrecoverableError(message);
+      }
+      const results = settled.map((s) => (s as PromiseFulfilledResult<PumpResult>).value);
+      const moved = {
+        records: done.records + sum(results, 'records'),
+        batches: done.batches + sum(results, 'batches'),
+        bytes: done.bytes + sum(results, 'bytes'),
+        deadLettered: done.deadLettered + sum(results, 'deadLettered'),
+      };
+      const stopReason = combinedStop(results);
+      const elapsedMs = Math.max(...results.map((r) => r.elapsedMs));
+
+      if (stopReason === 'aborted' && entry.cause === 'jobLock') {
+        // BullMQ's lock is gone: the job is no longer this worker's to move. Save what moved, for the run that takes it over.
+        const batchesLeft =
+          spec.maxBatches === undefined ? undefined : spec.maxBatches - (moved.batches - done.batches);
+        const flow = batchesLeft === undefined ? data.flow : { ...spec, maxBatches: batchesLeft };
+        await job.updateData({ ...data, ...(flow === undefined ? {} : { flow }), done: moved }).catch(() => undefined);
+        log(
+          `ferry: job ${id} (${data.name}) stopped after ${moved.records} records: its lock was lost; another run takes it over`,
+        );
+        throw new Error(`[ferry] the job's lock was lost (the control store was away too long); it runs again`);
+      }
+      if (stopReason === 'aborted' && (entry.cause === 'shutdown' || entry.cause === 'lock')) {
+        // Not finished: back to the queue with what it moved so far, for this or another worker.
+        const batchesLeft =
+          spec.maxBatches === undefined ? undefined : spec.maxBatches - (moved.batches - done.batches);
+        if (batchesLeft === undefined || batchesLeft > 0) {
+          log(`ferry: job ${id} (${data.name}) put back in the queue after ${moved.records} records (${entry.cause})`);
+          const flow = batchesLeft === undefined ? data.flow : { ...spec, maxBatches: batchesLeft };
+          return putBack(job, token, entry.cause === 'lock' ? lockRetryMs : 0, {
+            ...data,
+            ...(flow === undefined ? {} : { flow }),
+            done: moved,
+          });
+        }
+      }
+      const result: FlowJobResult = {
+        ...moved,
+        elapsedMs,
+        rate: elapsedMs > 0 ? (sum(results, 'records') * 1000) / elapsedMs : 0,
+        stopReason: stopReason === 'aborted' && entry.cause !== 'cancel' ? 'maxBatches' : stopReason,
+        edge: labels.edge,
+        worker: workerName,
+        instances: flows.length,
+        ...(entry.cause === 'cancel' ? { cancelled: true } : {}),
+      };
+      log(
+        `ferry: job ${id} (${data.name}) ${entry.cause === 'cancel' ? 'cancelled' : 'completed'}: ${result.records} records, stopped: ${result.stopReason}`,
+      );
+      return result;
     }
-    const result: FlowJobResult = {
-      ...moved,
-      elapsedMs,
-      rate: elapsedMs > 0 ? (sum(results, 'records') * 1000) / elapsedMs : 0,
-      stopReason: stopReason === 'aborted' && entry.cause !== 'cancel' ? 'maxBatches' : stopReason,
-      edge: labels.edge,
-      worker: workerName,
-      instances: flows.length,
-      ...(entry.cause === 'cancel' ? { cancelled: true } : {}),
-    };
-    log(
-      `ferry: job ${id} (${data.name}) ${entry.cause === 'cancel' ? 'cancelled' : 'completed'}: ${result.records} records, stopped: ${result.stopReason}`,
-    );
-    return result;
   };
 
   const worker = new Worker<FlowJobData, FlowJobResult>(queueName, processor, {
@@ -283,8 +317,23 @@ export function startFlowWorker(options: FlowWorkerOptions): FlowWorker {
     prefix,
     concurrency: options.concurrency ?? 1,
     autorun: true,
+    lockDuration: options.lockDurationMs ?? 30_000,
+    stalledInterval: options.stalledIntervalMs ?? 30_000,
+    // A job stalls when its worker dies or is cut off from the control store
+    // longer than its lock lasts; its batches are journalled and its source
+    // locked, so running it again is safe: allow a few before calling it failed.
+    maxStalledCount: 3,
   });
   worker.on('error', (error) => log(`ferry: worker: ${describeError(error)}`));
+  worker.on('lockRenewalFailed', (ids: string[]) => {
+    for (const jobId of ids) {
+      const entry = running.get(jobId);
+      if (entry === undefined) continue;
+      log(`ferry: job ${jobId}: its lock could not be renewed; stopping after the batch in hand`);
+      entry.cause ??= 'jobLock';
+      entry.controller.abort();
+    }
+  });
   return {
     worker,
     running: () => running.size,
