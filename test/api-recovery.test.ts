@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { apiClient, dropPrefix, type FerryProcess, startFerry, uniquePrefix } from './support/api.js';
 import { TestRedisServer } from './support/api-redis.js';
@@ -75,5 +76,79 @@ describe('the control store lost mid-run', () => {
     expect(await streams.len(source)).toBe(0);
     expect(await distinctSourceIds(sink)).toBe(total);
     expect(server.stderr()).toMatch(/ECONNREFUSED/);
+  });
+});
+
+describe('retries', () => {
+  it('retries a job whose sink is down with backoff until it answers; fails a config error at once', async () => {
+    const sinkServer = await redisServer(); // a port of its own, not started yet
+    const prefix = uniquePrefix('retry');
+    prefixes.push(prefix);
+    const connections = [
+      'connections:',
+      `  default: { kind: redis-stream, url: "${redisUrl}" }`,
+      `  sinkdb: { kind: redis-stream, url: "${sinkServer.url}" }`,
+    ];
+    // The API knows a connection this worker's config lacks: a job naming it cannot be built there.
+    const apiConfig = configFile([...connections, `  extra: { kind: redis-stream, url: "${redisUrl}" }`].join('\n'));
+    const workerConfig = configFile(connections.join('\n'));
+    const api = apiClient((await start('api', ['--config', apiConfig, '--prefix', prefix])).url);
+    const worker = await start('worker', ['--config', workerConfig, '--prefix', prefix, '--concurrency', '2']);
+
+    const source = streams.name('retry.in');
+    const sink = streams.name('retry.out');
+    const total = 1_000;
+    await streams.seed(source, total);
+    // The pump's own retries kept short, so that BullMQ's are what the test sees.
+    const retry = { retries: 1, initialDelayMs: 50, maxDelayMs: 100 };
+    const post = async (body: unknown) => {
+      const res = await api.post('/flows', body);
+      expect(res.status, await res.clone().text()).toBe(202);
+      return ((await res.json()) as { id: string }).id;
+    };
+    const id = await post({
+      source: { stream: source },
+      sink: { connection: 'sinkdb', stream: sink },
+      batchSize: 100,
+      retry,
+    });
+    const badId = await post({ source: { stream: source }, sink: { connection: 'extra', stream: sink }, retry });
+
+    const bad = await api.waitFor(badId);
+    expect(bad.state).toBe('failed');
+    expect(bad.error).toMatch(/no connection named "extra"/);
+    expect(bad.attempts).toBe(1);
+
+    // Two attempts fail (1 s of backoff between them), and the job waits for its third.
+    const changes: { attempts: number; at: number }[] = [];
+    const waiting = await api.waitFor(
+      id,
+      (j) => {
+        if (changes.at(-1)?.attempts !== j.attempts) changes.push({ attempts: j.attempts, at: Date.now() });
+        return j.attempts >= 2 || j.state === 'failed';
+      },
+      15_000,
+    );
+    const at = (n: number) => changes.find((c) => c.attempts === n)?.at ?? Number.NaN;
+    expect(at(2) - at(1)).toBeGreaterThanOrEqual(900);
+    expect(waiting.state).toBe('waiting');
+    expect(waiting.error).toMatch(new RegExp(`${sinkServer.port}`));
+    expect(await streams.len(source)).toBe(total);
+    await sinkServer.start();
+
+    const job = await api.waitFor(id, undefined, 20_000);
+    expect(job, `${JSON.stringify(job)}\n${worker.stderr()}`).toMatchObject({
+      state: 'completed',
+      result: { records: total, stopReason: 'empty' },
+    });
+    expect(job.attempts).toBeGreaterThanOrEqual(3);
+    expect(worker.stderr()).toMatch(/transient, will retry/);
+    expect(await streams.len(source)).toBe(0);
+    const landed = new Redis(sinkServer.url);
+    try {
+      expect(await landed.xlen(sink)).toBe(total);
+    } finally {
+      landed.disconnect();
+    }
   });
 });

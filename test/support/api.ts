@@ -92,6 +92,7 @@ export interface JobJson {
   readonly progress?: { records?: number };
   readonly result: { records: number; batches: number; stopReason: string; worker: string; instances: number };
   readonly error?: string;
+  readonly attempts: number;
 }
 
 /** A small HTTP client for the API, with the bearer token when one is given. */
