@@ -560,3 +560,49 @@ describe('pump with a batch journal', () => {
     expect(new Set(sink.records.map((r) => r.id)).size).toBe(3000);
   });
 });
+
+describe('pump when the sink fails a whole batch for one record', () => {
+  /** A sink that, like Redis's, refuses a batch before any of it lands when one record cannot be written. */
+  function picky(sink: MemorySink): Sink {
+    return {
+      ...sink,
+      write: async (records) => {
+        const bad = records.find((r) => r.value.bad === true);
+        if (bad !== undefined) {
+          throw new RecordRejectedError(
+            bad.id,
+            'the value has no fields',
+            `[memory] record ${bad.id} cannot be written`,
+          );
+        }
+        await sink.write(records);
+      },
+    };
+  }
+  const input = [...values(3), { bad: true }, ...values(3, 3), { bad: true }];
+
+  it('sets the record aside for the dead-letter sink and writes the rest', async () => {
+    const source = createMemorySource(input);
+    const sink = createMemorySink();
+    const deadLetter = createMemorySink();
+    const result = await run({ source, sink: picky(sink), deadLetter, batchSize: 8 });
+    expect(result).toMatchObject({ records: 6, deadLettered: 2, stopReason: 'empty' });
+    expect(sink.records.map((r) => r.value.n)).toEqual(values(6).map((v) => v.n));
+    expect(deadLetter.records.map((r) => [r.id, r.value.reason])).toEqual([
+      ['4', 'the value has no fields'],
+      ['8', 'the value has no fields'],
+    ]);
+    expect(source.remaining()).toHaveLength(0);
+  });
+
+  it('without a dead-letter sink, stops on it and acks nothing of the batch', async () => {
+    const source = createMemorySource(input);
+    const sink = createMemorySink();
+    const failure = await run({ source, sink: picky(sink), batchSize: 8 }).catch((e: unknown) => e);
+    expect((failure as Error).message).toContain(
+      'failed while writing after 0 batches (0 records): [memory] record 4 cannot be written',
+    );
+    expect(sink.records).toHaveLength(0);
+    expect(source.remaining()).toHaveLength(8);
+  });
+});

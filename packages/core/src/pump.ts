@@ -1,7 +1,7 @@
 import type { RejectedRecord, Sink, Source, SourceBatch } from './contracts.js';
 import { describeError, FerryError, type FerryErrorOptions, LeaseLostError, RecordRejectedError } from './errors.js';
 import type { BatchJournal } from './journal.js';
-import type { FerryRecord, RecordValue } from './record.js';
+import { type FerryRecord, type RecordValue, rejectRecord } from './record.js';
 import { AbortedError, defaultRetryPolicy, type RetryPolicy, sleep, withRetry } from './retry.js';
 
 export type StopReason = 'empty' | 'maxBatches' | 'full' | 'aborted';
@@ -170,21 +170,37 @@ export function createPump(options: PumpOptions): Pump {
    * Writes a batch, retrying transient failures. A failed write may have landed
    * in part, so before each retry the sink's reconcile (where it has one) drops
    * the records that are already there. Resolves with the records the target
-   * refused, where the sink can tell them apart (the rest are written).
+   * refused, where the sink can tell them apart (the rest are written). A sink
+   * that fails a whole batch for one record (a RecordRejectedError naming it)
+   * has that record set aside for the dead-letter sink, and the rest written:
+   * one bad record does not stop a flow that has somewhere to put it.
    */
   const writeWithReconcile = async (batch: readonly FerryRecord[]): Promise<readonly RejectedRecord[]> => {
     let attempt = 0;
-    return retrying(
-      'writing a batch',
-      async () => {
-        const todo = attempt > 0 && sink.reconcile !== undefined ? await sink.reconcile(batch) : batch;
-        attempt += 1;
-        if (todo.length === 0) return [];
-        const outcome = await sink.write(todo);
-        return outcome?.rejected ?? [];
-      },
-      true,
-    );
+    let remaining = batch;
+    const isolated: RejectedRecord[] = [];
+    for (;;) {
+      try {
+        const refused = await retrying(
+          'writing a batch',
+          async () => {
+            const todo = attempt > 0 && sink.reconcile !== undefined ? await sink.reconcile(remaining) : remaining;
+            attempt += 1;
+            if (todo.length === 0) return [];
+            const outcome = await sink.write(todo);
+            return outcome?.rejected ?? [];
+          },
+          true,
+        );
+        return isolated.length === 0 ? refused : [...isolated, ...refused];
+      } catch (error) {
+        if (!(error instanceof RecordRejectedError) || deadLetter === undefined) throw error;
+        const bad = remaining.find((record) => record.id === error.recordId);
+        if (bad === undefined) throw error;
+        isolated.push(rejectRecord(bad, error.reason));
+        remaining = remaining.filter((record) => record !== bad);
+      }
+    }
   };
 
   /**
