@@ -252,6 +252,58 @@ describe('ferry serve: the HTTP API against real Redis', () => {
     expect(del.status).toBe(204);
     expect(((await (await api.get('/schedules')).json()) as { schedules: unknown[] }).schedules).toEqual([]);
   });
+  it('runs a cron schedule (6 fields, with seconds) and stops it on DELETE', async () => {
+    const source = streams.name('cron.in');
+    const sink = streams.name('cron.out');
+    await streams.seed(source, 20);
+    const bad = await api.post('/schedules', {
+      id: 'cron-bad',
+      cron: 'every now and then',
+      flow: { source: { stream: source }, sink: { stream: sink } },
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toMatch(/cron/);
+
+    const body = {
+      id: 'cron-2s',
+      cron: '*/2 * * * * *',
+      flow: { name: 'cron', source: { stream: source }, sink: { stream: sink }, batchSize: 5, maxBatches: 1 },
+    };
+    expect((await api.post('/schedules', body)).status).toBe(201);
+    const list = (await (await api.get('/schedules')).json()) as {
+      schedules: { id: string; cron?: string; next?: string }[];
+    };
+    const entry = list.schedules.find((s) => s.id === 'cron-2s');
+    expect(entry).toMatchObject({ cron: '*/2 * * * * *' });
+    expect(Date.parse(entry!.next!) - Date.now()).toBeLessThanOrEqual(2_100);
+
+    // Every two seconds a job moves one batch of 5.
+    await expect.poll(() => streams.len(sink), { timeout: 6_000, interval: 100 }).toBeGreaterThanOrEqual(10);
+    const jobs = (await (await api.get('/jobs?state=completed')).json()) as {
+      jobs: { name: string; origin?: string; scheduler?: string; result: { records: number } }[];
+    };
+    const runs = jobs.jobs.filter((j) => j.name === 'cron');
+    expect(runs.length).toBeGreaterThanOrEqual(2);
+    expect(runs.every((j) => j.origin === 'schedule' && j.result.records === 5)).toBe(true);
+
+    const del = await fetch(`${server.url}/schedules/cron-2s`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(del.status).toBe(204);
+    await new Promise((r) => setTimeout(r, 500)); // a run that had started when it was deleted ends
+    const after = await streams.len(sink);
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(await streams.len(sink)).toBe(after);
+    expect(after + (await streams.len(source))).toBe(20);
+    const left = (await (await api.get('/schedules')).json()) as { schedules: { id: string }[] };
+    expect(left.schedules.map((s) => s.id)).not.toContain('cron-2s');
+    const gone = await fetch(`${server.url}/schedules/cron-2s`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(gone.status).toBe(404);
+  });
 });
 
 describe('ferry api + two ferry workers', () => {
