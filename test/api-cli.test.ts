@@ -1,3 +1,4 @@
+import { startMongoTestServer } from '@ferry/testkit/mongo-test-server';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dropPrefix, type FerryProcess, startFerry, uniquePrefix } from './support/api.js';
 import { configFile, ferry, redisUrl } from './support/cli.js';
@@ -86,6 +87,35 @@ describe('ferry submit, jobs, cancel, doctor', () => {
     expect(failed.stdout).toMatch(/^gone\s+redis-stream\s+\S+\s+FAILED\s+-\s+unreachable/m);
     expect(failed.stdout).toMatch(/^badpass\s+rabbitmq\s+\S+\s+FAILED\s+-\s+credentials refused/m);
     expect(failed.stdout).toMatch(/2 of 3 connections failed/);
+  });
+
+  it('doctor checks MongoDB through the driver: reachable and version, credentials refused, unreachable', async () => {
+    const mongo = await startMongoTestServer();
+    try {
+      const hostPort = mongo.url.replace('mongodb://', '');
+      const config = configFile(
+        [
+          'connections:',
+          `  docs: { kind: mongo, url: "${mongo.url}/app" }`,
+          // The test server has no users: every login is refused, as by a mongod without that user.
+          `  badlogin: { kind: mongo, url: "mongodb://ferry:s3cret@${hostPort}/app?authSource=admin" }`,
+          '  nomongo: { kind: mongo, url: "mongodb://127.0.0.1:1/app" }',
+        ].join('\n'),
+      );
+      const run = await ferry(['doctor', config]);
+      expect(run.code, run.stdout + run.stderr).toBe(1);
+      expect(run.stdout).toMatch(
+        /^docs\s+mongo\s+mongodb:\/\/\S+\s+ok\s+\d+\.\d+\.\d+\s+reachable, ping and buildInfo answered/m,
+      );
+      expect(run.stdout).toMatch(
+        /^badlogin\s+mongo\s+mongodb:\/\/ferry:\*\*\*@\S+\s+FAILED\s+-\s+credentials refused/m,
+      );
+      expect(run.stdout).toMatch(/^nomongo\s+mongo\s+\S+\s+FAILED\s+-\s+unreachable/m);
+      expect(run.stdout).not.toContain('s3cret');
+      expect(run.stdout).toMatch(/2 of 3 connections failed/);
+    } finally {
+      await mongo.close();
+    }
   });
 
   it('serve exits 1 with a clear error when the control store is unreachable', async () => {

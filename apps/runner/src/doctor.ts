@@ -1,7 +1,7 @@
-import { connect as tcpConnect } from 'node:net';
 import { type ConnectionSpec, describeError } from '@ferry/core';
 import { connect as amqpConnect } from 'amqplib';
 import { Redis } from 'ioredis';
+import { MongoClient, MongoServerError } from 'mongodb';
 import { maskUrl, redisOptionsFromUrl } from './control.js';
 
 export interface ConnectionCheck {
@@ -32,7 +32,7 @@ function explain(error: unknown): string {
   if (/NOAUTH|WRONGPASS|invalid username|ACCESS_REFUSED|403|401|Authentication/i.test(text)) {
     return `credentials refused: ${text}`;
   }
-  if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|no answer/i.test(text)) return `unreachable: ${text}`;
+  if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|no answer|timed out/i.test(text)) return `unreachable: ${text}`;
   return text;
 }
 
@@ -89,20 +89,39 @@ async function checkClickHouse(url: string): Promise<{ version?: string; detail:
   return { version: body, detail: 'reachable, query answered' };
 }
 
-async function checkTcp(url: string, defaultPort: number): Promise<{ detail: string }> {
-  const u = new URL(url.replace(/^mongodb\+srv:/, 'mongodb:'));
-  const port = u.port === '' ? defaultPort : Number(u.port);
-  await withTimeout(
-    new Promise<void>((resolve, reject) => {
-      const socket = tcpConnect({ host: u.hostname.split(',')[0] ?? u.hostname, port }, () => {
-        socket.end();
-        resolve();
-      });
-      socket.on('error', reject);
-    }),
-    'connect',
-  );
-  return { detail: 'port reachable; version and credentials not checked (no client for this kind in the runner)' };
+/**
+ * MongoDB through the driver the mongo connector uses: connect (server
+ * selection, and the credentials of the URL checked by the handshake), then
+ * `ping` and `buildInfo` for the version. A refused login is told apart from
+ * an unreachable server by its error code.
+ */
+async function checkMongo(url: string): Promise<{ version?: string; detail: string }> {
+  const client = new MongoClient(url, {
+    appName: 'ferry doctor',
+    serverSelectionTimeoutMS: timeoutMs,
+    connectTimeoutMS: timeoutMs,
+  });
+  try {
+    try {
+      await client.connect();
+    } catch (error) {
+      if (error instanceof MongoServerError && [18, 11, 13].includes(Number(error.code))) {
+        throw new Error(`Authentication failed (code ${error.code}): ${error.message}`);
+      }
+      throw error;
+    }
+    const admin = client.db('admin');
+    await admin.command({ ping: 1 });
+    const info = await admin.command({ buildInfo: 1 });
+    const version = typeof info.version === 'string' ? info.version : undefined;
+    const user = /^mongodb(?:\+srv)?:\/\/[^@/]+@/.test(url);
+    return {
+      ...(version === undefined ? {} : { version }),
+      detail: `reachable, ping and buildInfo answered${user ? ', logged in' : ''}`,
+    };
+  } finally {
+    await client.close().catch(() => {});
+  }
 }
 
 /** Checks one connection: reachable, server version where cheap, credentials. */
@@ -117,7 +136,9 @@ export async function checkConnection(name: string, connection: ConnectionSpec):
           ? await checkRabbit(url)
           : kind === 'clickhouse'
             ? await checkClickHouse(url)
-            : await checkTcp(url, 27017);
+            : kind === 'mongo'
+              ? await checkMongo(url)
+              : await Promise.reject(new Error(`no check for kind ${JSON.stringify(kind)}`));
     return { ...base, ok: true, ...found };
   } catch (error) {
     return { ...base, ok: false, detail: explain(error) };
