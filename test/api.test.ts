@@ -169,6 +169,12 @@ describe('ferry serve: the HTTP API against real Redis', () => {
     const cancelled = (await (await api.post(`/jobs/${c}/cancel`, {})).json()) as { state: string };
     expect(['cancelled', 'active']).toContain(cancelled.state);
     expect((await api.waitFor(c)).state).toBe('cancelled');
+    // Removed from the queue, yet listed as cancelled.
+    const listed = (await (await api.get('/jobs?state=cancelled')).json()) as { jobs: { id: string; state: string }[] };
+    expect(listed.jobs.map((j) => j.id)).toContain(c);
+    expect(listed.jobs.every((j) => j.state === 'cancelled')).toBe(true);
+    const all = (await (await api.get('/jobs')).json()) as { jobs: { id: string }[] };
+    expect(all.jobs.map((j) => j.id)).toContain(c);
     for (const id of [a, b]) await api.post(`/jobs/${id}/cancel`, {});
     expect((await api.waitFor(b)).state).toBe('cancelled');
     expect((await api.waitFor(a)).state).toBe('cancelled');

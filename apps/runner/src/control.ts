@@ -28,6 +28,8 @@ export function controlKeys(prefix: string) {
   return {
     cancel: (id: string) => `${base}:cancel:${id}`,
     cancelled: `${base}:cancelled`,
+    /** Waiting jobs removed on cancel (they are no longer BullMQ's): id scored by when. */
+    removed: `${base}:removed`,
     lock: (name: string) => `${base}:lock:${name}`,
     metrics: `${base}:metrics`,
     backlog: `${base}:backlog`,

@@ -90,15 +90,41 @@ export class JobStore {
     return view;
   }
 
+  /** A job removed from the queue on cancel, from its cancel mark; undefined when there is none. */
+  #removedView(id: string, mark: string | null): JobView | undefined {
+    if (mark === null) return undefined;
+    const info = JSON.parse(mark) as { name?: string; at?: number; created?: number; removed?: boolean };
+    if (info.removed !== true) return undefined;
+    return {
+      id,
+      name: info.name ?? '',
+      state: 'cancelled',
+      attempts: 0,
+      ...(info.created === undefined ? {} : { createdAt: iso(info.created) }),
+      finishedAt: iso(info.at),
+    };
+  }
+
   /** A job, or undefined when unknown; a waiting job that was cancelled (and removed) is reported `cancelled`. */
   async get(id: string): Promise<JobView | undefined> {
     const job = await this.queue.getJob(id);
     if (job !== undefined && job !== null) return this.#view(job);
-    const mark = await this.#redis.get(this.#keys.cancel(id));
-    if (mark === null) return undefined;
-    const info = JSON.parse(mark) as { name?: string; at?: number; removed?: boolean };
-    if (info.removed !== true) return undefined;
-    return { id, name: info.name ?? '', state: 'cancelled', attempts: 0, finishedAt: iso(info.at) };
+    return this.#removedView(id, await this.#redis.get(this.#keys.cancel(id)));
+  }
+
+  /** The waiting jobs removed on cancel, newest first, while their marks last. */
+  async #removed(limit: number): Promise<JobView[]> {
+    await this.#redis.zremrangebyscore(this.#keys.removed, '-inf', Date.now() - cancelMarkSeconds * 1000);
+    const ids = await this.#redis.zrevrange(this.#keys.removed, 0, limit - 1);
+    if (ids.length === 0) return [];
+    const marks = await this.#redis.mget(...ids.map((id) => this.#keys.cancel(id)));
+    const views: JobView[] = [];
+    for (const [i, id] of ids.entries()) {
+      const view = this.#removedView(id, marks[i] ?? null);
+      if (view !== undefined) views.push(view);
+      else await this.#redis.zrem(this.#keys.removed, id);
+    }
+    return views;
   }
 
   async list(state?: JobState, limit = 100): Promise<JobView[]> {
@@ -115,7 +141,8 @@ export class JobStore {
         : types[state];
     const jobs = await this.queue.getJobs(wanted as Parameters<Queue['getJobs']>[0], 0, limit - 1, false);
     const views = await Promise.all(jobs.filter((j): j is Job<FlowJobData> => j != null).map((j) => this.#view(j)));
-    return (state === undefined ? views : views.filter((v) => v.state === state)).slice(0, limit);
+    const removed = state === undefined || state === 'cancelled' ? await this.#removed(limit) : [];
+    return [...(state === undefined ? views : views.filter((v) => v.state === state)), ...removed].slice(0, limit);
   }
 
   /**
@@ -128,7 +155,7 @@ export class JobStore {
     if (job === undefined || job === null) return (await this.get(id))?.state;
     const raw = await job.getState();
     if (raw === 'completed' || raw === 'failed') return (await this.#view(job)).state;
-    const mark = { name: job.name, at: Date.now(), removed: false };
+    const mark = { name: job.name, at: Date.now(), created: job.timestamp, removed: false };
     const first = await this.#redis.set(this.#keys.cancel(id), JSON.stringify(mark), 'EX', cancelMarkSeconds, 'NX');
     if (first === 'OK') await this.#redis.incr(this.#keys.cancelled);
     if (raw !== 'active') {
@@ -140,6 +167,7 @@ export class JobStore {
           'EX',
           cancelMarkSeconds,
         );
+        await this.#redis.zadd(this.#keys.removed, mark.at, id);
         return 'cancelled';
       } catch {
         // Taken by a worker in the meantime: it sees the mark.
