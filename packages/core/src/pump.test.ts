@@ -155,9 +155,8 @@ describe('pump stop conditions', () => {
       signal: controller.signal,
       onProgress: (p) => {
         if (p.waiting !== undefined) seenWaiting.push(p.waiting);
-        if (p.records === 10 && sink.records.length === 10 && source.remaining().length === 0) {
-          setTimeout(() => source.push(values(5, 10)), 30);
-        }
+        // New records arrive once the pump has found the source empty and waited, not before.
+        if (p.waiting === 'empty' && p.records === 10 && source.remaining().length === 0) source.push(values(5, 10));
         if (p.records === 15) controller.abort();
       },
     });
