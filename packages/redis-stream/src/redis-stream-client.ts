@@ -110,7 +110,9 @@ export class RedisStreamClient {
     const { url, client } = this.#config;
     let redis: Redis;
     if (url !== undefined) {
-      redis = new Redis(url, driverOptions);
+      // Named, so that an operator sees ferry's connections in CLIENT LIST (and can kill them).
+      const name = this.#config.connectionName === undefined ? 'ferry' : `ferry:${this.#config.connectionName}`;
+      redis = new Redis(url, { ...driverOptions, connectionName: name });
     } else if (typeof client === 'function') {
       try {
         redis = await client();
