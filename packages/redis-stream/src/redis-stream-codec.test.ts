@@ -96,3 +96,13 @@ describe('json codec', () => {
     expect(() => decodeJson(['data', '5'], 'data')).toThrow(DecodeError);
   });
 });
+
+describe('bytes that are not UTF-8', () => {
+  it('read as { $binary: base64 } and written back as the same bytes', () => {
+    const bytes = Buffer.from([0xc3, 0x28, 0xff]);
+    expect(decodeFieldValue(bytes)).toEqual({ $binary: 'wyj/' });
+    expect(encodeFieldValue({ $binary: 'wyj/' })).toEqual(bytes);
+    // Only that exact shape: another object stays JSON.
+    expect(encodeFieldValue({ $binary: 'wyj/', more: 1 })).toBe('{"$binary":"wyj/","more":1}');
+  });
+});

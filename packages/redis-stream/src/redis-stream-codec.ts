@@ -6,6 +6,23 @@ export const fieldsFormat = 'redis-stream/fields';
 /** How a record value maps onto the field/value pairs of a stream entry. */
 export type RedisStreamCodec = 'fields' | 'json';
 
+/**
+ * A field or value as read: text, or the bytes of a value that is not UTF-8
+ * (which a string would corrupt), kept as they are.
+ */
+export type FieldText = string | Buffer;
+
+/** How bytes that are not UTF-8 stand in a JSON value: `{ "$binary": "<base64>" }`. */
+export interface BinaryValue {
+  readonly $binary: string;
+}
+
+function isBinaryValue(value: unknown): value is BinaryValue {
+  if (typeof value !== 'object' || value === null) return false;
+  const keys = Object.keys(value);
+  return keys.length === 1 && keys[0] === '$binary' && typeof (value as BinaryValue).$binary === 'string';
+}
+
 const jsonNumber = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
 /**
@@ -13,7 +30,8 @@ const jsonNumber = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
  * raw text. Checked by its first and last characters before any JSON.parse,
  * because a failed parse (a throw) costs far more than the whole decode of plain text.
  */
-export function decodeFieldValue(text: string): unknown {
+export function decodeFieldValue(text: FieldText): unknown {
+  if (typeof text !== 'string') return { $binary: text.toString('base64') } satisfies BinaryValue;
   const first = text.charCodeAt(0);
   if (first === 45 /* - */ || (first >= 48 && first <= 57) /* 0-9 */) {
     return jsonNumber.test(text) ? Number(text) : text;
@@ -34,7 +52,8 @@ export function decodeFieldValue(text: string): unknown {
  * A string is stored raw, readable by any other client, unless the decoder
  * would read it back as something else ("1", "true", "{…}"): then it is stored JSON-encoded.
  */
-export function encodeFieldValue(value: unknown): string | undefined {
+export function encodeFieldValue(value: unknown): FieldText | undefined {
+  if (isBinaryValue(value)) return Buffer.from(value.$binary, 'base64');
   switch (typeof value) {
     case 'string':
       return decodeFieldValue(value) === value ? value : JSON.stringify(value);
@@ -54,7 +73,7 @@ export function encodeFieldValue(value: unknown): string | undefined {
  * Appends the flat `field, value, field, value…` list XADD takes to `out` and
  * returns how many strings it appended: the sink builds its command in place.
  */
-export function appendFields(out: (string | number)[], value: RecordValue, skipKey?: string): number {
+export function appendFields(out: (FieldText | number)[], value: RecordValue, skipKey?: string): number {
   const before = out.length;
   for (const key in value) {
     if (key === skipKey || !Object.hasOwn(value, key)) continue;
@@ -68,7 +87,7 @@ export function appendFields(out: (string | number)[], value: RecordValue, skipK
  * `appendFields` for a record that arrived as stream fields: copies them as
  * read, but for the pair named `skipKey`. The same entry, without encoding again.
  */
-export function appendRawFields(out: (string | number)[], fields: readonly string[], skipKey?: string): number {
+export function appendRawFields(out: (FieldText | number)[], fields: readonly FieldText[], skipKey?: string): number {
   const before = out.length;
   for (let i = 0; i + 1 < fields.length; i += 2) {
     if (fields[i] === skipKey) continue;
@@ -77,16 +96,16 @@ export function appendRawFields(out: (string | number)[], fields: readonly strin
   return out.length - before;
 }
 
-export function encodeFields(value: RecordValue, skipKey?: string): string[] {
-  const out: string[] = [];
-  appendFields(out as (string | number)[], value, skipKey);
+export function encodeFields(value: RecordValue, skipKey?: string): FieldText[] {
+  const out: FieldText[] = [];
+  appendFields(out as (FieldText | number)[], value, skipKey);
   return out;
 }
 
-export function decodeFields(fields: readonly string[]): RecordValue {
+export function decodeFields(fields: readonly FieldText[]): RecordValue {
   const value: RecordValue = {};
   for (let i = 0; i + 1 < fields.length; i += 2) {
-    const key = fields[i]!;
+    const key = fields[i]!.toString();
     // A field named __proto__ must stay data, not replace the object's prototype.
     if (key === '__proto__') {
       Object.defineProperty(value, key, {
@@ -108,7 +127,7 @@ export function encodeJson(value: RecordValue, field: string): string[] {
 }
 
 /** `encodeJson` into a command being built; returns 2, the strings appended. */
-export function appendJson(out: (string | number)[], value: RecordValue, field: string): number {
+export function appendJson(out: (FieldText | number)[], value: RecordValue, field: string): number {
   out.push(field, JSON.stringify(value));
   return 2;
 }
@@ -118,10 +137,12 @@ export class DecodeError extends Error {
   override readonly name = 'DecodeError';
 }
 
-export function decodeJson(fields: readonly string[], field: string): RecordValue {
+export function decodeJson(fields: readonly FieldText[], field: string): RecordValue {
   for (let i = 0; i + 1 < fields.length; i += 2) {
-    if (fields[i] !== field) continue;
-    const text = fields[i + 1]!;
+    if (fields[i]!.toString() !== field) continue;
+    const held = fields[i + 1]!;
+    if (typeof held !== 'string') throw new DecodeError(`field "${field}" is not UTF-8 text`);
+    const text = held;
     let value: unknown;
     try {
       value = JSON.parse(text);

@@ -100,6 +100,39 @@ describe('redis-stream sink', () => {
     }
   });
 
+  it('copies bytes that are not UTF-8 exactly, S2S and through a JSON value', async () => {
+    const from = stream();
+    const to = stream();
+    const bytes = Buffer.from([0xff, 0xfe, 0x00, 0x61, 0x62, 0x63]);
+    const id = await admin.xadd(from, '*', 'data', bytes, 'text', 'plain');
+    const source = createRedisStreamSource({ url: redisUrl(), stream: from });
+    const sink = await open({ stream: to });
+    await source.open();
+    try {
+      const batch = await source.read(10, { waitMs: 0 });
+      // What a sink of another kind sees: the bytes as base64, the text as text.
+      expect(batch.records[0]!.value).toEqual({ data: { $binary: bytes.toString('base64') }, text: 'plain' });
+      await sink.write(batch.records);
+      // And written back from a plain JSON value, without the entry's own fields.
+      await sink.write([
+        { id: 'json-1', value: JSON.parse(JSON.stringify(batch.records[0]!.value)), readAt: 0, bytes: 0 },
+      ]);
+      const out = (await admin.xrangeBuffer(to, '-', '+')) as [Buffer, Buffer[]][];
+      expect(out.map(([, fields]) => fields[1])).toEqual([bytes, bytes]);
+      expect(out[0]![1].map((f) => f.toString())).toEqual([
+        'data',
+        bytes.toString(),
+        'text',
+        'plain',
+        '_source_id',
+        id,
+      ]);
+    } finally {
+      await source.close();
+      await sink.close();
+    }
+  });
+
   it('a batch larger than one script call lands whole and in order', async () => {
     const name = stream();
     const sink = await open({ stream: name });

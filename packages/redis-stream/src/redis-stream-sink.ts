@@ -2,7 +2,14 @@ import type { FerryRecord, Sink, WriteOptions } from '@ferry/core';
 import { AbortedError, RecordRejectedError } from '@ferry/core';
 import type { Redis } from 'ioredis';
 import { RedisStreamClient } from './redis-stream-client.js';
-import { appendFields, appendJson, appendRawFields, encodeFieldValue, fieldsFormat } from './redis-stream-codec.js';
+import {
+  appendFields,
+  appendJson,
+  appendRawFields,
+  encodeFieldValue,
+  type FieldText,
+  fieldsFormat,
+} from './redis-stream-codec.js';
 import { parseSinkOptions, type RedisStreamSinkConfig } from './redis-stream-config.js';
 
 /** How far back `reconcile` looks beyond twice the batch, for entries other writers added since. */
@@ -42,7 +49,7 @@ class RedisStreamSink implements Sink {
   readonly #config: RedisStreamSinkConfig;
   readonly #client: RedisStreamClient;
   /** `[stream, MAXLEN, ~, n, *]` or `[stream, *]`: the head of every XADD. */
-  readonly #head: readonly (string | number)[];
+  readonly #head: readonly (FieldText | number)[];
   #redis: Redis | undefined;
   #useScript: boolean;
 
@@ -78,7 +85,7 @@ class RedisStreamSink implements Sink {
    * returns how many strings it appended. Writing into the command itself
    * spares an array per record on the hot path.
    */
-  #appendEntry(out: (string | number)[], record: FerryRecord): number {
+  #appendEntry(out: (FieldText | number)[], record: FerryRecord): number {
     const { codec, field, sourceIdField } = this.#config;
     const idField = sourceIdField === false ? undefined : sourceIdField;
     let count: number;
@@ -87,7 +94,7 @@ class RedisStreamSink implements Sink {
         codec === 'json'
           ? appendJson(out, record.value, field)
           : record.encoded?.format === fieldsFormat
-            ? appendRawFields(out, record.encoded.data as readonly string[], idField)
+            ? appendRawFields(out, record.encoded.data as readonly FieldText[], idField)
             : appendFields(out, record.value, idField);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
@@ -125,12 +132,12 @@ class RedisStreamSink implements Sink {
   }
 
   /** One EVAL of the add script per chunk of records: `[script, 1, stream, trimTo, count, fields…, count, …]`. */
-  #scriptCalls(records: readonly FerryRecord[]): (string | number)[][] {
+  #scriptCalls(records: readonly FerryRecord[]): (FieldText | number)[][] {
     const { stream, trim, maxLen } = this.#config;
     const trimTo = trim && maxLen !== undefined ? String(maxLen) : '';
-    const calls: (string | number)[][] = [];
+    const calls: (FieldText | number)[][] = [];
     for (let start = 0; start < records.length; start += scriptChunk) {
-      const args: (string | number)[] = [addEntriesScript, 1, stream, trimTo];
+      const args: (FieldText | number)[] = [addEntriesScript, 1, stream, trimTo];
       const end = Math.min(records.length, start + scriptChunk);
       for (let i = start; i < end; i++) {
         const at = args.push(0) - 1;
@@ -142,7 +149,7 @@ class RedisStreamSink implements Sink {
   }
 
   /** All script calls in one round trip; false when the server refuses scripts. */
-  async #writeScript(calls: readonly (string | number)[][]): Promise<boolean> {
+  async #writeScript(calls: readonly (FieldText | number)[][]): Promise<boolean> {
     const redis = this.#redis ?? this.#client.redis;
     const pipeline = redis.pipeline();
     for (const args of calls) pipeline.call('EVAL', ...args);
@@ -162,7 +169,7 @@ class RedisStreamSink implements Sink {
   async #writePipeline(records: readonly FerryRecord[]): Promise<void> {
     const redis = this.#redis ?? this.#client.redis;
     const commands = records.map((record) => {
-      const args: (string | number)[] = ['xadd', ...this.#head];
+      const args: (FieldText | number)[] = ['xadd', ...this.#head];
       this.#appendEntry(args, record);
       return args;
     });

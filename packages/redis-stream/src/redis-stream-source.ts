@@ -1,7 +1,8 @@
+import { isUtf8 } from 'node:buffer';
 import type { FerryRecord, ReadOptions, RecordValue, RejectedRecord, Source, SourceBatch } from '@ferry/core';
 import type { Redis } from 'ioredis';
 import { RedisStreamClient } from './redis-stream-client.js';
-import { decodeFields, decodeJson, fieldsFormat } from './redis-stream-codec.js';
+import { decodeFields, decodeJson, type FieldText, fieldsFormat } from './redis-stream-codec.js';
 import { parseSourceOptions, type RedisStreamSourceConfig } from './redis-stream-config.js';
 
 /** What `ack` and `release` need of a batch: its entry ids. */
@@ -10,7 +11,7 @@ export interface RedisStreamHandle {
 }
 
 /** A stream entry as the driver returns it; fields are null for an entry deleted while pending. */
-type RawEntry = [id: string, fields: string[] | null];
+type RawEntry = [id: string, fields: FieldText[] | null];
 type RawStreams = [stream: string, entries: RawEntry[]][] | null;
 
 /** A blocking read is cut into slices this long so that an abort signal is seen promptly. */
@@ -26,6 +27,11 @@ if #head == 0 or head[1][1] ~= ARGV[1] then return -1 end
 return redis.call('XTRIM', KEYS[1], 'MINID', ARGV[2])
 `;
 
+/** A field as the original bytes show it in a dead letter: text, or `{ $binary }` for bytes. */
+function decodeRawText(text: FieldText): unknown {
+  return typeof text === 'string' ? text : { $binary: text.toString('base64') };
+}
+
 /** The smallest stream id greater than `id` (`ms-seq`). */
 export function nextId(id: string): string {
   const dash = id.indexOf('-');
@@ -40,13 +46,13 @@ export function nextId(id: string): string {
  * value only when something asks for it: on the S2S path nothing does.
  */
 class FieldsRecord implements FerryRecord {
-  readonly encoded: { readonly format: string; readonly data: readonly string[] };
+  readonly encoded: { readonly format: string; readonly data: readonly FieldText[] };
   readonly redelivered?: boolean;
   #value: RecordValue | undefined;
 
   constructor(
     readonly id: string,
-    fields: readonly string[],
+    fields: readonly FieldText[],
     readonly readAt: number,
     readonly bytes: number,
     redelivered: boolean,
@@ -75,7 +81,7 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
   readonly name = 'redis-stream';
   readonly #config: RedisStreamSourceConfig;
   readonly #client: RedisStreamClient;
-  readonly #decode: (fields: readonly string[]) => RecordValue;
+  readonly #decode: (fields: readonly FieldText[]) => RecordValue;
   #redis: Redis | undefined;
   /** Group mode: this consumer's pending entries go out before new ones (after a restart or a release). */
   #pendingFirst = true;
@@ -228,7 +234,7 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
    * the original bytes, and its id stays in the handle, so that acking the
    * batch (once the pump has dead-lettered it) removes it too.
    */
-  #batch(entries: RawEntry[], redelivered = false): SourceBatch<RedisStreamHandle> {
+  async #batch(entries: RawEntry[], redelivered = false): Promise<SourceBatch<RedisStreamHandle>> {
     if (entries.length === 0) return emptyBatch;
     const decode = this.#decode;
     const fieldsCodec = this.#config.codec === 'fields';
@@ -238,7 +244,9 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
     const ids: string[] = new Array(entries.length);
     for (let i = 0; i < entries.length; i++) {
       const [id, fields] = entries[i]!;
-      const raw = fields ?? [];
+      let raw = fields ?? [];
+      // Bytes that are not UTF-8 come back from a text read as U+FFFD: read such an entry again as bytes.
+      if (raw.some((text) => typeof text === 'string' && text.includes('\uFFFD'))) raw = await this.#bytesOf(id, raw);
       ids[i] = id;
       let bytes = 0;
       for (let j = 0; j < raw.length; j++) bytes += raw[j]!.length;
@@ -252,12 +260,21 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
         value = decode(raw);
       } catch (error) {
         const reason = `entry of stream "${this.#config.stream}" cannot be decoded: ${error instanceof Error ? error.message : String(error)}`;
-        rejected.push({ id, reason, raw: Buffer.from(JSON.stringify(raw)) });
+        rejected.push({ id, reason, raw: Buffer.from(JSON.stringify(raw.map((text) => decodeRawText(text)))) });
         continue;
       }
       records.push(redelivered ? { id, value, readAt, bytes, redelivered } : { id, value, readAt, bytes });
     }
     return rejected.length === 0 ? { records, handle: { ids } } : { records, handle: { ids }, rejected };
+  }
+
+  /** An entry's fields as bytes, each value that is valid UTF-8 turned back into text. */
+  async #bytesOf(id: string, fallback: FieldText[]): Promise<FieldText[]> {
+    const redis = this.#redis ?? this.#client.redis;
+    const reply = await this.#client.call('XRANGE', () => redis.xrangeBuffer(this.#config.stream, id, id));
+    const fields = reply[0]?.[1];
+    if (fields === undefined) return fallback;
+    return fields.map((bytes) => (isUtf8(bytes) ? bytes.toString('utf8') : bytes));
   }
 
   async ack(batch: SourceBatch<RedisStreamHandle>): Promise<void> {
