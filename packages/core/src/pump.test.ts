@@ -605,3 +605,51 @@ describe('pump when the sink fails a whole batch for one record', () => {
     expect(source.remaining()).toHaveLength(8);
   });
 });
+
+describe('pump memory', () => {
+  it('holds at most one batch whatever the backlog, against a sink slower than the source', async () => {
+    const backlog = 200_000;
+    let made = 0;
+    let acked = 0;
+    let mostInHand = 0;
+    // A source that makes records as they are read, so that only the pump could hold many.
+    const endless: Source = {
+      name: 'generator',
+      async open() {},
+      async read(max) {
+        const n = Math.min(max, backlog - made);
+        const records = Array.from({ length: n }, (_, i) => ({
+          id: String(made + i),
+          value: { n: made + i },
+          readAt: 0,
+          bytes: 8,
+        }));
+        made += n;
+        mostInHand = Math.max(mostInHand, made - acked);
+        return { records, handle: n };
+      },
+      async ack(batch) {
+        acked += batch.handle as number;
+      },
+      async release() {},
+      async close() {},
+    };
+    let written = 0;
+    const slow: Sink = {
+      name: 'slow',
+      async open() {},
+      async free() {
+        return Number.POSITIVE_INFINITY;
+      },
+      async write(records) {
+        await new Promise((resolve) => setImmediate(resolve));
+        written += records.length;
+      },
+      async close() {},
+    };
+    const result = await run({ source: endless, sink: slow, batchSize: 500 });
+    expect(result).toMatchObject({ records: backlog, stopReason: 'empty' });
+    expect(written).toBe(backlog);
+    expect(mostInHand).toBe(500);
+  });
+});
