@@ -173,7 +173,7 @@ export const c2s: BenchCase = {
             if (rows.length === 0) break;
             const pipeline = env.redis.pipeline();
             for (let start = 0; start < rows.length; start += scriptChunk) {
-              const args: (string | number)[] = [addEntriesScript, 1, to, ''];
+              const args: (string | number | Buffer)[] = [addEntriesScript, 1, to, ''];
               for (const row of rows.slice(start, start + scriptChunk)) {
                 const fields = encodeFields(row);
                 args.push(fields.length + 2, ...fields, '_source_id', String(row.id));

@@ -187,7 +187,7 @@ export const m2s: BenchCase = {
             if (docs.length === 0) break;
             const pipeline = env.redis.pipeline();
             for (let start = 0; start < docs.length; start += scriptChunk) {
-              const args: (string | number)[] = [addEntriesScript, 1, to, ''];
+              const args: (string | number | Buffer)[] = [addEntriesScript, 1, to, ''];
               for (const doc of docs.slice(start, start + scriptChunk)) {
                 const fields = encodeFields(EJSON.serialize(doc, { relaxed: true }));
                 args.push(fields.length + 2, ...fields, '_source_id', (doc._id as ObjectId).toHexString());

@@ -226,7 +226,7 @@ export const q2s: BenchCase = {
           const moved = await consumeBatches(channel, from, ctx.batchSize, ctx.records, async (messages) => {
             const pipeline = env.redis.pipeline();
             for (let start = 0; start < messages.length; start += scriptChunk) {
-              const args: (string | number)[] = [addEntriesScript, 1, to, ''];
+              const args: (string | number | Buffer)[] = [addEntriesScript, 1, to, ''];
               for (const message of messages.slice(start, start + scriptChunk)) {
                 const fields = encodeFields(JSON.parse(message.content.toString()));
                 args.push(fields.length + 2, ...fields, '_source_id', message.properties.messageId as string);

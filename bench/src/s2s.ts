@@ -42,7 +42,7 @@ async function handLoop(redis: Redis, from: string, to: string, batchSize: numbe
     if (entries.length === 0) break;
     const pipeline = redis.pipeline();
     for (let start = 0; start < entries.length; start += scriptChunk) {
-      const args: (string | number)[] = [addEntriesScript, 1, to, ''];
+      const args: (string | number | Buffer)[] = [addEntriesScript, 1, to, ''];
       for (const [id, fields] of entries.slice(start, start + scriptChunk))
         args.push(fields.length + 2, ...fields, '_source_id', id);
       pipeline.call('EVAL', ...args);
