@@ -39,7 +39,7 @@ function checkConnection(options: { url?: string | undefined; client?: unknown }
   }
 }
 
-const groupOnly = ['group', 'consumer', 'startId', 'keep', 'claimIdleMs'] as const;
+const groupOnly = ['group', 'consumer', 'startId', 'keep', 'claimIdleMs', 'maxDeliveries'] as const;
 
 export const redisStreamSourceOptionsSchema = z
   .strictObject({
@@ -53,6 +53,8 @@ export const redisStreamSourceOptionsSchema = z
       .optional(),
     keep: z.boolean().optional(),
     claimIdleMs: z.int().positive().optional(),
+    /** Group mode: an entry delivered this many times (the group's own count) is dead-lettered, not handed over again. */
+    maxDeliveries: z.int().positive().optional(),
   })
   .superRefine((options, ctx) => {
     checkConnection(options, ctx);
@@ -71,6 +73,7 @@ export const redisStreamSourceOptionsSchema = z
     startId: options.startId ?? '0',
     keep: options.keep ?? false,
     claimIdleMs: options.claimIdleMs ?? 60_000,
+    maxDeliveries: options.maxDeliveries ?? 5,
   }));
 
 export const redisStreamSinkOptionsSchema = z

@@ -221,6 +221,38 @@ describe('redis-stream source, group mode', () => {
   });
 });
 
+describe('redis-stream source, group mode poison', () => {
+  it('hands an entry over as rejected once the group has delivered it maxDeliveries times', async () => {
+    const name = stream();
+    const ids = await seedFields(name, [{ n: 1 }, { poison: true }, { n: 3 }]);
+    const source = createRedisStreamSource({
+      url: redisUrl(),
+      stream: name,
+      mode: 'group',
+      maxDeliveries: 3,
+      consumer: 'c1',
+    });
+    await source.open();
+    try {
+      for (let delivery = 1; delivery < 3; delivery++) {
+        const batch = await source.read(10, { waitMs: 0 });
+        expect(batch.records.map((r) => r.id)).toEqual(ids);
+        expect(batch.rejected).toBeUndefined();
+        await source.release(batch);
+      }
+      const third = await source.read(10, { waitMs: 0 });
+      expect(third.records).toHaveLength(0);
+      expect(third.rejected!.map((r) => [r.id, r.attempts, r.reason])).toEqual(
+        ids.map((id) => [id, 3, 'delivered 3 times without being acknowledged (maxDeliveries 3)']),
+      );
+      await source.ack(third);
+      expect(await admin.xlen(name)).toBe(0);
+    } finally {
+      await source.close();
+    }
+  });
+});
+
 describe('redis-stream source, range mode', () => {
   it('release gives back the same ids; ack deletes exactly the batch', async () => {
     const name = stream();

@@ -141,13 +141,13 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
     const { stream, group, consumer, claimIdleMs } = this.#config;
     if (this.#pendingFirst) {
       const own = await this.#readOwnPending(redis, max);
-      if (own.length > 0) return this.#batch(own, true);
+      if (own.length > 0) return this.#batch(own, true, redis);
     }
     let claimed = false;
     if (Date.now() - this.#lastClaimAt >= claimIdleMs / 2) {
       claimed = true;
       const taken = await this.#claim(redis, max);
-      if (taken.length > 0) return this.#batch(taken, true);
+      if (taken.length > 0) return this.#batch(taken, true, redis);
     }
     const reply =
       options.waitMs > 0
@@ -158,7 +158,7 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
     const fresh = reply?.[0]?.[1] ?? [];
     if (fresh.length > 0 || claimed) return this.#batch(fresh);
     // Nothing new: a good moment to look for entries a dead consumer left behind.
-    return this.#batch(await this.#claim(redis, max), true);
+    return this.#batch(await this.#claim(redis, max), true, redis);
   }
 
   /** XREADGROUP without blocking: `>` for new entries, an id for this consumer's pending ones after it. */
@@ -234,8 +234,10 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
    * the original bytes, and its id stays in the handle, so that acking the
    * batch (once the pump has dead-lettered it) removes it too.
    */
-  async #batch(entries: RawEntry[], redelivered = false): Promise<SourceBatch<RedisStreamHandle>> {
+  async #batch(entries: RawEntry[], redelivered = false, redis?: Redis): Promise<SourceBatch<RedisStreamHandle>> {
     if (entries.length === 0) return emptyBatch;
+    const deliveries = redelivered && redis !== undefined ? await this.#deliveries(redis, entries) : undefined;
+    const { maxDeliveries } = this.#config;
     const decode = this.#decode;
     const fieldsCodec = this.#config.codec === 'fields';
     const readAt = Date.now();
@@ -248,6 +250,18 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
       // Bytes that are not UTF-8 come back from a text read as U+FFFD: read such an entry again as bytes.
       if (raw.some((text) => typeof text === 'string' && text.includes('\uFFFD'))) raw = await this.#bytesOf(id, raw);
       ids[i] = id;
+      const attempts = deliveries?.get(id);
+      if (attempts !== undefined && attempts >= maxDeliveries) {
+        // A poison entry: handed out again and again, never acked. It goes to the dead-letter sink.
+        const reason = `delivered ${attempts} times without being acknowledged (maxDeliveries ${maxDeliveries})`;
+        rejected.push({
+          id,
+          reason,
+          attempts,
+          raw: Buffer.from(JSON.stringify(raw.map((text) => decodeRawText(text)))),
+        });
+        continue;
+      }
       let bytes = 0;
       for (let j = 0; j < raw.length; j++) bytes += raw[j]!.length;
       if (fieldsCodec) {
@@ -266,6 +280,17 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
       records.push(redelivered ? { id, value, readAt, bytes, redelivered } : { id, value, readAt, bytes });
     }
     return rejected.length === 0 ? { records, handle: { ids } } : { records, handle: { ids }, rejected };
+  }
+
+  /** How often the group has delivered each of these pending entries (XPENDING counts every delivery). */
+  async #deliveries(redis: Redis, entries: RawEntry[]): Promise<Map<string, number>> {
+    const { stream, group } = this.#config;
+    const first = entries[0]![0];
+    const last = entries[entries.length - 1]![0];
+    const reply = (await this.#client.call('XPENDING', () =>
+      redis.call('XPENDING', stream, group, first, last, entries.length * 2),
+    )) as [id: string, consumer: string, idle: number, deliveries: number][];
+    return new Map(reply.map(([id, , , count]) => [id, count]));
   }
 
   /** An entry's fields as bytes, each value that is valid UTF-8 turned back into text. */
