@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AbortedError, type BatchJournal, ConnectionError, describeError } from '@ferry/core';
+import { AbortedError, type BatchJournal, ConnectionError, describeError, mapErrors } from '@ferry/core';
 import type { Redis } from 'ioredis';
 import { controlKeys } from './control.js';
 import type { BuiltFlow } from './flow-builder.js';
@@ -32,14 +32,13 @@ return 1`;
  * writes (the pump sees an AbortedError and releases the batch).
  */
 export function createRedisJournal(redis: Redis, key: string, fence?: SourceLock): BatchJournal {
-  const call = async <T>(doing: string, run: () => Promise<T>): Promise<T> => {
-    try {
-      return await run();
-    } catch (error) {
-      // The control store is a connection like any other: the pump retries with backoff.
-      throw new ConnectionError(`[ferry] ${doing} in the control store: ${describeError(error)}`, { cause: error });
-    }
-  };
+  // The control store is a connection like any other: the pump retries with backoff.
+  const call = <T>(doing: string, run: () => Promise<T>): Promise<T> =>
+    mapErrors(
+      run,
+      (error) =>
+        new ConnectionError(`[ferry] ${doing} in the control store: ${describeError(error)}`, { cause: error }),
+    );
   return {
     async inDoubt() {
       const text = await call('reading the batch journal', () => redis.get(key));

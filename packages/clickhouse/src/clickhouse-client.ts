@@ -1,5 +1,5 @@
 import { type ClickHouseClient, ClickHouseLogLevel, type ClickHouseSettings, createClient } from '@clickhouse/client';
-import { ConnectionError, FatalError, FerryError, TransientError } from '@ferry/core';
+import { ConnectionError, FatalError, FerryError, mapErrors, TransientError } from '@ferry/core';
 import { type ClickHouseConnectionConfig, maskSecrets } from './clickhouse-config.js';
 import { qualifiedName } from './clickhouse-sql.js';
 
@@ -122,12 +122,8 @@ export class ClickHouseHttp {
   }
 
   /** Runs one driver call, turning its failure into ferry's error family (see `toError`). */
-  async call<T>(doing: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      throw this.toError(error, doing);
-    }
+  call<T>(doing: string, run: () => Promise<T>): Promise<T> {
+    return mapErrors(run, (error) => this.toError(error, doing));
   }
 
   /**

@@ -75,3 +75,15 @@ export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
 }
+
+/**
+ * Runs a driver call and turns what it throws into an error of this family:
+ * every connector classifies its driver's failures where they happen.
+ */
+export async function mapErrors<T>(run: () => Promise<T>, toError: (error: unknown) => Error): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw toError(error);
+  }
+}

@@ -46,6 +46,7 @@ export {
   type FerryErrorOptions,
   isTransient,
   LeaseLostError,
+  mapErrors,
   RecordRejectedError,
   TransientError,
 } from './errors.js';

@@ -1,4 +1,4 @@
-import { ConnectionError, FatalError, FerryError, TransientError } from '@ferry/core';
+import { ConnectionError, FatalError, FerryError, mapErrors, TransientError } from '@ferry/core';
 import {
   type Collection,
   type Db,
@@ -114,12 +114,8 @@ export class MongoConnection {
   }
 
   /** Runs one driver call, turning its failure into ferry's error family (see `toError`). */
-  async call<T>(doing: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      throw this.toError(error, doing);
-    }
+  call<T>(doing: string, run: () => Promise<T>): Promise<T> {
+    return mapErrors(run, (error) => this.toError(error, doing));
   }
 
   /**

@@ -1,4 +1,4 @@
-import { ConnectionError, FatalError, FerryError, TransientError } from '@ferry/core';
+import { ConnectionError, FatalError, FerryError, mapErrors, TransientError } from '@ferry/core';
 import { type Channel, type ChannelModel, connect } from 'amqplib';
 import { type AmqpAddress, maskSecrets, parseAmqpUrl, type RabbitMqConnectionConfig } from './rabbitmq-config.js';
 
@@ -142,12 +142,8 @@ export class RabbitMqClient {
   }
 
   /** Runs one driver call, turning its failure into ferry's error family (see `toError`). */
-  async call<T>(doing: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      throw this.toError(error, doing);
-    }
+  call<T>(doing: string, run: () => Promise<T>): Promise<T> {
+    return mapErrors(run, (error) => this.toError(error, doing));
   }
 
   /**

@@ -1,4 +1,4 @@
-import { ConnectionError, FatalError, FerryError, TransientError } from '@ferry/core';
+import { ConnectionError, FatalError, FerryError, mapErrors, TransientError } from '@ferry/core';
 import { Redis, type RedisOptions } from 'ioredis';
 import { maskSecrets, type RedisStreamConnectionConfig } from './redis-stream-config.js';
 
@@ -147,12 +147,8 @@ export class RedisStreamClient {
   }
 
   /** Runs one driver call, turning its failure into ferry's error family (see `toError`). */
-  async call<T>(command: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      throw this.toError(error, command);
-    }
+  call<T>(command: string, run: () => Promise<T>): Promise<T> {
+    return mapErrors(run, (error) => this.toError(error, command));
   }
 
   /**
