@@ -1,52 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
-import { startTestMongo, type TestMongo } from '@ferry/testkit/mongo-test-server';
-import { type Db, MongoClient } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configFile, ferry, lastLine, redisUrl } from './support/cli.js';
-import { TestVhost } from './support/rabbit.js';
-import { TestStreams } from './support/streams.js';
+import { describe, expect, it } from 'vitest';
+import { configFile, ferry, lastLine } from './support/cli.js';
+import { useWorld } from './support/world.js';
 
 // Every input a user or a remote system can get wrong: each gets a clear
 // error naming it, or goes to the dead-letter sink with the reason, and
 // nothing else is lost.
 
-const clickHouseUrl = process.env.CLICKHOUSE_URL ?? 'http://127.0.0.1:18123';
-const streams = new TestStreams();
-const vhost = new TestVhost();
-const database = `ferry_bad_${process.pid}_${randomBytes(3).toString('hex')}`;
-const tables: string[] = [];
-let mongo: TestMongo;
-let mongoClient: MongoClient;
-let db: Db;
-let ch: ClickHouseClient;
-
-beforeAll(async () => {
-  mongo = await startTestMongo();
-  mongoClient = new MongoClient(mongo.url, { serverSelectionTimeoutMS: 3000 });
-  await mongoClient.connect();
-  db = mongoClient.db(database);
-  ch = createClient({ url: clickHouseUrl, log: { level: ClickHouseLogLevel.OFF } });
-  await vhost.setUp();
-}, 60_000);
-afterAll(async () => {
-  for (const table of tables) await ch.command({ query: `DROP TABLE IF EXISTS default.\`${table}\`` });
-  await ch.close();
-  await db.dropDatabase();
-  await mongoClient.close();
-  await mongo.close();
-  await streams.cleanup();
-  await vhost.tearDown();
-}, 60_000);
-
-const connections = () =>
-  [
-    'connections:',
-    `  default: { kind: redis-stream, url: "${redisUrl}" }`,
-    `  rabbit: { kind: rabbitmq, url: "${vhost.url}" }`,
-    `  mongo: { kind: mongo, url: "${mongo.url}", database: ${database} }`,
-    `  clickhouse: { kind: clickhouse, url: "${clickHouseUrl}" }`,
-  ].join('\n');
+const world = useWorld('bad');
+const { streams, vhost } = world;
+const connections = () => world.connections();
 
 /** A config with the four connections and one flow named `f` of the given lines. */
 function flowConfig(...lines: string[]): string {
@@ -218,11 +181,7 @@ describe('bad records: dead-lettered with the reason, the rest moved, nothing lo
 
   it('a string into a ClickHouse UInt64 column: that row dead-lettered with the server message', async () => {
     const from = streams.name('ch.in');
-    const table = `bad_${process.pid}_${randomBytes(3).toString('hex')}`;
-    tables.push(table);
-    await ch.command({
-      query: `CREATE TABLE default.\`${table}\` (n UInt64, _source_id String) ENGINE = MergeTree ORDER BY n`,
-    });
+    const table = await world.table('n UInt64, _source_id String', 'n');
     const pipeline = streams.redis.pipeline();
     for (const n of ['1', '2', 'three', '4']) pipeline.xadd(from, '*', 'n', n);
     const ids = ((await pipeline.exec()) ?? []).map(([, id]) => id as string);
@@ -231,7 +190,7 @@ describe('bad records: dead-lettered with the reason, the rest moved, nothing lo
       `sink: { connection: clickhouse, table: ${table} }`,
     );
     const rows = await (
-      await ch.query({ query: `SELECT n FROM default.\`${table}\` ORDER BY n`, format: 'JSONEachRow' })
+      await world.ch.query({ query: `SELECT n FROM default.\`${table}\` ORDER BY n`, format: 'JSONEachRow' })
     ).json<{ n: string }>();
     expect(rows.map((r) => Number(r.n))).toEqual([1, 2, 4]);
     expect(letters).toHaveLength(1);
@@ -252,7 +211,7 @@ describe('bad records: dead-lettered with the reason, the rest moved, nothing lo
       `source: { stream: ${from} }`,
       `sink: { connection: mongo, collection: ${collection} }`,
     );
-    const docs = await db.collection(collection).find({}).toArray();
+    const docs = await world.db.collection(collection).find({}).toArray();
     expect(docs.map((d) => String(d._id)).sort()).toEqual([ids[0], ids[3]].sort());
     const reasons = new Map(letters.map((l) => [l.sourceId, l.reason]));
     expect([...reasons.keys()].sort()).toEqual([ids[1], ids[2]].sort());

@@ -1,13 +1,8 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
-import { startTestMongo, type TestMongo } from '@ferry/testkit/mongo-test-server';
-import { type Db, MongoClient } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { configFile, redisUrl } from './support/cli.js';
-import { TestVhost } from './support/rabbit.js';
-import { TestStreams } from './support/streams.js';
+import { useWorld } from './support/world.js';
 
 // The worker killed with SIGKILL again and again, half the time right after a
 // write and before its ack (the worst moment), half the time at a random
@@ -15,46 +10,17 @@ import { TestStreams } from './support/streams.js';
 // source's records: nothing lost, nothing doubled where the sink can tell.
 
 const fixture = fileURLToPath(new URL('./fixtures/kill-flow.mjs', import.meta.url));
-const clickHouseUrl = process.env.CLICKHOUSE_URL ?? 'http://127.0.0.1:18123';
 const total = 20_000;
 const batch = 200;
 const kills = 10;
 
-const streams = new TestStreams();
-const vhost = new TestVhost();
-const database = `ferry_crash_${process.pid}_${randomBytes(3).toString('hex')}`;
-const tables: string[] = [];
-let mongo: TestMongo;
-let mongoClient: MongoClient;
-let db: Db;
-let ch: ClickHouseClient;
-
-beforeAll(async () => {
-  mongo = await startTestMongo();
-  mongoClient = new MongoClient(mongo.url, { serverSelectionTimeoutMS: 3000 });
-  await mongoClient.connect();
-  db = mongoClient.db(database);
-  ch = createClient({ url: clickHouseUrl, log: { level: ClickHouseLogLevel.OFF } });
-  await vhost.setUp();
-}, 60_000);
-afterAll(async () => {
-  for (const table of tables) await ch.command({ query: `DROP TABLE IF EXISTS default.\`${table}\`` });
-  await ch.close();
-  await db.dropDatabase();
-  await mongoClient.close();
-  await mongo.close();
-  await streams.cleanup();
-  await vhost.tearDown();
-}, 60_000);
+const world = useWorld('crash');
+const { streams, vhost } = world;
 
 function config(flow: string): string {
   return configFile(
     [
-      'connections:',
-      `  default: { kind: redis-stream, url: "${redisUrl}" }`,
-      `  rabbit: { kind: rabbitmq, url: "${vhost.url}" }`,
-      `  mongo: { kind: mongo, url: "${mongo.url}", database: ${database} }`,
-      `  clickhouse: { kind: clickhouse, url: "${clickHouseUrl}" }`,
+      world.connections(),
       `control: { url: "${redisUrl}", prefix: ferry-crash-${process.pid} }`,
       'flows:',
       '  flow:',
@@ -109,18 +75,11 @@ async function crashLoop(file: string): Promise<number> {
   return killed;
 }
 
-async function clickHouseTable(): Promise<string> {
-  const table = `crash_${process.pid}_${randomBytes(3).toString('hex')}`;
-  tables.push(table);
-  await ch.command({
-    query: `CREATE TABLE default.\`${table}\` (n UInt64, name String, tags String, _source_id String) ENGINE = MergeTree ORDER BY n`,
-  });
-  return table;
-}
+const clickHouseTable = () => world.table('n UInt64, name String, tags String, _source_id String', 'n');
 
 async function clickHouseIds(table: string): Promise<string[]> {
   const rows = await (
-    await ch.query({ query: `SELECT _source_id FROM default.\`${table}\``, format: 'JSONEachRow' })
+    await world.ch.query({ query: `SELECT _source_id FROM default.\`${table}\``, format: 'JSONEachRow' })
   ).json<{ _source_id: string }>();
   return rows.map((r) => r._source_id);
 }
@@ -163,7 +122,7 @@ describe(`the worker killed with SIGKILL ${kills} times and restarted: exactly t
     );
     expect(killed).toBeGreaterThanOrEqual(kills / 2);
     expect(await streams.len(from)).toBe(0);
-    const docs = await db.collection(collection).find({}).toArray();
+    const docs = await world.db.collection(collection).find({}).toArray();
     expect(sorted(docs.map((d) => String(d._id)))).toEqual(sorted(ids));
     expect(docs.find((d) => String(d._id) === ids[7])).toMatchObject({ n: 7, name: 'msg-7' });
   });
