@@ -1,3 +1,5 @@
+import { createPump, type Sink, type Source } from '@ferry/core';
+
 export interface BenchContext {
   readonly redisUrl: string;
   readonly records: number;
@@ -24,4 +26,20 @@ export interface BenchCase {
   readonly edge: string;
   readonly defaultRecords: number;
   prepare(ctx: BenchContext): Promise<PreparedCase>;
+}
+
+/** Moves everything from the source to the sink through the pump; only the move is timed. */
+export async function timedPump(source: Source, sink: Sink, batchSize: number): Promise<Timed> {
+  const started = performance.now();
+  const result = await createPump({ source, sink, batchSize }).run();
+  return { records: result.records, seconds: (performance.now() - started) / 1000 };
+}
+
+/** A benchmark that lost or doubled records measured nothing: refuse it. */
+export function checkMoved(edge: string, expected: number, moved: number, left: number, arrived: number): void {
+  if (moved !== expected || left !== 0 || arrived !== expected) {
+    throw new Error(
+      `${edge} bench moved ${moved} of ${expected}: ${left} left at the source, ${arrived} at the target`,
+    );
+  }
 }

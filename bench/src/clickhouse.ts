@@ -1,6 +1,5 @@
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { createClickHouseSink, createClickHouseSource } from '@ferry/clickhouse';
-import { createPump, type Sink, type Source } from '@ferry/core';
 import {
   addEntriesScript,
   createRedisStreamSink,
@@ -10,7 +9,14 @@ import {
   scriptChunk,
 } from '@ferry/redis-stream';
 import { Redis } from 'ioredis';
-import type { BenchCase, BenchContext, PreparedCase, Timed } from './bench-case.js';
+import {
+  type BenchCase,
+  type BenchContext,
+  checkMoved,
+  type PreparedCase,
+  type Timed,
+  timedPump,
+} from './bench-case.js';
 import { seedStream, trimBelow } from './s2s.js';
 
 const clickHouseUrl = () => process.env.CLICKHOUSE_URL ?? 'http://127.0.0.1:18123';
@@ -48,20 +54,6 @@ async function count(env: Env, table: string): Promise<number> {
   return Number(rows[0]?.n);
 }
 
-async function timedPump(source: Source, sink: Sink, batchSize: number): Promise<Timed> {
-  const started = performance.now();
-  const result = await createPump({ source, sink, batchSize }).run();
-  return { records: result.records, seconds: (performance.now() - started) / 1000 };
-}
-
-function check(edge: string, expected: number, moved: number, left: number, arrived: number): void {
-  if (moved !== expected || left !== 0 || arrived !== expected) {
-    throw new Error(
-      `${edge} bench moved ${moved} of ${expected}: ${left} left at the source, ${arrived} at the target`,
-    );
-  }
-}
-
 function prepared(env: Env, pump: () => Promise<Timed>, loop: () => Promise<Timed>): PreparedCase {
   return {
     pump,
@@ -86,7 +78,7 @@ export const s2c: BenchCase = {
       await freshTable(env, to);
       await seedStream(env.redis, from, ctx.records);
       const timed = await move(from, to);
-      check('S2C', ctx.records, timed.records, await env.redis.xlen(from), await count(env, to));
+      checkMoved('S2C', ctx.records, timed.records, await env.redis.xlen(from), await count(env, to));
       await env.ch.command({ query: `DROP TABLE default.\`${to}\`` });
       return timed;
     };
@@ -137,7 +129,7 @@ export const c2s: BenchCase = {
         await env.ch.insert({ table: `default.\`${from}\``, values: rows, format: 'JSONEachRow' });
       }
       const timed = await move(from, to);
-      check('C2S', ctx.records, timed.records, 0, await env.redis.xlen(to));
+      checkMoved('C2S', ctx.records, timed.records, 0, await env.redis.xlen(to));
       await env.ch.command({ query: `DROP TABLE default.\`${from}\`` });
       await env.redis.del(to);
       return timed;

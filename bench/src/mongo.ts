@@ -1,4 +1,3 @@
-import { createPump } from '@ferry/core';
 import { createMongoSink, createMongoSource } from '@ferry/mongo';
 import {
   addEntriesScript,
@@ -11,7 +10,14 @@ import {
 import { startTestMongo, type TestMongo } from '@ferry/testkit/mongo-test-server';
 import { Redis } from 'ioredis';
 import { BSON, type Db, type Document, MongoClient, ObjectId } from 'mongodb';
-import type { BenchCase, BenchContext, PreparedCase, Timed } from './bench-case.js';
+import {
+  type BenchCase,
+  type BenchContext,
+  checkMoved,
+  type PreparedCase,
+  type Timed,
+  timedPump,
+} from './bench-case.js';
 import { seedStream, trimBelow } from './s2s.js';
 
 const { EJSON } = BSON;
@@ -58,23 +64,6 @@ function prepared(env: Environment, pump: () => Promise<Timed>, loop: () => Prom
   };
 }
 
-async function timedPump(
-  source: ReturnType<typeof createMongoSource> | ReturnType<typeof createRedisStreamSource>,
-  sink: ReturnType<typeof createMongoSink> | ReturnType<typeof createRedisStreamSink>,
-  batchSize: number,
-): Promise<Timed> {
-  const started = performance.now();
-  const result = await createPump({ source, sink, batchSize }).run();
-  return { records: result.records, seconds: (performance.now() - started) / 1000 };
-}
-
-/** A benchmark that lost or doubled records measured nothing: refuse it. */
-function check(edge: string, expected: number, moved: number, left: number, arrived: number): void {
-  if (moved !== expected || left !== 0 || arrived !== expected) {
-    throw new Error(`${edge} bench moved ${moved} of ${expected}: ${left} left at the source, ${arrived} arrived`);
-  }
-}
-
 export const s2m: BenchCase = {
   edge: 'S2M',
   defaultRecords: 100_000,
@@ -87,7 +76,7 @@ export const s2m: BenchCase = {
       await env.redis.del(from);
       await seedStream(env.redis, from, ctx.records);
       const timed = await move(from, to);
-      check(
+      checkMoved(
         'S2M',
         ctx.records,
         timed.records,
@@ -153,7 +142,7 @@ export const m2s: BenchCase = {
       await seedCollection(env.db, from, ctx.records);
       const timed = await move(from, to);
       // Copy mode leaves the documents: what is left to read is what lies after the checkpoint.
-      check('M2S', ctx.records, timed.records, 0, await env.redis.xlen(to));
+      checkMoved('M2S', ctx.records, timed.records, 0, await env.redis.xlen(to));
       await env.db.collection(from).drop();
       await env.redis.del(to);
       return timed;

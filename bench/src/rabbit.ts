@@ -1,4 +1,3 @@
-import { createPump, type Sink, type Source } from '@ferry/core';
 import { createRabbitMqSink, createRabbitMqSource } from '@ferry/rabbitmq';
 import {
   addEntriesScript,
@@ -10,7 +9,14 @@ import {
 } from '@ferry/redis-stream';
 import amqp, { type Channel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import { Redis } from 'ioredis';
-import type { BenchCase, BenchContext, PreparedCase, Timed } from './bench-case.js';
+import {
+  type BenchCase,
+  type BenchContext,
+  checkMoved,
+  type PreparedCase,
+  type Timed,
+  timedPump,
+} from './bench-case.js';
 import { seedStream, trimBelow } from './s2s.js';
 
 const amqpUrl = () => process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -92,20 +98,6 @@ async function drainQueue(channel: Channel, queue: string): Promise<number> {
   return (await channel.checkQueue(queue)).messageCount;
 }
 
-async function timedPump(source: Source, sink: Sink, batchSize: number): Promise<Timed> {
-  const started = performance.now();
-  const result = await createPump({ source, sink, batchSize }).run();
-  return { records: result.records, seconds: (performance.now() - started) / 1000 };
-}
-
-function check(edge: string, expected: number, moved: number, left: number, arrived: number): void {
-  if (moved !== expected || left !== 0 || arrived !== expected) {
-    throw new Error(
-      `${edge} bench moved ${moved} of ${expected}: ${left} left at the source, ${arrived} at the target`,
-    );
-  }
-}
-
 interface Env {
   readonly ctx: BenchContext;
   readonly redis: Redis;
@@ -156,7 +148,7 @@ export const s2q: BenchCase = {
       await env.redis.del(from);
       await seedStream(env.redis, from, ctx.records);
       const timed = await move(from, to);
-      check('S2Q', ctx.records, timed.records, await env.redis.xlen(from), await drainQueue(env.channel, to));
+      checkMoved('S2Q', ctx.records, timed.records, await env.redis.xlen(from), await drainQueue(env.channel, to));
       await env.channel.deleteQueue(to);
       return timed;
     };
@@ -204,7 +196,7 @@ export const q2s: BenchCase = {
       await env.redis.del(to);
       await seedQueue(env.channel, from, ctx.records);
       const timed = await move(from, to);
-      check('Q2S', ctx.records, timed.records, await drainQueue(env.channel, from), await env.redis.xlen(to));
+      checkMoved('Q2S', ctx.records, timed.records, await drainQueue(env.channel, from), await env.redis.xlen(to));
       await env.channel.deleteQueue(from);
       await env.redis.del(to);
       return timed;
@@ -253,7 +245,13 @@ export const q2q: BenchCase = {
       const to = await freshQueue(env, `${side}-out`);
       await seedQueue(env.channel, from, ctx.records);
       const timed = await move(from, to);
-      check('Q2Q', ctx.records, timed.records, await drainQueue(env.channel, from), await drainQueue(env.channel, to));
+      checkMoved(
+        'Q2Q',
+        ctx.records,
+        timed.records,
+        await drainQueue(env.channel, from),
+        await drainQueue(env.channel, to),
+      );
       await env.channel.deleteQueue(from);
       await env.channel.deleteQueue(to);
       return timed;
