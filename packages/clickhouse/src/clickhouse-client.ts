@@ -1,21 +1,7 @@
 import { type ClickHouseClient, ClickHouseLogLevel, type ClickHouseSettings, createClient } from '@clickhouse/client';
-import { ConnectionError, FatalError, FerryError, mapErrors, TransientError } from '@ferry/core';
+import { ConnectionError, FatalError, FerryError, isNetworkError, mapErrors, TransientError } from '@ferry/core';
 import { type ClickHouseConnectionConfig, maskSecrets } from './clickhouse-config.js';
 import { qualifiedName } from './clickhouse-sql.js';
-
-const connectionCodes = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'UND_ERR_SOCKET',
-]);
 
 /** Server error codes that retrying may fix: timeouts, limits, a busy server, a locked session. */
 const transientCodes = new Set([159, 164, 202, 203, 209, 210, 236, 241, 242, 252, 285, 319, 373, 394, 425, 439, 999]);
@@ -133,14 +119,10 @@ export class ClickHouseHttp {
    */
   toError(error: unknown, doing: string): FerryError {
     if (error instanceof FerryError) return error;
-    const errno = error instanceof Error ? (error as { code?: unknown }).code : undefined;
     const text = serverMessage(error);
     const code = serverCode(error);
     if (code === undefined) {
-      if (
-        (typeof errno === 'string' && connectionCodes.has(errno)) ||
-        /socket hang up|timeout|ECONN|network|other side closed/i.test(text)
-      ) {
+      if (isNetworkError(error) || /socket hang up|timeout|ECONN|network|other side closed/i.test(text)) {
         return new ConnectionError(`[clickhouse] cannot reach ${this.where} while ${doing}: ${text}`, {
           cause: error,
         });

@@ -87,3 +87,24 @@ export async function mapErrors<T>(run: () => Promise<T>, toError: (error: unkno
     throw toError(error);
   }
 }
+
+/** The socket error codes of Node that mean "the server could not be reached or the connection broke". */
+const networkErrorCodes = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'UND_ERR_SOCKET',
+]);
+
+/** True for an error whose `code` is one of Node's network failures: a connector makes it a ConnectionError. */
+export function isNetworkError(error: unknown): boolean {
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && networkErrorCodes.has(code);
+}

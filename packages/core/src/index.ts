@@ -44,6 +44,7 @@ export {
   FatalError,
   FerryError,
   type FerryErrorOptions,
+  isNetworkError,
   isTransient,
   LeaseLostError,
   mapErrors,

@@ -1,19 +1,6 @@
-import { ConnectionError, FatalError, FerryError, mapErrors, TransientError } from '@ferry/core';
+import { ConnectionError, FatalError, FerryError, isNetworkError, mapErrors, TransientError } from '@ferry/core';
 import { type Channel, type ChannelModel, connect } from 'amqplib';
 import { type AmqpAddress, maskSecrets, parseAmqpUrl, type RabbitMqConnectionConfig } from './rabbitmq-config.js';
-
-const connectionCodes = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-]);
 
 /** Reply codes (AMQP 0-9-1) that retrying cannot fix. */
 const fatalCodes = new Set([402, 403, 404, 406, 501, 502, 503, 504, 530, 540]);
@@ -179,10 +166,9 @@ export class RabbitMqClient {
         cause: error,
       });
     }
-    const errno = error instanceof Error ? (error as { code?: unknown }).code : undefined;
     if (
       code !== undefined ||
-      (typeof errno === 'string' && connectionCodes.has(errno)) ||
+      isNetworkError(error) ||
       (error instanceof Error &&
         (error.name === 'IllegalOperationError' || /closed|heartbeat|socket/i.test(error.message)))
     ) {

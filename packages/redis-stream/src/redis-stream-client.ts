@@ -1,4 +1,4 @@
-import { ConnectionError, FatalError, FerryError, mapErrors, TransientError } from '@ferry/core';
+import { ConnectionError, FatalError, FerryError, isNetworkError, mapErrors, TransientError } from '@ferry/core';
 import { Redis, type RedisOptions } from 'ioredis';
 import { maskSecrets, type RedisStreamConnectionConfig } from './redis-stream-config.js';
 
@@ -11,19 +11,6 @@ const driverOptions: RedisOptions = {
   enableAutoPipelining: false,
 };
 
-const connectionCodes = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-]);
-
 const connectionMessages =
   /Connection is closed|Stream isn't writeable|enableOfflineQueue|connect ETIMEDOUT|Socket closed/i;
 
@@ -32,8 +19,7 @@ const transientReplies = /^(LOADING|BUSY|TRYAGAIN|MASTERDOWN|CLUSTERDOWN|OOM)\b/
 
 function isConnectionProblem(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && connectionCodes.has(code)) return true;
+  if (isNetworkError(error)) return true;
   if (error.name === 'MaxRetriesPerRequestError') return true;
   return connectionMessages.test(error.message);
 }
