@@ -7,7 +7,8 @@
 # Each ensure_<service> checks the service first and does nothing when it answers;
 # otherwise it installs Debian's package when the server is missing, starts it on
 # its standard port and waits (bounded) until it answers: ensure_redis,
-# ensure_rabbitmq, ensure_clickhouse (on its own data dir and ports, see there).
+# ensure_rabbitmq, ensure_clickhouse (on its own data dir and ports, see there),
+# ensure_chromium (the browser of the dashboard test; nothing to start).
 
 FERRY_REDIS_HOST="${FERRY_REDIS_HOST:-127.0.0.1}"
 FERRY_REDIS_PORT="${FERRY_REDIS_PORT:-6379}"
@@ -231,7 +232,13 @@ ensure_clickhouse() {
   clickhouse_write_config "$dir"
   local log="$dir/clickhouse-server.out"
   ferry_log "starting clickhouse-server on $FERRY_CLICKHOUSE_HOST:$FERRY_CLICKHOUSE_HTTP_PORT (data and logs: $dir)"
-  (cd "$dir" && nohup clickhouse-server --config-file="$dir/config.xml" >"$log" 2>&1 &)
+  # Only the server runs in the background, with every stream redirected: a
+  # backgrounded `cd && server` list would leave a shell holding the caller's
+  # stdout open, and a caller reading it (`… | tail`) would never see EOF.
+  (
+    cd "$dir" || exit 1
+    nohup clickhouse-server --config-file="$dir/config.xml" >"$log" 2>&1 </dev/null &
+  )
   FERRY_SERVICE_WAIT_S="$FERRY_CLICKHOUSE_WAIT_S" ferry_wait_for \
     "clickhouse on $FERRY_CLICKHOUSE_HOST:$FERRY_CLICKHOUSE_HTTP_PORT" clickhouse_ping || {
     ferry_log "see $log and $dir/clickhouse-server.err.log"
@@ -240,11 +247,25 @@ ensure_clickhouse() {
   ferry_log "clickhouse is up"
 }
 
+# The browser of the dashboard's end-to-end test: Debian's chromium, driven by
+# playwright-core (which downloads no browser of its own). Installed when missing.
+FERRY_CHROMIUM="${FERRY_CHROMIUM:-/usr/bin/chromium}"
+ensure_chromium() {
+  if [ -x "$FERRY_CHROMIUM" ]; then
+    return 0
+  fi
+  ferry_apt_install chromium || {
+    ferry_log "could not install chromium; install Debian's chromium (or set FERRY_CHROMIUM to a Chromium binary)"
+    return 1
+  }
+  ferry_log "chromium is installed: $("$FERRY_CHROMIUM" --version 2>/dev/null || echo "$FERRY_CHROMIUM")"
+}
+
 # Run directly: each argument names a function to run, in order.
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   set -euo pipefail
   if [ "$#" -eq 0 ]; then
-    echo "usage: bash scripts/services.sh ensure_redis|ensure_rabbitmq|ensure_clickhouse [...]" >&2
+    echo "usage: bash scripts/services.sh ensure_redis|ensure_rabbitmq|ensure_clickhouse|ensure_chromium [...]" >&2
     exit 2
   fi
   for step in "$@"; do

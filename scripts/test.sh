@@ -10,6 +10,7 @@ source scripts/services.sh
 ensure_redis
 ensure_rabbitmq
 ensure_clickhouse
+ensure_chromium
 
 export TURBO_TELEMETRY_DISABLED=1
 # --continue runs every task even after one fails, so that one run shows every
@@ -25,6 +26,14 @@ summary=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^[^ ]+:test: +Tests +' || 
 passed=$(printf '%s\n' "$summary" | grep -oE '[0-9]+ passed' | awk '{n += $1} END {print n + 0}' || true)
 failed=$(printf '%s\n' "$summary" | grep -oE '[0-9]+ failed' | awk '{n += $1} END {print n + 0}' || true)
 skipped=$(printf '%s\n' "$summary" | grep -oE '[0-9]+ skipped' | awk '{n += $1} END {print n + 0}' || true)
+# The failures again, last: a log cut to its tail still says what failed.
+failures=$(sed 's/\x1b\[[0-9;]*m//g' "$log" |
+  grep -E '^[^ ]+: +(FAIL|×) |^[^ ]+: .*(AssertionError|error TS[0-9]+|Error: )| ERROR ' | head -60 || true)
+if { [ "$status" -ne 0 ] || [ "$failed" -gt 0 ]; } && [ -n "$failures" ]; then
+  echo
+  echo "failures:"
+  printf '%s\n' "$failures"
+fi
 echo
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 if [ "$status" -eq 0 ] && [ "$failed" -gt 0 ]; then status=1; fi

@@ -55,7 +55,34 @@ export interface Source<Handle = unknown> {
   release(batch: SourceBatch<Handle>): Promise<void>;
   /** How many records wait to be read, when the source can tell cheaply. */
   backlog?(): Promise<number | undefined>;
+  /**
+   * A way to move batches straight to this sink without bringing them to the
+   * client, when the source can (both on one server, nothing to decode): the
+   * pump then moves every batch with it. Asked once, after both are open;
+   * undefined means the pump reads, writes and acks as usual.
+   */
+  directTo?(sink: Sink): DirectMove | undefined;
   close(): Promise<void>;
+}
+
+/** What one direct move did. */
+export interface DirectMoveResult {
+  /** Records moved; 0 means the source had none. */
+  readonly records: number;
+  readonly bytes: number;
+}
+
+/**
+ * Moves a batch from a source to a sink in one atomic step on their server:
+ * read, write and ack together, so a crash leaves each record either at the
+ * source or at the sink, never both and never neither. No batch is ever in
+ * doubt, so the pump needs no journal for it.
+ */
+export interface DirectMove {
+  /** Describes the path in progress and logs (`same-server script`). */
+  readonly name: string;
+  /** Moves up to `max` records, oldest first. */
+  move(max: number): Promise<DirectMoveResult>;
 }
 
 export interface WriteOptions {

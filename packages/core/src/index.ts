@@ -16,6 +16,8 @@ export {
 } from './config.js';
 export type { ConnectorDefinition } from './connector.js';
 export type {
+  DirectMove,
+  DirectMoveResult,
   ReadOptions,
   RejectedRecord,
   Sink,

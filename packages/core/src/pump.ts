@@ -1,4 +1,4 @@
-import type { RejectedRecord, Sink, Source, SourceBatch } from './contracts.js';
+import type { DirectMove, DirectMoveResult, RejectedRecord, Sink, Source, SourceBatch } from './contracts.js';
 import { describeError, FerryError, type FerryErrorOptions, LeaseLostError, RecordRejectedError } from './errors.js';
 import type { BatchJournal } from './journal.js';
 import { type FerryRecord, type RecordValue, rejectRecord } from './record.js';
@@ -53,6 +53,8 @@ export interface PumpProgress {
   /** Set while the pump waits: for room at the sink, or for records at the source. */
   readonly waiting?: 'full' | 'empty';
   readonly lastError?: string;
+  /** Set when batches move straight from source to sink on their server (see `Source.directTo`). */
+  readonly direct?: string;
 }
 
 export interface PumpResult extends PumpProgress {
@@ -112,6 +114,8 @@ export function createPump(options: PumpOptions): Pump {
    * their batch: they come back, and must not be written twice where the sink can tell.
    */
   const inDoubt = new Set<string>();
+  /** The source's direct path to the sink, when it has one. */
+  let direct: DirectMove | undefined;
 
   const progress = (waiting?: 'full' | 'empty'): PumpProgress => {
     const elapsedMs = startedAt === 0 ? 0 : performance.now() - startedAt;
@@ -125,6 +129,7 @@ export function createPump(options: PumpOptions): Pump {
       ...(backlog === undefined ? {} : { backlog: Math.max(0, backlog - (records - recordsAtBacklog)) }),
       ...(waiting === undefined ? {} : { waiting }),
       ...(lastError === undefined ? {} : { lastError }),
+      ...(direct === undefined ? {} : { direct: direct.name }),
     };
   };
 
@@ -347,6 +352,34 @@ export function createPump(options: PumpOptions): Pump {
     onProgress?.(progress());
   };
 
+  /**
+   * One batch the direct way: the source and sink move it between themselves
+   * in one atomic step, so there is nothing to journal, release or reconcile.
+   * A retried move that had landed only moves the next records.
+   */
+  const directStep = async (path: DirectMove): Promise<void> => {
+    if (signal?.aborted) throw new Stop('aborted');
+    if (maxBatches !== undefined && batches >= maxBatches) throw new Stop('maxBatches');
+    const max = await room();
+    let moved: DirectMoveResult;
+    try {
+      moved = await retrying('moving a batch', () => path.move(max), true);
+    } catch (error) {
+      if (error instanceof AbortedError || signal?.aborted) throw new Stop('aborted');
+      throw fail(error, `moving (${path.name})`);
+    }
+    if (moved.records === 0) {
+      if (stopWhenEmpty) throw new Stop('empty');
+      onProgress?.(progress('empty'));
+      await sleep(pollIntervalMs, signal);
+      return;
+    }
+    batches += 1;
+    records += moved.records;
+    bytes += moved.bytes;
+    onProgress?.(progress());
+  };
+
   const open = async (): Promise<void> => {
     try {
       await retrying('opening the source', () => source.open(), true);
@@ -391,10 +424,20 @@ export function createPump(options: PumpOptions): Pump {
         await open();
         await recallInDoubt();
         await refreshBacklog();
+        direct = source.directTo?.(sink);
         onProgress?.(progress());
         let lastBacklogAt = Date.now();
         for (;;) {
-          await step();
+          // A batch an earlier run left in doubt goes the usual way first, so
+          // that the sink is asked about it; a direct move would not ask.
+          if (direct === undefined) await step();
+          else if (inDoubt.size === 0) await directStep(direct);
+          else {
+            const before = inDoubt.size;
+            await step();
+            // The source reads oldest first: a batch with none of them means they are not coming back.
+            if (inDoubt.size === before) inDoubt.clear();
+          }
           // The backlog is for display: ask for it now and then, not every batch.
           if (Date.now() - lastBacklogAt >= 1000) {
             lastBacklogAt = Date.now();
