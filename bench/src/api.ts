@@ -1,11 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import type { BenchCase, BenchContext, Timed } from './bench-case.js';
-import { seedStream } from './s2s.js';
+import { seedStream } from './redis-end.js';
 
 const cli = fileURLToPath(new URL('../../apps/runner/dist/cli.js', import.meta.url));
 
@@ -57,6 +58,13 @@ function run(config: string): Promise<number> {
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve(code) : reject(new Error(`ferry run exited ${code}`))));
   });
+}
+
+/** A live process's peak RSS in KiB (Linux's VmHWM); undefined where /proc does not tell. */
+async function peakRssKb(pid: number | undefined): Promise<number | undefined> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const kb = /^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1];
+  return kb === undefined ? undefined : Number(kb);
 }
 
 /** Submits the flow through the API and polls its job until it completes. */
@@ -111,6 +119,8 @@ export const api: BenchCase = {
     return {
       pump: () => timed(() => throughApi(server.url)),
       loop: () => timed(() => run(config)),
+      // The worker that ran the jobs, not the bench process that submitted them.
+      workerPeakRssKb: () => peakRssKb(server.child.pid),
       async close() {
         server.child.kill('SIGTERM');
         await new Promise((resolve) => server.child.once('close', resolve));

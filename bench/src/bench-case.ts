@@ -18,6 +18,12 @@ export interface PreparedCase {
   pump(): Promise<Timed>;
   /** Seeds the source, then moves everything through the hand-written driver loop. */
   loop(): Promise<Timed>;
+  /**
+   * When the flow runs in a process of the case's own (a `ferry serve`
+   * worker), that process's peak RSS in KiB, read before `close`; otherwise
+   * the edge's process is the one that moved the records.
+   */
+  workerPeakRssKb?(): Promise<number | undefined>;
   close(): Promise<void>;
 }
 

@@ -3,14 +3,15 @@ import * as os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { startTestMongo, type TestMongo } from '@ferry/testkit/mongo-test-server';
 import { api, originalRate } from './api.js';
-import type { BenchCase, Timed } from './bench-case.js';
-import { c2s, s2c } from './clickhouse.js';
-import { m2s, s2m } from './mongo.js';
-import { q2q, q2s, s2q } from './rabbit.js';
-import { s2s } from './s2s.js';
+import type { Timed } from './bench-case.js';
+import { cases } from './cases.js';
+import { runInChild } from './edge-process.js';
 
-const cases: Record<string, BenchCase> = { s2s, s2q, q2s, q2q, s2c, c2s, s2m, m2s, api };
+/** The memory case: edges moving a large backlog through the pump alone, each in its own process. */
+const memoryEdges = ['s2s', 's2c'];
+const memoryLimitMb = 200;
 
 interface Row {
   edge: string;
@@ -22,12 +23,24 @@ interface Row {
   peakRssMb: number;
 }
 
+interface MemoryRow {
+  edge: string;
+  records: number;
+  pumpRate: number;
+  peakRssMb: number;
+  limitMb: number;
+}
+
 const usage = `usage: npm run bench -- [EDGE...] [--records N] [--rounds N] [--batch N] [--quick]
-  EDGE      one of: ${Object.keys(cases).join(', ')} (default: all)
-  --records records moved per run (default: each edge's own: 200,000 for s2s, s2c, c2s; 100,000 for the others)
+  EDGE      one of: ${Object.keys(cases).join(', ')}, memory (default: all of them)
+            memory: ${memoryEdges.join(' and ')} moving 1,000,000 records through the pump alone; fails when
+            a process's peak RSS reaches ${memoryLimitMb} MB
+  --records records moved per run (default: each edge's own: 200,000 for s2s, s2c, c2s, c2c; 100,000 for the others)
   --rounds  runs of each side, interleaved pump/loop/loop/pump… to cancel drift (default 3)
   --batch   batch size (default 1000)
-  --quick   a small run that only checks the benchmark still works; writes no results`;
+  --quick   a small run that only checks the benchmark still works (2,000 records, 50,000 for memory,
+            1 round); writes no results
+Each edge runs in a process of its own, whose peak RSS the table shows.`;
 
 function positiveInt(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -44,7 +57,13 @@ const rate = (runs: Timed[]) =>
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-function markdown(rows: Row[], machine: string): string {
+const mb = (kb: number) => Math.round(kb / 1024);
+
+function memoryLine(row: MemoryRow): string {
+  return `Memory, ${row.edge}: ${fmt(row.records)} records through the pump (all waiting at the source when it started), ${fmt(row.pumpRate)} records/s, peak RSS ${row.peakRssMb} MB (limit ${row.limitMb} MB)`;
+}
+
+function markdown(rows: Row[], memory: MemoryRow[], machine: string): string {
   const lines = [
     `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}.`,
     '',
@@ -55,13 +74,24 @@ function markdown(rows: Row[], machine: string): string {
         `| ${r.edge} | ${fmt(r.records)} × ${r.rounds} | ${fmt(r.pumpRate)} | ${fmt(r.loopRate)} | ${r.ratio.toFixed(2)} | ${r.peakRssMb} MB |`,
     ),
   ];
+  if (memory.length > 0) lines.push('', ...memory.map((row) => `${memoryLine(row)}.`));
+  lines.push(
+    '',
+    'Peak RSS is that of the process that ran the edge, alone in a process of its own (seeding, pump and loop, every round); the MongoDB server runs in another.',
+  );
   if (rows.some((r) => r.edge === api.edge)) {
     lines.push(
       '',
-      `S2S via API: "pump" is a job through the HTTP API (submitted to \`ferry serve\`, polled to its end), "loop" is \`ferry run\` of the same flow, both timed from the request or spawn to the end. The original Flask + Celery worker moved about ${fmt(originalRate)} records/s here with batch 1000.`,
+      `S2S via API: "pump" is a job through the HTTP API (submitted to \`ferry serve\`, polled to its end), "loop" is \`ferry run\` of the same flow, both timed from the request or spawn to the end; its peak RSS is the \`ferry serve\` worker's. The original Flask + Celery worker moved about ${fmt(originalRate)} records/s here with batch 1000.`,
     );
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** A MongoDB for the edges that need one, in this process, so that no edge's RSS counts it. */
+async function mongoFor(names: string[]): Promise<TestMongo | undefined> {
+  const needs = names.some((name) => /^(M2.|.2M)$/.test(cases[name]?.edge ?? ''));
+  return needs ? startTestMongo() : undefined;
 }
 
 async function main(): Promise<void> {
@@ -79,8 +109,8 @@ async function main(): Promise<void> {
     console.log(usage);
     return;
   }
-  const names = positionals.length > 0 ? positionals.map((p) => p.toLowerCase()) : Object.keys(cases);
-  const unknown = names.filter((n) => !(n in cases));
+  const names = positionals.length > 0 ? positionals.map((p) => p.toLowerCase()) : [...Object.keys(cases), 'memory'];
+  const unknown = names.filter((n) => !(n in cases) && n !== 'memory');
   if (unknown.length > 0) {
     console.error(`bench: unknown edge ${unknown.join(', ')}\n${usage}`);
     process.exit(2);
@@ -88,61 +118,94 @@ async function main(): Promise<void> {
   const quick = values.quick;
   const rounds = positiveInt(values.rounds, 'rounds', quick ? 1 : 3);
   const batchSize = positiveInt(values.batch, 'batch', 1000);
-  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 
+  const edgeNames = names.filter((n) => n !== 'memory');
+  const withMemory = names.includes('memory');
+  const mongo = await mongoFor(edgeNames);
+  const env = mongo === undefined ? process.env : { ...process.env, MONGO_URL: mongo.url };
   const rows: Row[] = [];
-  for (const name of names) {
-    const bench = cases[name]!;
-    const records = positiveInt(values.records, 'records', quick ? 5000 : bench.defaultRecords);
-    const pumpRuns: Timed[] = [];
-    const loopRuns: Timed[] = [];
-    for (let round = 0; round < rounds; round++) {
-      const prepared = await bench.prepare({ redisUrl, records, batchSize, round });
+  const memory: MemoryRow[] = [];
+  const failed: string[] = [];
+  try {
+    for (const name of edgeNames) {
+      const bench = cases[name]!;
+      const records = positiveInt(values.records, 'records', quick ? 2000 : bench.defaultRecords);
+      let runs: { pump: Timed[]; loop: Timed[]; peakRssKb: number };
       try {
-        // Alternate which side goes first, so that drift of the machine favours neither.
-        if (round % 2 === 0) {
-          pumpRuns.push(await prepared.pump());
-          loopRuns.push(await prepared.loop());
-        } else {
-          loopRuns.push(await prepared.loop());
-          pumpRuns.push(await prepared.pump());
-        }
-      } finally {
-        await prepared.close();
+        runs = await runInChild({ name, records, rounds, batchSize, pumpOnly: false }, env);
+      } catch (error) {
+        console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
+        failed.push(bench.edge);
+        continue;
       }
-    }
-    const row: Row = {
-      edge: bench.edge,
-      records,
-      rounds,
-      pumpRate: rate(pumpRuns),
-      loopRate: rate(loopRuns),
-      ratio: rate(pumpRuns) / rate(loopRuns),
-      peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
-    };
-    rows.push(row);
-    if (bench === api) {
+      const row: Row = {
+        edge: bench.edge,
+        records,
+        rounds,
+        pumpRate: rate(runs.pump),
+        loopRate: rate(runs.loop),
+        ratio: rate(runs.pump) / rate(runs.loop),
+        peakRssMb: mb(runs.peakRssKb),
+      };
+      rows.push(row);
+      if (bench === api) {
+        console.log(
+          `S2S via API: the pump column is a job submitted to ferry serve and polled to its end, the loop column is ferry run of the same flow; ${(row.pumpRate / originalRate).toFixed(1)}× the original Flask + Celery worker (${fmt(originalRate)} records/s here)`,
+        );
+      }
       console.log(
-        `S2S via API: the pump column is a job submitted to ferry serve and polled to its end, the loop column is ferry run of the same flow; ${(row.pumpRate / originalRate).toFixed(1)}× the original Flask + Celery worker (${fmt(originalRate)} records/s here)`,
+        `${row.edge}: pump ${fmt(row.pumpRate)} records/s, loop ${fmt(row.loopRate)} records/s, ratio ${row.ratio.toFixed(2)}, peak RSS ${row.peakRssMb} MB (${fmt(records)} records × ${rounds} rounds, batch ${batchSize})`,
       );
     }
-    console.log(
-      `${row.edge}: pump ${fmt(row.pumpRate)} records/s, loop ${fmt(row.loopRate)} records/s, ratio ${row.ratio.toFixed(2)}, peak RSS ${row.peakRssMb} MB (${fmt(records)} records × ${rounds} rounds, batch ${batchSize})`,
-    );
+    if (withMemory) {
+      const records = positiveInt(values.records, 'records', quick ? 50_000 : 1_000_000);
+      for (const name of memoryEdges) {
+        const edge = cases[name]!.edge;
+        try {
+          const runs = await runInChild({ name, records, rounds: 1, batchSize, pumpOnly: true }, env);
+          const row = {
+            edge,
+            records,
+            pumpRate: rate(runs.pump),
+            peakRssMb: mb(runs.peakRssKb),
+            limitMb: memoryLimitMb,
+          };
+          memory.push(row);
+          console.log(memoryLine(row));
+          if (row.peakRssMb >= memoryLimitMb) {
+            console.error(
+              `bench: memory, ${edge}: peak RSS ${row.peakRssMb} MB moving ${fmt(records)} records, at or over the ${memoryLimitMb} MB limit`,
+            );
+            failed.push(`memory ${edge}`);
+          }
+        } catch (error) {
+          console.error(`bench: memory, ${error instanceof Error ? error.message : String(error)}`);
+          failed.push(`memory ${edge}`);
+        }
+      }
+    }
+  } finally {
+    await mongo?.close();
   }
 
-  const table = markdown(rows, machine);
+  const table = markdown(rows, memory, machine);
   console.log(`\n${table}`);
-  if (!quick) {
+  // A run where an edge broke would leave a table with holes: keep the last whole one.
+  const complete = rows.length === edgeNames.length && memory.length === (withMemory ? memoryEdges.length : 0);
+  if (!quick && complete) {
     const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'results');
     await mkdir(dir, { recursive: true });
     await writeFile(
       join(dir, 'latest.json'),
-      `${JSON.stringify({ machine, date: new Date().toISOString(), rows }, null, 2)}\n`,
+      `${JSON.stringify({ machine, date: new Date().toISOString(), rows, memory }, null, 2)}\n`,
     );
     await writeFile(join(dir, 'latest.md'), table);
     console.log(`results written to ${dir}/latest.{json,md}`);
+  }
+  if (failed.length > 0) {
+    console.error(`bench failed: ${failed.join(', ')}`);
+    process.exitCode = 1;
   }
 }
 

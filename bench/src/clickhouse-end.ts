@@ -1,0 +1,83 @@
+import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { createClickHouseSink, createClickHouseSource } from '@ferry/clickhouse';
+import type { End, OpenEnd } from './end.js';
+
+const clickHouseUrl = () => process.env.CLICKHOUSE_URL ?? 'http://127.0.0.1:18123';
+const columns = '_source_id String, id UInt64, task String, n UInt64, text String';
+const seedChunk = 10_000;
+
+/**
+ * ClickHouse (C): MergeTree tables in `default`, read by keyset on `id`
+ * (copy mode, the rows stay), written one JSONEachRow INSERT per batch.
+ */
+export const openClickHouseEnd: OpenEnd = async () => {
+  const ch = createClient({
+    url: clickHouseUrl(),
+    compression: { request: false, response: false },
+    log: { level: ClickHouseLogLevel.OFF },
+  });
+  const table = (name: string) => `default.\`${name}\``;
+  const fresh = async (name: string) => {
+    await ch.command({ query: `DROP TABLE IF EXISTS ${table(name)}` });
+    await ch.command({ query: `CREATE TABLE ${table(name)} (${columns}) ENGINE = MergeTree ORDER BY id` });
+  };
+  const end: End = {
+    async seed(name, count) {
+      await fresh(name);
+      for (let start = 0; start < count; start += seedChunk) {
+        const rows = [];
+        for (let i = start; i < Math.min(count, start + seedChunk); i++) {
+          rows.push({ _source_id: `s-${i}`, id: i + 1, task: `task-${i}`, n: i, text: 'hello from the bench' });
+        }
+        await ch.insert({ table: table(name), values: rows, format: 'JSONEachRow' });
+      }
+    },
+    // Copy mode leaves the rows: what is left to read is what lies after the checkpoint.
+    left: async () => 0,
+    source: (name) =>
+      createClickHouseSource({ url: clickHouseUrl(), table: name, cursor: 'id', checkpointKey: `bench.${name}` }),
+    async drain(name, batchSize, _expected, write) {
+      // The careful hand loop on a server without query parameters: the last id is a number it read itself.
+      let moved = 0;
+      let last: string | undefined;
+      for (;;) {
+        const where = last === undefined ? '' : ` WHERE id > ${BigInt(last)}`;
+        const text = await (
+          await ch.query({
+            query: `SELECT * FROM ${table(name)}${where} ORDER BY id LIMIT ${batchSize}`,
+            format: 'JSONEachRow',
+          })
+        ).text();
+        const rows = text
+          .split('\n')
+          .filter((line) => line.length > 0)
+          .map((line) => JSON.parse(line) as Record<string, unknown>);
+        if (rows.length === 0) return moved;
+        await write(rows.map((row) => ({ id: String(row.id), value: row })));
+        last = String(rows[rows.length - 1]!.id);
+        moved += rows.length;
+      }
+    },
+    fresh,
+    async arrived(name) {
+      const result = await ch.query({ query: `SELECT count() AS n FROM ${table(name)}`, format: 'JSONEachRow' });
+      return Number((await result.json<{ n: string }>())[0]?.n);
+    },
+    sink: (name) => createClickHouseSink({ url: clickHouseUrl(), table: name }),
+    // The sink's call: one INSERT of the batch, the record id in the _source_id column.
+    writer: (name) => async (records) => {
+      await ch.insert({
+        table: table(name),
+        values: records.map((record) => ({ ...record.value, _source_id: record.id })),
+        format: 'JSONEachRow',
+      });
+    },
+    async drop(name) {
+      await ch.command({ query: `DROP TABLE IF EXISTS ${table(name)}` });
+    },
+    async close() {
+      await ch.close();
+    },
+  };
+  return end;
+};

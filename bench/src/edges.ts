@@ -1,0 +1,78 @@
+import { type BenchCase, checkMoved, type Timed, timedPump } from './bench-case.js';
+import { openClickHouseEnd } from './clickhouse-end.js';
+import type { End, OpenEnd } from './end.js';
+import { openMongoEnd } from './mongo-end.js';
+import { openRabbitEnd } from './rabbit-end.js';
+import { openRedisEnd } from './redis-end.js';
+
+const ends: Record<string, OpenEnd> = { S: openRedisEnd, Q: openRabbitEnd, M: openMongoEnd, C: openClickHouseEnd };
+
+/**
+ * One edge from two ends: the pump moves the source's records with the two
+ * connectors; the hand loop reads with the source end's driver calls and
+ * writes each batch with the sink end's, acking after the write as the pump
+ * does. Both start from a freshly seeded source and an empty target, and
+ * both are checked to have moved every record exactly once.
+ */
+export function edgeCase(edge: string, defaultRecords: number): BenchCase {
+  const [from, to] = edge.split('2') as [string, string];
+  const openFrom = ends[from];
+  const openTo = ends[to];
+  if (openFrom === undefined || openTo === undefined) throw new Error(`bench: no end for ${edge}`);
+  return {
+    edge,
+    defaultRecords,
+    async prepare(ctx) {
+      const scope = `${edge.toLowerCase()}_${process.pid}_${ctx.round}`;
+      const source: End = await openFrom(ctx, scope);
+      const sink: End = from === to ? source : await openTo(ctx, scope);
+      const run = async (side: string, move: (input: string, output: string) => Promise<Timed>) => {
+        const input = `ferry_bench_${scope}_${side}_in`;
+        const output = `ferry_bench_${scope}_${side}_out`;
+        await sink.fresh(output);
+        await source.seed(input, ctx.records);
+        const timed = await move(input, output);
+        checkMoved(edge, ctx.records, timed.records, await source.left(input), await sink.arrived(output));
+        await source.drop(input);
+        await sink.drop(output);
+        return timed;
+      };
+      return {
+        pump: () => run('pump', (input, output) => timedPump(source.source(input), sink.sink(output), ctx.batchSize)),
+        loop: () =>
+          run('loop', async (input, output) => {
+            const write = sink.writer(output);
+            const started = performance.now();
+            const moved = await source.drain(input, ctx.batchSize, ctx.records, write);
+            return { records: moved, seconds: (performance.now() - started) / 1000 };
+          }),
+        async close() {
+          await source.close();
+          if (sink !== source) await sink.close();
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Every permitted edge but S2S (the reference edge, with its bounded target,
+ * in s2s.ts): the ten cross-system ones and the same-system Q2Q, M2M, C2C.
+ * M2C and C2M are refused by design. 200,000 records where the rates allow a
+ * long enough run, 100,000 where a queue or the MongoDB test server is slower.
+ */
+export const edgeCases: readonly BenchCase[] = [
+  edgeCase('S2Q', 100_000),
+  edgeCase('S2M', 100_000),
+  edgeCase('S2C', 200_000),
+  edgeCase('Q2S', 100_000),
+  edgeCase('Q2Q', 100_000),
+  edgeCase('Q2M', 100_000),
+  edgeCase('Q2C', 100_000),
+  edgeCase('M2S', 100_000),
+  edgeCase('M2Q', 100_000),
+  edgeCase('M2M', 100_000),
+  edgeCase('C2S', 200_000),
+  edgeCase('C2Q', 100_000),
+  edgeCase('C2C', 200_000),
+];

@@ -1,0 +1,77 @@
+import { parseArgs } from 'node:util';
+import type { Timed } from './bench-case.js';
+import { cases } from './cases.js';
+import type { EdgeArgs, EdgeResult } from './edge-process.js';
+
+/**
+ * Runs one edge's rounds in this process, alone, so that the peak RSS it
+ * reports is that edge's and nothing else's (not the other edges', nor the
+ * MongoDB test server's, which runs in the parent).
+ */
+async function runEdge(args: EdgeArgs): Promise<EdgeResult> {
+  const bench = cases[args.name];
+  if (bench === undefined) throw new Error(`unknown edge ${args.name}`);
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const pump: Timed[] = [];
+  const loop: Timed[] = [];
+  let workerRssKb: number | undefined;
+  for (let round = 0; round < args.rounds; round++) {
+    const prepared = await bench.prepare({ redisUrl, records: args.records, batchSize: args.batchSize, round });
+    try {
+      // Alternate which side goes first, so that drift of the machine favours neither.
+      if (args.pumpOnly) {
+        pump.push(await prepared.pump());
+      } else if (round % 2 === 0) {
+        pump.push(await prepared.pump());
+        loop.push(await prepared.loop());
+      } else {
+        loop.push(await prepared.loop());
+        pump.push(await prepared.pump());
+      }
+      const worker = await prepared.workerPeakRssKb?.();
+      if (worker !== undefined) workerRssKb = Math.max(workerRssKb ?? 0, worker);
+    } finally {
+      await prepared.close();
+    }
+  }
+  return { pump, loop, peakRssKb: workerRssKb ?? process.resourceUsage().maxRSS };
+}
+
+function parse(): EdgeArgs {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      records: { type: 'string' },
+      rounds: { type: 'string' },
+      batch: { type: 'string' },
+      'pump-only': { type: 'boolean', default: false },
+    },
+  });
+  const int = (value: string | undefined, name: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got "${value}"`);
+    return n;
+  };
+  const name = positionals[0];
+  if (name === undefined || positionals.length > 1)
+    throw new Error('usage: run-edge EDGE --records N --rounds N --batch N');
+  return {
+    name,
+    records: int(values.records, 'records'),
+    rounds: int(values.rounds, 'rounds'),
+    batchSize: int(values.batch, 'batch'),
+    pumpOnly: values['pump-only'],
+  };
+}
+
+runEdge(parse())
+  .then((result) => {
+    // Without a parent (run by hand) the result goes to stdout as JSON.
+    if (process.send === undefined) console.log(JSON.stringify(result));
+    else process.send(result, () => process.disconnect());
+  })
+  .catch((error: unknown) => {
+    console.error(error instanceof Error ? `bench failed: ${error.message}` : error);
+    process.exitCode = 1;
+    process.disconnect?.();
+  });
