@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { AbortedError, type BatchJournal, ConnectionError, describeError, mapErrors } from '@ferry/core';
+import {
+  AbortedError,
+  type BatchJournal,
+  ConnectionError,
+  describeError,
+  mapErrors,
+  parseJournalEntry,
+} from '@ferry/core';
 import type { Redis } from 'ioredis';
 import { controlKeys } from './control.js';
 import type { BuiltFlow } from './flow-builder.js';
@@ -42,16 +49,17 @@ export function createRedisJournal(redis: Redis, key: string, fence?: SourceLock
   return {
     async inDoubt() {
       const text = await call('reading the batch journal', () => redis.get(key));
-      return text === null ? [] : (JSON.parse(text) as string[]);
+      return text === null ? undefined : parseJournalEntry(text);
     },
-    async begin(ids) {
+    async begin(entry) {
+      const text = JSON.stringify(entry);
       if (fence === undefined) {
-        await call('noting a batch in the journal', () => redis.set(key, JSON.stringify(ids)));
+        await call('noting a batch in the journal', () => redis.set(key, text));
         return;
       }
       if (fence.lost.aborted) throw new AbortedError(`[ferry] ${describeError(fence.lost.reason)}`);
       const held = await call('noting a batch in the journal', () =>
-        redis.eval(fencedBeginScript, 2, key, fence.key, JSON.stringify(ids), fence.token, String(fence.ttlMs)),
+        redis.eval(fencedBeginScript, 2, key, fence.key, text, fence.token, String(fence.ttlMs)),
       );
       if (held !== 1) {
         fence.markLost('held by another job or expired when a batch was to be written');

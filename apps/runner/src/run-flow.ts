@@ -17,6 +17,7 @@ export function runFlow(flow: BuiltFlow, options: RunFlowOptions = {}): Promise<
     sink: flow.sink,
     deadLetter: flow.deadLetter,
     journal: options.journal,
+    maxAttempts: spec.maxAttempts,
     batchSize: spec.batchSize,
     maxBatches: spec.maxBatches,
     stopWhenEmpty: spec.stopWhenEmpty,

@@ -40,6 +40,12 @@ export const flowSchema = z.strictObject({
   /** How often a full sink is polled, and how long a follow-mode read waits. */
   pollIntervalMs: z.int().positive().max(3_600_000).default(1000),
   deadLetter: endpointSchema.optional(),
+  /**
+   * Writes of one batch without an ack (the worker killed, the write failing)
+   * before its records are read one at a time, and of one record before it is
+   * dead-lettered. Counted in the batch journal, so it needs a control store.
+   */
+  maxAttempts: z.int().min(1).max(1000).default(5),
   retry: retrySchema.default(() => ({ ...defaultRetryPolicy })),
   /** Pumps run side by side in one job, for sources that allow competing readers (a group, a queue). */
   parallelism: z.int().min(1).max(64).default(1),

@@ -53,7 +53,7 @@ export {
   RecordRejectedError,
   TransientError,
 } from './errors.js';
-export { type BatchJournal, createMemoryJournal } from './journal.js';
+export { type BatchJournal, createMemoryJournal, type JournalEntry, parseJournalEntry } from './journal.js';
 export {
   createMemorySink,
   createMemorySource,

@@ -1,6 +1,13 @@
 import type { DirectMove, DirectMoveResult, RejectedRecord, Sink, Source, SourceBatch } from './contracts.js';
-import { describeError, FerryError, type FerryErrorOptions, LeaseLostError, RecordRejectedError } from './errors.js';
-import type { BatchJournal } from './journal.js';
+import {
+  describeError,
+  FerryError,
+  type FerryErrorOptions,
+  isTransient,
+  LeaseLostError,
+  RecordRejectedError,
+} from './errors.js';
+import type { BatchJournal, JournalEntry } from './journal.js';
 import { type FerryRecord, type RecordValue, rejectRecord } from './record.js';
 import { AbortedError, defaultRetryPolicy, type RetryPolicy, sleep, withRetry } from './retry.js';
 
@@ -21,6 +28,14 @@ export interface PumpOptions {
    * such a batch may be written twice (at-least-once).
    */
   readonly journal?: BatchJournal;
+  /**
+   * How many times a batch may be written without an ack (the worker killed,
+   * the write failing for good) before its records are read one at a time,
+   * and how many times one record may, before it is dead-lettered. Needs the
+   * journal, which counts; sources that count deliveries themselves (a Redis
+   * group, a RabbitMQ queue) stop a poison record earlier. Default 5.
+   */
+  readonly maxAttempts?: number;
   /** Records per batch; each batch is also capped by the sink's free room. */
   readonly batchSize: number;
   /** Stop after this many batches (the original `max_exec_cnt`); undefined: no limit. */
@@ -95,6 +110,7 @@ export function createPump(options: PumpOptions): Pump {
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
   const policy = options.retry ?? defaultRetryPolicy;
   const label = options.flowName === undefined ? 'flow' : `flow "${options.flowName}"`;
+  const maxAttempts = options.maxAttempts ?? 5;
 
   if (!Number.isInteger(batchSize) || batchSize <= 0) {
     throw new FerryError(`[ferry] ${label}: batchSize must be a positive integer, got ${batchSize}`);
@@ -114,6 +130,10 @@ export function createPump(options: PumpOptions): Pump {
    * their batch: they come back, and must not be written twice where the sink can tell.
    */
   const inDoubt = new Set<string>();
+  /** The journal's note of the batch an earlier run left in doubt, until the next batch is acked. */
+  let prior: JournalEntry | undefined;
+  /** Records still to read one at a time, to find the one a batch keeps failing on. */
+  let careful = 0;
   /** The source's direct path to the sink, when it has one. */
   let direct: DirectMove | undefined;
 
@@ -275,11 +295,45 @@ export function createPump(options: PumpOptions): Pump {
     return batch.filter((record) => !inDoubtAgain.has(record) || missing.has(record.id));
   };
 
+  /**
+   * This batch's attempt: one more than the note an earlier run left, when it
+   * is that batch again (the same first record and size: the source gives a
+   * batch in doubt back first), else the first.
+   */
+  const attemptOf = (batch: SourceBatch): number => {
+    const same =
+      prior !== undefined && batch.records.length === prior.ids.length && batch.records[0]?.id === prior.ids[0];
+    return same ? prior!.attempts + 1 : 1;
+  };
+
+  /** A record that failed on its own maxAttempts times: it goes to the dead-letter sink, unwritten. */
+  const giveUp = (record: FerryRecord, attempts: number): RejectedRecord[] => {
+    const rejected = rejectRecord(
+      record,
+      `written ${attempts - 1} times without being acknowledged (maxAttempts ${maxAttempts}): ` +
+        'each attempt ended with the worker stopped or the write failed',
+    );
+    return [{ ...rejected, attempts: attempts - 1 }];
+  };
+
+  /**
+   * A write that failed because a server was away is not the records' fault:
+   * the note stays (the batch may have landed in part) but this attempt does
+   * not count towards maxAttempts, so a long outage dead-letters nothing.
+   */
+  const uncount = async (entry: JournalEntry): Promise<void> => {
+    try {
+      await journal!.begin({ ...entry, attempts: entry.attempts - 1 });
+    } catch {
+      // The control store is away too: the attempt counts, which at worst reads the batch one record at a time.
+    }
+  };
+
   const step = async (): Promise<void> => {
     if (signal?.aborted) throw new Stop('aborted');
     if (maxBatches !== undefined && batches >= maxBatches) throw new Stop('maxBatches');
 
-    const max = await room();
+    const max = careful > 0 ? 1 : await room();
     const waitMs = stopWhenEmpty ? 0 : pollIntervalMs;
     let batch: SourceBatch;
     try {
@@ -301,18 +355,29 @@ export function createPump(options: PumpOptions): Pump {
       throw new Stop('aborted');
     }
 
-    if (rejected.length > 0) await deadLetterAll(batch, rejected, source.name, 'reading');
+    const attempts = attemptOf(batch);
+    const givenUp = attempts > maxAttempts && batch.records.length === 1 ? giveUp(batch.records[0]!, attempts) : [];
+    if (rejected.length > 0 || givenUp.length > 0) {
+      await deadLetterAll(batch, [...rejected, ...givenUp], givenUp.length > 0 ? 'ferry' : source.name, 'reading');
+    }
 
     let toWrite: readonly FerryRecord[];
     let refused: readonly RejectedRecord[];
+    let entry: JournalEntry | undefined;
     try {
-      toWrite = await dropInDoubt(batch.records);
-      if (journal !== undefined) {
-        const ids = batch.records.map((record) => record.id);
-        await retrying('noting the batch in the journal', () => journal.begin(ids), true);
+      toWrite = givenUp.length > 0 ? [] : await dropInDoubt(batch.records);
+      if (journal !== undefined && toWrite.length > 0) {
+        const noted: JournalEntry = {
+          ids: batch.records.map((record) => record.id),
+          attempts,
+          ...(careful > 0 ? { span: careful } : {}),
+        };
+        await retrying('noting the batch in the journal', () => journal.begin(noted), true);
+        entry = noted;
       }
       refused = await writeWithReconcile(toWrite);
     } catch (error) {
+      if (entry !== undefined && isTransient(error)) await uncount(entry);
       await releaseQuietly(batch);
       if (error instanceof AbortedError) throw new Stop('aborted');
       throw fail(error, 'writing');
@@ -345,9 +410,11 @@ export function createPump(options: PumpOptions): Pump {
       }
     }
 
+    prior = undefined;
+    if (careful > 0) careful = Math.max(0, careful - batch.records.length - rejected.length);
     batches += 1;
     records += toWrite.length - refused.length;
-    deadLettered += rejected.length + refused.length;
+    deadLettered += rejected.length + givenUp.length + refused.length;
     for (const record of toWrite) bytes += record.bytes;
     onProgress?.(progress());
   };
@@ -395,7 +462,11 @@ export function createPump(options: PumpOptions): Pump {
   const recallInDoubt = async (): Promise<void> => {
     if (journal === undefined) return;
     try {
-      for (const id of await retrying('reading the journal', () => journal.inDoubt(), true)) inDoubt.add(id);
+      prior = await retrying('reading the journal', () => journal.inDoubt(), true);
+      for (const id of prior?.ids ?? []) inDoubt.add(id);
+      if (prior?.span !== undefined) careful = prior.span;
+      // A batch that failed maxAttempts times: read it one record at a time, so that the next failure names the record.
+      else if (prior !== undefined && prior.attempts >= maxAttempts && prior.ids.length > 1) careful = prior.ids.length;
     } catch (error) {
       if (error instanceof AbortedError) throw new Stop('aborted');
       throw fail(error, 'reading the journal');
