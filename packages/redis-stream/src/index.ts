@@ -21,6 +21,7 @@ export {
   redisStreamSinkOptionsSchema,
   redisStreamSourceOptionsSchema,
 } from './redis-stream-config.js';
+export { directMoveScript } from './redis-stream-direct.js';
 export { addEntriesScript, createRedisStreamSink, scriptChunk } from './redis-stream-sink.js';
 export { createRedisStreamSource, type RedisStreamHandle } from './redis-stream-source.js';
 

@@ -55,10 +55,21 @@ export const redisStreamSourceOptionsSchema = z
     claimIdleMs: z.int().positive().optional(),
     /** Group mode: an entry delivered this many times (the group's own count) is dead-lettered, not handed over again. */
     maxDeliveries: z.int().positive().optional(),
+    /**
+     * Range mode: batches to a fields-codec Redis stream sink on the same
+     * server and database move inside Redis, one script call each (read, add,
+     * delete atomically). `false` keeps the usual read, write, ack.
+     */
+    direct: z.boolean().optional(),
   })
   .superRefine((options, ctx) => {
     checkConnection(options, ctx);
-    if (options.mode !== 'range') return;
+    if (options.mode !== 'range') {
+      if (options.direct !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['direct'], message: 'applies to mode "range" only (mode is "group")' });
+      }
+      return;
+    }
     // Defaults are filled after this check, so a group option here was set by the user and would be ignored.
     for (const key of groupOnly) {
       if (options[key] !== undefined) {
@@ -74,6 +85,7 @@ export const redisStreamSourceOptionsSchema = z
     keep: options.keep ?? false,
     claimIdleMs: options.claimIdleMs ?? 60_000,
     maxDeliveries: options.maxDeliveries ?? 5,
+    direct: options.mode === 'range' && (options.direct ?? true),
   }));
 
 export const redisStreamSinkOptionsSchema = z

@@ -11,6 +11,7 @@ import {
   fieldsFormat,
 } from './redis-stream-codec.js';
 import { parseSinkOptions, type RedisStreamSinkConfig } from './redis-stream-config.js';
+import { type DirectTarget, directTargetKey, identifyServer } from './redis-stream-direct.js';
 
 /** How far back `reconcile` looks beyond twice the batch, for entries other writers added since. */
 const reconcileSlack = 100;
@@ -52,6 +53,7 @@ class RedisStreamSink implements Sink {
   readonly #head: readonly (FieldText | number)[];
   #redis: Redis | undefined;
   #useScript: boolean;
+  #directTarget: DirectTarget | undefined;
 
   constructor(config: RedisStreamSinkConfig) {
     this.#config = config;
@@ -64,7 +66,25 @@ class RedisStreamSink implements Sink {
   }
 
   async open(): Promise<void> {
-    this.#redis = await this.#client.open();
+    const redis = await this.#client.open();
+    const server = await identifyServer(redis, this.#client, false);
+    const { stream, codec, sourceIdField, trim, maxLen } = this.#config;
+    this.#directTarget =
+      server === undefined
+        ? undefined
+        : Object.freeze({
+            server,
+            stream,
+            codec,
+            sourceIdField,
+            trimTo: trim && maxLen !== undefined ? String(maxLen) : '',
+          });
+    this.#redis = redis;
+  }
+
+  /** What a source on the same server needs to move records here itself (see `Source.directTo`); set while open. */
+  get [directTargetKey](): DirectTarget | undefined {
+    return this.#directTarget;
   }
 
   async free(): Promise<number> {
@@ -198,6 +218,7 @@ class RedisStreamSink implements Sink {
   }
 
   async close(): Promise<void> {
+    this.#directTarget = undefined;
     this.#redis = undefined;
     await this.#client.close();
   }

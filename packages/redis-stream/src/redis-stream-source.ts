@@ -1,9 +1,25 @@
 import { isUtf8 } from 'node:buffer';
-import type { FerryRecord, ReadOptions, RecordValue, RejectedRecord, Source, SourceBatch } from '@ferry/core';
+import type {
+  DirectMove,
+  FerryRecord,
+  ReadOptions,
+  RecordValue,
+  RejectedRecord,
+  Sink,
+  Source,
+  SourceBatch,
+} from '@ferry/core';
 import type { Redis } from 'ioredis';
 import { RedisStreamClient } from './redis-stream-client.js';
 import { decodeFields, decodeJson, type FieldText, fieldsFormat } from './redis-stream-codec.js';
 import { parseSourceOptions, type RedisStreamSourceConfig } from './redis-stream-config.js';
+import {
+  directTargetOf,
+  identifyServer,
+  SameServerMove,
+  type ServerIdentity,
+  sameServer,
+} from './redis-stream-direct.js';
 
 /** What `ack` and `release` need of a batch: its entry ids. */
 export interface RedisStreamHandle {
@@ -91,6 +107,9 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
   #lastClaimAt = 0;
   /** Range mode: ack by trimming the head of the stream while the server runs scripts. */
   #trimAcks = true;
+  /** Range mode with `direct`: the server this connection talks to, when it can run the move script. */
+  #server: ServerIdentity | undefined;
+  #direct: SameServerMove | undefined;
 
   constructor(config: RedisStreamSourceConfig) {
     this.#config = config;
@@ -115,7 +134,31 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
       this.#claimCursor = '0-0';
       this.#lastClaimAt = 0;
     }
+    this.#server = this.#config.direct ? await identifyServer(redis, this.#client, true) : undefined;
     this.#redis = redis;
+  }
+
+  /**
+   * The same-server move, when it writes exactly what reading, writing and
+   * acking would: the sink is a ferry Redis stream sink on the same server,
+   * database and key prefix (so one script sees both keys), both use the
+   * `fields` codec (whose sink writes the entries' fields as read), and the
+   * two streams differ. Anything else, or `direct: false`, takes the usual path.
+   */
+  directTo(sink: Sink): DirectMove | undefined {
+    const server = this.#server;
+    const target = directTargetOf(sink);
+    if (server === undefined || target === undefined || !sameServer(server, target.server)) return undefined;
+    if (this.#config.codec !== 'fields' || target.codec !== 'fields' || target.stream === this.#config.stream) {
+      return undefined;
+    }
+    this.#direct = new SameServerMove(
+      () => this.#redis ?? this.#client.redis,
+      this.#client,
+      this.#config.stream,
+      target,
+    );
+    return this.#direct;
   }
 
   async read(max: number, options: ReadOptions): Promise<SourceBatch<RedisStreamHandle>> {
@@ -389,6 +432,8 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
   }
 
   async close(): Promise<void> {
+    await this.#direct?.dispose();
+    this.#direct = undefined;
     this.#redis = undefined;
     await this.#client.close();
   }

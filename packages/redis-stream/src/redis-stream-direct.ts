@@ -1,0 +1,242 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { DirectMove, DirectMoveResult, Sink } from '@ferry/core';
+import type { Redis } from 'ioredis';
+import type { RedisStreamClient } from './redis-stream-client.js';
+
+/**
+ * Who a connection talks to: the server's `run_id` (random per server
+ * process, so two servers never share one, whatever their addresses look
+ * like from here), the database the connection has selected, and the key
+ * prefix the driver adds. Two connections with equal identities see the same keys.
+ */
+export interface ServerIdentity {
+  readonly runId: string;
+  readonly db: number;
+  readonly keyPrefix: string;
+}
+
+/**
+ * What a ferry Redis stream sink tells a source on the same server so that
+ * the source can write exactly what the sink would: found on the sink under
+ * `directTargetKey`. A registered symbol, so that a source and a sink from two
+ * copies of this package still find each other; the version in its name
+ * keeps a copy that writes differently from being taken for this one.
+ */
+export interface DirectTarget {
+  readonly server: ServerIdentity;
+  readonly stream: string;
+  readonly codec: 'fields' | 'json';
+  /** The field that keeps the source id, or false for none. */
+  readonly sourceIdField: string | false;
+  /** `MAXLEN ~` of every XADD, '' for none. */
+  readonly trimTo: string;
+}
+
+export const directTargetKey: unique symbol = Symbol.for('@ferry/redis-stream/direct-target/v1');
+
+/** The sink's direct-target description, when `sink` is a ferry Redis stream sink, open, on a known server. */
+export function directTargetOf(sink: Sink): DirectTarget | undefined {
+  const target = (sink as { [directTargetKey]?: unknown })[directTargetKey];
+  if (typeof target !== 'object' || target === null) return undefined;
+  const t = target as Partial<DirectTarget>;
+  const server = t.server as Partial<ServerIdentity> | undefined;
+  const ok =
+    typeof server?.runId === 'string' &&
+    typeof server.db === 'number' &&
+    typeof server.keyPrefix === 'string' &&
+    typeof t.stream === 'string' &&
+    (t.codec === 'fields' || t.codec === 'json') &&
+    (typeof t.sourceIdField === 'string' || t.sourceIdField === false) &&
+    typeof t.trimTo === 'string';
+  return ok ? (target as DirectTarget) : undefined;
+}
+
+export function sameServer(a: ServerIdentity, b: ServerIdentity): boolean {
+  return a.runId === b.runId && a.db === b.db && a.keyPrefix === b.keyPrefix;
+}
+
+/**
+ * Strings one XADD may take in a script: Lua's `unpack` stops near 8000. An
+ * entry with more fields cannot be moved by the script, and the move refuses
+ * it before writing anything.
+ */
+const maxXaddArgs = 7900;
+
+/**
+ * Moves up to ARGV[1] entries from the head of KEYS[1] to KEYS[2], as the
+ * range-mode source and the fields sink would: each entry's fields as read,
+ * but for the source-id field (ARGV[4], when ARGV[3] is '1'), which is
+ * replaced by the entry id at the end; `MAXLEN ~ ARGV[5]` on each XADD when
+ * ARGV[5] is not ''; then the moved head deleted with XTRIM MINID (exact),
+ * or the whole stream when it was all moved. Returns {moved, bytes}.
+ *
+ * Redis does not undo the writes of a script that fails midway, so every
+ * check that can fail comes before the first write: the target's type, the
+ * entries' sizes, the receipt (the one write an OOM or an ACL can refuse).
+ * After it, XADD with `*` and XTRIM of a stream just read cannot fail.
+ *
+ * The receipt (KEYS[3], `seq:moved:bytes`, ARGV[2] = seq) makes a move
+ * idempotent: a retry of a move whose reply was lost (the connection cut
+ * after the script ran; the driver resends, or the pump retries, with the
+ * same seq) gets that move's result instead of moving the next entries
+ * uncounted.
+ */
+export const directMoveScript = `
+local from, to, receipt = KEYS[1], KEYS[2], KEYS[3]
+local max, seq = tonumber(ARGV[1]), ARGV[2]
+local withId, idField, trimTo = ARGV[3] == '1', ARGV[4], ARGV[5]
+local done = redis.call('GET', receipt)
+if done then
+  local s, n, b = string.match(done, '^(%d+):(%d+):(%d+)$')
+  if s == seq then return {tonumber(n), tonumber(b)} end
+end
+local kind = redis.call('TYPE', to).ok
+if kind ~= 'stream' and kind ~= 'none' then
+  return redis.error_reply('WRONGTYPE target stream "' .. to .. '" holds a ' .. kind .. ', not a stream')
+end
+local entries = redis.call('XRANGE', from, '-', '+', 'COUNT', max + 1)
+local n = math.min(#entries, max)
+local args
+if trimTo == '' then args = {to, '*'} else args = {to, 'MAXLEN', '~', trimTo, '*'} end
+local head = #args
+local bytes = 0
+for i = 1, n do
+  local fields = entries[i][2]
+  if head + #fields + 2 > ${maxXaddArgs} then
+    if i == 1 then
+      return redis.error_reply('ERR entry ' .. entries[i][1] .. ' of stream "' .. from .. '" has ' .. (#fields / 2) ..
+        ' fields, more than a script can add at once: move it with direct: false')
+    end
+    n = i - 1
+    break
+  end
+  for j = 1, #fields do bytes = bytes + #fields[j] end
+end
+if n == 0 then return {0, 0} end
+redis.call('SET', receipt, seq .. ':' .. n .. ':' .. bytes, 'PX', ARGV[6])
+for i = 1, n do
+  local entry = entries[i]
+  local fields = entry[2]
+  local k = head
+  for j = 1, #fields, 2 do
+    local f = fields[j]
+    if not (withId and f == idField) then
+      args[k + 1] = f
+      args[k + 2] = fields[j + 1]
+      k = k + 2
+    end
+  end
+  if withId then
+    args[k + 1] = idField
+    args[k + 2] = entry[1]
+    k = k + 2
+  end
+  redis.call('XADD', unpack(args, 1, k))
+end
+if #entries > n then
+  redis.call('XTRIM', from, 'MINID', entries[n + 1][1])
+else
+  redis.call('XTRIM', from, 'MAXLEN', 0)
+end
+return {n, bytes}
+`;
+
+const directMoveSha = createHash('sha1').update(directMoveScript).digest('hex');
+
+/** How long a receipt outlives its move: a retry later than this moves fresh entries, and only the count misses the lost reply. */
+const receiptTtlMs = 600_000;
+
+function infoField(info: string, name: string): string | undefined {
+  return new RegExp(`^${name}:(.*?)\\r?$`, 'm').exec(info)?.[1];
+}
+
+/**
+ * Asks the server who it is (`INFO server`, `CLIENT INFO`), and with
+ * `loadScript` whether it runs the move script. Undefined when the
+ * connection cannot take part in a direct move: a cluster, a server before
+ * 6.2 (no XTRIM MINID, no CLIENT INFO), scripts or INFO refused. A lost
+ * connection throws, as any other call would.
+ */
+export async function identifyServer(
+  redis: Redis,
+  client: RedisStreamClient,
+  loadScript: boolean,
+): Promise<ServerIdentity | undefined> {
+  if ((redis as { isCluster?: boolean }).isCluster === true) return undefined;
+  const pipeline = redis.pipeline().call('INFO', 'server').call('CLIENT', 'INFO');
+  if (loadScript) pipeline.call('SCRIPT', 'LOAD', directMoveScript);
+  const replies = await client.call('INFO server', () => pipeline.exec());
+  if (replies === null) throw client.toError(new Error('Connection is closed.'), 'INFO server');
+  for (const [error] of replies) {
+    if (error === null) continue;
+    const converted = client.toError(error, 'INFO server');
+    if (converted.transient) throw converted;
+    return undefined;
+  }
+  const info = String(replies[0]![1]);
+  const clientInfo = String(replies[1]![1]);
+  const runId = infoField(info, 'run_id');
+  const version = (infoField(info, 'redis_version') ?? '0').split('.').map(Number);
+  const db = /\bdb=(\d+)/.exec(clientInfo)?.[1];
+  const standalone = infoField(info, 'redis_mode') === 'standalone';
+  const recent = (version[0] ?? 0) > 6 || ((version[0] ?? 0) === 6 && (version[1] ?? 0) >= 2);
+  if (runId === undefined || db === undefined || !standalone || !recent) return undefined;
+  if (loadScript && replies[2]![1] !== directMoveSha) return undefined;
+  return Object.freeze({ runId, db: Number(db), keyPrefix: redis.options.keyPrefix ?? '' });
+}
+
+/**
+ * A range-mode source's batches moved to a sink on the same server by one
+ * script call each (see `directMoveScript`): read, add and delete in one
+ * atomic step, so each entry is at the source or at the target, never both.
+ */
+export class SameServerMove implements DirectMove {
+  readonly name = 'same-server script';
+  /** Numbers the moves: a retried move keeps its number, so its receipt answers for it. */
+  #seq = 1;
+  #used = false;
+  readonly #redis: () => Redis;
+  readonly #client: RedisStreamClient;
+  readonly #keys: readonly [from: string, to: string, receipt: string];
+  readonly #args: readonly string[];
+
+  /** `redis` gives the source's connection of the moment: a reopened source has a new one. */
+  constructor(redis: () => Redis, client: RedisStreamClient, from: string, target: DirectTarget) {
+    this.#redis = redis;
+    this.#client = client;
+    this.#keys = [from, target.stream, `${from}.ferry-move.${randomBytes(6).toString('hex')}`];
+    const idField = target.sourceIdField;
+    this.#args = [idField === false ? '0' : '1', idField === false ? '' : idField, target.trimTo, String(receiptTtlMs)];
+  }
+
+  async move(max: number): Promise<DirectMoveResult> {
+    if (max <= 0) return { records: 0, bytes: 0 };
+    const redis = this.#redis();
+    const [from, to, receipt] = this.#keys;
+    const args = [from, to, receipt, max, String(this.#seq), ...this.#args];
+    this.#used = true;
+    const reply = (await this.#client.call(`EVALSHA (move to stream "${to}")`, async () => {
+      try {
+        return await redis.evalsha(directMoveSha, 3, ...args);
+      } catch (error) {
+        // The script cache was flushed or the server restarted: EVAL loads it again.
+        if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
+        return redis.eval(directMoveScript, 3, ...args);
+      }
+    })) as [number, number];
+    this.#seq += 1;
+    return { records: reply[0], bytes: reply[1] };
+  }
+
+  /** Deletes the receipt, which nothing asks for once the source closes (it would expire anyway). */
+  async dispose(): Promise<void> {
+    if (!this.#used) return;
+    const redis = this.#redis();
+    if (redis.status !== 'ready') return;
+    try {
+      await redis.del(this.#keys[2]);
+    } catch {
+      // It expires on its own.
+    }
+  }
+}
