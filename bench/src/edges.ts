@@ -1,11 +1,17 @@
 import { type BenchCase, checkMoved, type Timed, timedPump } from './bench-case.js';
-import { openClickHouseEnd } from './clickhouse-end.js';
 import type { End, OpenEnd } from './end.js';
-import { openMongoEnd } from './mongo-end.js';
-import { openRabbitEnd } from './rabbit-end.js';
-import { openRedisEnd } from './redis-end.js';
 
-const ends: Record<string, OpenEnd> = { S: openRedisEnd, Q: openRabbitEnd, M: openMongoEnd, C: openClickHouseEnd };
+/**
+ * Loaded when an edge needs them: an edge's process then holds only its two
+ * drivers, as a worker running that flow would, and its peak RSS says what
+ * the flow costs rather than what the other drivers' code weighs.
+ */
+const ends: Record<string, () => Promise<OpenEnd>> = {
+  S: async () => (await import('./redis-end.js')).openRedisEnd,
+  Q: async () => (await import('./rabbit-end.js')).openRabbitEnd,
+  M: async () => (await import('./mongo-end.js')).openMongoEnd,
+  C: async () => (await import('./clickhouse-end.js')).openClickHouseEnd,
+};
 
 /**
  * One edge from two ends: the pump moves the source's records with the two
@@ -16,16 +22,16 @@ const ends: Record<string, OpenEnd> = { S: openRedisEnd, Q: openRabbitEnd, M: op
  */
 export function edgeCase(edge: string, defaultRecords: number): BenchCase {
   const [from, to] = edge.split('2') as [string, string];
-  const openFrom = ends[from];
-  const openTo = ends[to];
-  if (openFrom === undefined || openTo === undefined) throw new Error(`bench: no end for ${edge}`);
+  const loadFrom = ends[from];
+  const loadTo = ends[to];
+  if (loadFrom === undefined || loadTo === undefined) throw new Error(`bench: no end for ${edge}`);
   return {
     edge,
     defaultRecords,
     async prepare(ctx) {
       const scope = `${edge.toLowerCase()}_${process.pid}_${ctx.round}`;
-      const source: End = await openFrom(ctx, scope);
-      const sink: End = from === to ? source : await openTo(ctx, scope);
+      const source: End = await (await loadFrom())(ctx, scope);
+      const sink: End = from === to ? source : await (await loadTo())(ctx, scope);
       const run = async (side: string, move: (input: string, output: string) => Promise<Timed>) => {
         const input = `ferry_bench_${scope}_${side}_in`;
         const output = `ferry_bench_${scope}_${side}_out`;

@@ -24,36 +24,48 @@ async function handLoop(redis: Redis, from: string, to: string, batchSize: numbe
   return moved;
 }
 
-/** The reference edge: stream to stream with a bounded target (maxLen), the original worker's job. */
-export const s2s: BenchCase = {
-  edge: 'S2S',
-  defaultRecords: 200_000,
-  async prepare(ctx: BenchContext) {
-    const redis = new Redis(ctx.redisUrl);
-    const name = (role: string) => `ferry.bench.s2s.${process.pid}.${ctx.round}.${role}`;
-    const maxLen = ctx.records * 2;
-    const run = async (side: string, move: (from: string, to: string) => Promise<number>) => {
-      const [from, to] = [name(`${side}-in`), name(`${side}-out`)];
-      await redis.del(from, to);
-      await seedStream(redis, from, ctx.records);
-      const started = performance.now();
-      const moved = await move(from, to);
-      const seconds = (performance.now() - started) / 1000;
-      checkMoved('S2S', ctx.records, moved, await redis.xlen(from), await redis.xlen(to));
-      await redis.del(from, to);
-      return { records: moved, seconds };
-    };
-    return {
-      pump: () =>
-        run('pump', async (from, to) => {
-          const source = createRedisStreamSource({ url: ctx.redisUrl, stream: from, mode: 'range' });
-          const sink = createRedisStreamSink({ url: ctx.redisUrl, stream: to, maxLen });
-          return (await timedPump(source, sink, ctx.batchSize)).records;
-        }),
-      loop: () => run('loop', (from, to) => handLoop(redis, from, to, ctx.batchSize, maxLen)),
-      async close() {
-        await redis.quit();
-      },
-    };
-  },
-};
+/**
+ * The reference edge: stream to stream with a bounded target (maxLen), the
+ * original worker's job. With `direct` (the source's default) the pump moves
+ * each batch inside Redis in one script call, which the hand loop's calls do
+ * not; with `direct: false` it reads, writes and acks through the client with
+ * the hand loop's calls, the comparison every other edge makes.
+ */
+function s2sCase(edge: string, direct: boolean): BenchCase {
+  return {
+    edge,
+    defaultRecords: 200_000,
+    async prepare(ctx: BenchContext) {
+      const redis = new Redis(ctx.redisUrl);
+      const name = (role: string) =>
+        `ferry.bench.s2s.${direct ? 'direct' : 'client'}.${process.pid}.${ctx.round}.${role}`;
+      const maxLen = ctx.records * 2;
+      const run = async (side: string, move: (from: string, to: string) => Promise<number>) => {
+        const [from, to] = [name(`${side}-in`), name(`${side}-out`)];
+        await redis.del(from, to);
+        await seedStream(redis, from, ctx.records);
+        const started = performance.now();
+        const moved = await move(from, to);
+        const seconds = (performance.now() - started) / 1000;
+        checkMoved('S2S', ctx.records, moved, await redis.xlen(from), await redis.xlen(to));
+        await redis.del(from, to);
+        return { records: moved, seconds };
+      };
+      return {
+        pump: () =>
+          run('pump', async (from, to) => {
+            const source = createRedisStreamSource({ url: ctx.redisUrl, stream: from, mode: 'range', direct });
+            const sink = createRedisStreamSink({ url: ctx.redisUrl, stream: to, maxLen });
+            return (await timedPump(source, sink, ctx.batchSize)).records;
+          }),
+        loop: () => run('loop', (from, to) => handLoop(redis, from, to, ctx.batchSize, maxLen)),
+        async close() {
+          await redis.quit();
+        },
+      };
+    },
+  };
+}
+
+export const s2s = s2sCase('S2S', true);
+export const s2sClient = s2sCase('S2S (direct: false)', false);
