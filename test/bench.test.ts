@@ -1,30 +1,91 @@
-import { spawnSync } from 'node:child_process';
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { redisUrl, repoRoot } from './support/cli.js';
+
+const bench = join(repoRoot, 'bench/dist/main.js');
+
+/** Every permitted edge (M2C and C2M are refused by design), the S2S pump without its direct move, and the API. */
+const rows = [
+  'S2S',
+  'S2S (direct: false)',
+  'S2Q',
+  'S2M',
+  'S2C',
+  'Q2S',
+  'Q2Q',
+  'Q2M',
+  'Q2C',
+  'M2S',
+  'M2Q',
+  'M2M',
+  'C2S',
+  'C2Q',
+  'C2C',
+  'S2S via API',
+];
+
+const literal = (text: string) => text.replace(/[()]/g, '\\$&');
 
 // The benchmark in a small quick mode, so that it cannot rot between full runs.
 // It asserts that it ran and moved everything, never how fast: speed is `npm run bench`.
 describe('npm run bench -- --quick', () => {
-  it('moves every record through the pump and the hand-written loop and prints both rates', () => {
-    const run = spawnSync(process.execPath, [join(repoRoot, 'bench/dist/main.js'), 's2s', '--quick'], {
+  let run: SpawnSyncReturns<string>;
+
+  beforeAll(() => {
+    run = spawnSync(process.execPath, [bench, '--quick'], {
       encoding: 'utf8',
       env: { ...process.env, REDIS_URL: redisUrl },
-      timeout: 60_000,
+      timeout: 170_000,
     });
+  }, 180_000);
+
+  it('runs every edge and the memory case, and exits 0', () => {
+    expect(run.error).toBeUndefined();
     expect(run.status, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(
-      /^S2S: pump [\d,]+ records\/s, loop [\d,]+ records\/s, ratio \d+\.\d\d, peak RSS \d+ MB \(5,000 records × 1 rounds, batch 1000\)$/m,
-    );
-    expect(run.stdout).toMatch(/^\| S2S \| 5,000 × 1 \| [\d,]+ \| [\d,]+ \| \d+\.\d\d \| \d+ MB \|$/m);
     expect(run.stdout).not.toContain('results written');
   });
 
+  it.each(rows)('moves all 2,000 records of %s through the pump and the hand-written loop', (edge) => {
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `^${literal(edge)}: pump [\\d,]+ records/s, loop [\\d,]+ records/s, ratio \\d+\\.\\d\\d, peak RSS \\d+ MB \\(2,000 records × 1 rounds, batch 1000\\)$`,
+        'm',
+      ),
+    );
+    expect(run.stdout).toMatch(
+      new RegExp(`^\\| ${literal(edge)} \\| 2,000 × 1 \\| [\\d,]+ \\| [\\d,]+ \\| \\d+\\.\\d\\d \\| \\d+ MB \\|$`, 'm'),
+    );
+  });
+
+  it('has one table row per edge, no more', () => {
+    expect(run.stdout.match(/^\| [^|]+ \| 2,000 × 1 \|/gm)).toHaveLength(rows.length);
+  });
+
+  it.each(['S2S', 'S2S (direct: false)', 'S2C'])(
+    'moves 50,000 waiting records %s through the pump in a process of its own and prints its peak RSS',
+    (edge) => {
+      expect(run.stdout).toMatch(
+        new RegExp(
+          `^Memory, ${literal(edge)}: 50,000 records through the pump \\(all waiting at the source when it started\\), [\\d,]+ records/s, peak RSS \\d+ MB \\(limit 200 MB\\)$`,
+          'm',
+        ),
+      );
+    },
+  );
+});
+
+describe('npm run bench -- x2y', () => {
   it('refuses an edge it does not know, naming it', () => {
-    const run = spawnSync(process.execPath, [join(repoRoot, 'bench/dist/main.js'), 'x2y', '--quick'], {
-      encoding: 'utf8',
-    });
+    const run = spawnSync(process.execPath, [bench, 'x2y', '--quick'], { encoding: 'utf8' });
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('bench: unknown edge x2y');
+  });
+
+  it('refuses M2C, which no flow may take, saying why', () => {
+    const run = spawnSync(process.execPath, [bench, 'm2c', '--quick'], { encoding: 'utf8' });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('bench: edge M2C is not permitted');
+    expect(run.stderr).toContain('move the data through a queue instead');
   });
 });

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { describeEdge, type SystemLetter } from '@ferry/core';
 import { startTestMongo, type TestMongo } from '@ferry/testkit/mongo-test-server';
 import { api, originalRate } from './api.js';
 import type { Timed } from './bench-case.js';
@@ -97,6 +98,13 @@ function markdown(rows: Row[], memory: MemoryRow[], machine: string): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Why core refuses an edge such as M2C, or undefined for a name that is no refused edge. */
+function refused(name: string): string | undefined {
+  if (!/^[SQMC]2[SQMC]$/i.test(name)) return undefined;
+  const edge = describeEdge(name[0]!.toUpperCase() as SystemLetter, name[2]!.toUpperCase() as SystemLetter);
+  return edge.allowed ? undefined : `edge ${edge.name} is not permitted: ${edge.reason}`;
+}
+
 /** A MongoDB for the edges that need one, in this process, so that no edge's RSS counts it. */
 async function mongoFor(names: string[]): Promise<TestMongo | undefined> {
   const needs = names.some((name) => /^(M2.|.2M)$/.test(cases[name]?.edge ?? ''));
@@ -121,7 +129,8 @@ async function main(): Promise<void> {
   const names = positionals.length > 0 ? positionals.map((p) => p.toLowerCase()) : [...Object.keys(cases), 'memory'];
   const unknown = names.filter((n) => !(n in cases) && n !== 'memory');
   if (unknown.length > 0) {
-    console.error(`bench: unknown edge ${unknown.join(', ')}\n${usage}`);
+    for (const name of unknown) console.error(`bench: ${refused(name) ?? `unknown edge ${name}`}`);
+    console.error(usage);
     process.exit(2);
   }
   const quick = values.quick;
