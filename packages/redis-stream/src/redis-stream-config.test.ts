@@ -43,6 +43,16 @@ describe('source options', () => {
     expect(() => createRedisStreamSource({ url, stream: 's', group: 'g' })).toThrow(/group: applies to mode "group"/);
   });
 
+  it('moves same-server batches directly in range mode unless direct: false, and refuses direct in group mode', () => {
+    expect(parseSourceOptions({ url, stream: 's' }).direct).toBe(true);
+    expect(parseSourceOptions({ url, stream: 's', direct: false }).direct).toBe(false);
+    expect(parseSourceOptions({ url, stream: 's', mode: 'group' }).direct).toBe(false);
+    expect(() => createRedisStreamSource({ url, stream: 's', mode: 'group', direct: true })).toThrow(
+      /direct: applies to mode "range" only/,
+    );
+    expect(() => createRedisStreamSource({ url, stream: 's', direct: 'yes' })).toThrow(/- direct: /);
+  });
+
   it('never shows a password from the url', () => {
     let message = '';
     try {

@@ -306,7 +306,11 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
         continue;
       }
       let bytes = 0;
-      for (let j = 0; j < raw.length; j++) bytes += raw[j]!.length;
+      for (let j = 0; j < raw.length; j++) {
+        const text = raw[j]!;
+        // Bytes as Redis holds them (UTF-8), as the same-server move counts them too.
+        bytes += typeof text === 'string' ? Buffer.byteLength(text) : text.length;
+      }
       if (fieldsCodec) {
         // The fields codec decodes anything, so it can wait until someone asks for the value.
         records.push(new FieldsRecord(id, raw, readAt, bytes, redelivered));
