@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm run bench -- [EDGE...] [--records N] [--rounds N] [--quick]
+# npm run bench -- [EDGE... | memory] [--records N] [--rounds N] [--batch N] [--quick]
 # Installs what is missing, starts the services the benchmarks talk to, then runs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,27 +1,18 @@
 import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { edgeMatrix } from '@ferry/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { redisUrl, repoRoot } from './support/cli.js';
 
 const bench = join(repoRoot, 'bench/dist/main.js');
 
-/** Every permitted edge (M2C and C2M are refused by design), the S2S pump without its direct move, and the API. */
+/** Every edge core permits (not M2C, C2M), the S2S pump without its same-server direct move, and the API. */
 const rows = [
   'S2S',
   'S2S (direct: false)',
-  'S2Q',
-  'S2M',
-  'S2C',
-  'Q2S',
-  'Q2Q',
-  'Q2M',
-  'Q2C',
-  'M2S',
-  'M2Q',
-  'M2M',
-  'C2S',
-  'C2Q',
-  'C2C',
+  ...edgeMatrix()
+    .filter((edge) => edge.allowed && edge.name !== 'S2S')
+    .map((edge) => edge.name),
   'S2S via API',
 ];
 
@@ -58,7 +49,8 @@ describe('npm run bench -- --quick', () => {
     );
   });
 
-  it('has one table row per edge, no more', () => {
+  it('has one table row per edge, 16 in all, no more', () => {
+    expect(rows).toHaveLength(16);
     expect(run.stdout.match(/^\| [^|]+ \| 2,000 × 1 \|/gm)).toHaveLength(rows.length);
   });
 

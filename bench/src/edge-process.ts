@@ -27,14 +27,7 @@ export interface EdgeResult {
  * failed, with its exit code (its own message is already on stderr).
  */
 export function runInChild(args: EdgeArgs, env: NodeJS.ProcessEnv): Promise<EdgeResult> {
-  const argv = [
-    args.name,
-    `--records=${args.records}`,
-    `--rounds=${args.rounds}`,
-    `--batch=${args.batchSize}`,
-    ...(args.pumpOnly ? ['--pump-only'] : []),
-  ];
-  const child = fork(entry, argv, { env, execArgv: ['--enable-source-maps'] });
+  const child = fork(entry, [JSON.stringify(args)], { env, execArgv: ['--enable-source-maps'] });
   let result: EdgeResult | undefined;
   child.on('message', (message) => {
     result = message as EdgeResult;

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import type { Timed } from './bench-case.js';
 import { cases } from './cases.js';
 import type { EdgeArgs, EdgeResult } from './edge-process.js';
@@ -37,31 +36,12 @@ async function runEdge(args: EdgeArgs): Promise<EdgeResult> {
   return { pump, loop, peakRssKb: workerRssKb ?? process.resourceUsage().maxRSS };
 }
 
+/** The parent checked the arguments; they come as one JSON argument, as `edge-process.ts` writes them. */
 function parse(): EdgeArgs {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      records: { type: 'string' },
-      rounds: { type: 'string' },
-      batch: { type: 'string' },
-      'pump-only': { type: 'boolean', default: false },
-    },
-  });
-  const int = (value: string | undefined, name: string) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got "${value}"`);
-    return n;
-  };
-  const name = positionals[0];
-  if (name === undefined || positionals.length > 1)
-    throw new Error('usage: run-edge EDGE --records N --rounds N --batch N');
-  return {
-    name,
-    records: int(values.records, 'records'),
-    rounds: int(values.rounds, 'rounds'),
-    batchSize: int(values.batch, 'batch'),
-    pumpOnly: values['pump-only'],
-  };
+  const [json] = process.argv.slice(2);
+  if (json === undefined)
+    throw new Error('usage: run-edge \'{"name":"s2s","records":1000,"rounds":1,"batchSize":100,"pumpOnly":false}\'');
+  return JSON.parse(json) as EdgeArgs;
 }
 
 runEdge(parse())
