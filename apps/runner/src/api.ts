@@ -2,7 +2,9 @@ import { edgeMatrix, formatIssues } from '@ferry/core';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { bearerMatches } from './auth.js';
+import { createAuthHook } from './api-auth.js';
+import { registerDashboard } from './dashboard.js';
+import { createDashboardMonitor, type DashboardMonitorOptions } from './dashboard-monitor.js';
 import { BadRequestError, flowRequest, s2sRequest } from './job-spec.js';
 import { type JobState, type JobStore, jobStates } from './jobs.js';
 import { collectMetrics } from './metrics.js';
@@ -16,11 +18,17 @@ export interface ApiOptions {
   readonly prefix: string;
   readonly server: ServerConfig;
   readonly registry: ConnectorRegistry;
-  /** When set, every route but /health needs `Authorization: Bearer <token>`. */
+  /** When set, every route but /health needs `Authorization: Bearer <token>` (or the dashboard's cookie for it). */
   readonly token?: string;
   /** Largest request body, in bytes (default 1 MiB). */
   readonly bodyLimit?: number;
   readonly version?: string;
+  /** The dashboard under /ui (on by default); false: the API only. */
+  readonly dashboard?:
+    | false
+    | (Pick<DashboardMonitorOptions, 'intervalMs' | 'depthIntervalMs' | 'historyLength' | 'jobLimit'> & {
+        readonly uiDir?: string;
+      });
 }
 
 const scheduleSchema = z
@@ -55,15 +63,12 @@ export function createApi(options: ApiOptions): FastifyInstance {
     reply.code(404).send({ error: `no route ${request.method} ${request.url}` }),
   );
 
-  if (options.token !== undefined) {
-    const token = options.token;
-    app.addHook('onRequest', async (request, reply) => {
-      if (request.url === '/health') return;
-      if (!bearerMatches(request.headers.authorization, token)) {
-        reply.header('www-authenticate', 'Bearer realm="ferry"');
-        return reply.code(401).send({ error: 'missing or wrong bearer token: send Authorization: Bearer <token>' });
-      }
-    });
+  if (options.token !== undefined) app.addHook('onRequest', createAuthHook(options.token));
+
+  if (options.dashboard !== false) {
+    const settings = options.dashboard ?? {};
+    const monitor = createDashboardMonitor({ store, server, registry, version: options.version, ...settings });
+    app.register(async (scope) => registerDashboard(scope, { monitor, token: options.token, uiDir: settings.uiDir }));
   }
 
   app.get('/health', async () => {

@@ -180,6 +180,8 @@ export function startFlowWorker(options: FlowWorkerOptions): FlowWorker {
       const elapsedMs = Math.max(...latest.map((p) => p.elapsedMs));
       const backlogs = latest.map((p) => p.backlog).filter((b): b is number => b !== undefined);
       const lastError = lastErrors.filter((e) => e !== undefined).at(-1);
+      // What the job waits for, when every instance waits for it: records (follow mode) or room at the sink.
+      const waiting = latest.every((p) => p.waiting === latest[0]?.waiting) ? latest[0]?.waiting : undefined;
       const progress = {
         records: done.records + now.records,
         batches: done.batches + now.batches,
@@ -189,6 +191,8 @@ export function startFlowWorker(options: FlowWorkerOptions): FlowWorker {
         elapsedMs,
         ...(backlogs.length > 0 ? { backlog: Math.max(...backlogs) } : {}),
         ...(lastError === undefined ? {} : { lastError }),
+        ...(waiting === undefined ? {} : { waiting }),
+        edge: labels.edge,
       };
       sending = sending
         .then(() =>
