@@ -38,9 +38,12 @@ interface Run {
   stderr: string;
 }
 
-function runOnce(file: string, killAfterWrite: number, killAfterMs?: number): Promise<Run> {
+function runOnce(file: string, killAfterWrite: number, killAfterMs?: number, env?: NodeJS.ProcessEnv): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fixture, file, 'flow', String(killAfterWrite)], { stdio: 'pipe' });
+    const child = spawn(process.execPath, [fixture, file, 'flow', String(killAfterWrite)], {
+      stdio: 'pipe',
+      env: { ...process.env, ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => {
@@ -58,20 +61,27 @@ function runOnce(file: string, killAfterWrite: number, killAfterMs?: number): Pr
   });
 }
 
-/** Kills the flow `kills` times, then lets it finish; resolves with how many runs were really killed. */
-async function crashLoop(file: string): Promise<number> {
+/**
+ * Kills the flow `kills` times, then lets it finish; resolves with how many runs were really killed.
+ * `direct`: the flow's own sink, unwrapped, so that S2S on one Redis moves batches the same-server
+ * way; with no write to kill after, every kill is at a random moment.
+ */
+async function crashLoop(file: string, direct = false): Promise<number> {
+  const env = direct ? { FERRY_TEST_DIRECT: '1' } : undefined;
   let killed = 0;
   for (let i = 0; i < kills; i++) {
     const run =
-      i % 2 === 0
+      i % 2 === 0 && !direct
         ? await runOnce(file, 1 + Math.floor(Math.random() * 5))
-        : await runOnce(file, 0, 50 + Math.floor(Math.random() * 400));
+        : await runOnce(file, 0, 50 + Math.floor(Math.random() * 400), env);
     if (run.signal === 'SIGKILL') killed += 1;
     else expect(run.code, run.stderr).toBe(0);
   }
-  const last = await runOnce(file, 0);
+  const last = await runOnce(file, 0, undefined, env);
   expect(last.code, last.stderr).toBe(0);
-  expect(JSON.parse(last.stdout)).toMatchObject({ stopReason: 'empty' });
+  const result = JSON.parse(last.stdout);
+  expect(result).toMatchObject({ stopReason: 'empty' });
+  expect(result.direct).toBe(direct ? 'same-server script' : undefined);
   return killed;
 }
 
@@ -106,6 +116,18 @@ describe(`the worker killed with SIGKILL ${kills} times and restarted: exactly t
     const to = streams.name('crash.s2s.out');
     const ids = await streams.seed(from, total);
     const killed = await crashLoop(config(`    source: { stream: ${from} }\n    sink: { stream: ${to} }`));
+    expect(killed).toBeGreaterThanOrEqual(kills / 2);
+    expect(await streams.len(from)).toBe(0);
+    const out = await streams.entries(to);
+    expect(out.map((e) => e._source_id)).toEqual(ids);
+    expect(out[123]).toMatchObject({ n: '123', name: 'msg-123', tags: '["e2e"]' });
+  });
+
+  it('S2S on the same-server path', async () => {
+    const from = streams.name('crash.direct.in');
+    const to = streams.name('crash.direct.out');
+    const ids = await streams.seed(from, total);
+    const killed = await crashLoop(config(`    source: { stream: ${from} }\n    sink: { stream: ${to} }`), true);
     expect(killed).toBeGreaterThanOrEqual(kills / 2);
     expect(await streams.len(from)).toBe(0);
     const out = await streams.entries(to);
