@@ -1,4 +1,4 @@
-import { createRedisStreamSink, createRedisStreamSource } from '@ferry/redis-stream';
+import { createRedisStreamSink, createRedisStreamSource, directMoveScript } from '@ferry/redis-stream';
 import { Redis } from 'ioredis';
 import { type BenchCase, type BenchContext, checkMoved, timedPump } from './bench-case.js';
 import { addEntries, seedStream, trimBelow } from './redis-end.js';
@@ -25,13 +25,33 @@ async function handLoop(redis: Redis, from: string, to: string, batchSize: numbe
 }
 
 /**
+ * The same-server move by hand: per batch, XLEN of the target and one
+ * EVALSHA of the source's move script, the calls the pump makes on that path.
+ */
+async function scriptLoop(redis: Redis, from: string, to: string, batchSize: number, maxLen: number): Promise<number> {
+  const sha = (await redis.script('LOAD', directMoveScript)) as string;
+  const receipt = `${from}.receipt`;
+  let moved = 0;
+  for (let seq = 1; ; seq++) {
+    const room = Math.min(batchSize, maxLen - (await redis.xlen(to)));
+    if (room <= 0) break;
+    const args = [from, to, receipt, room, seq, '1', '_source_id', '', 60_000];
+    const [n] = (await redis.evalsha(sha, 3, ...args)) as [number, number];
+    if (n === 0) break;
+    moved += n;
+  }
+  await redis.del(receipt);
+  return moved;
+}
+
+/**
  * The reference edge: stream to stream with a bounded target (maxLen), the
  * original worker's job. With `direct` (the source's default) the pump moves
  * each batch inside Redis in one script call, which the hand loop's calls do
  * not; with `direct: false` it reads, writes and acks through the client with
  * the hand loop's calls, the comparison every other edge makes.
  */
-function s2sCase(edge: string, direct: boolean): BenchCase {
+function s2sCase(edge: string, direct: boolean, loop = handLoop): BenchCase {
   return {
     edge,
     defaultRecords: 200_000,
@@ -58,7 +78,7 @@ function s2sCase(edge: string, direct: boolean): BenchCase {
             const sink = createRedisStreamSink({ url: ctx.redisUrl, stream: to, maxLen });
             return (await timedPump(source, sink, ctx.batchSize)).records;
           }),
-        loop: () => run('loop', (from, to) => handLoop(redis, from, to, ctx.batchSize, maxLen)),
+        loop: () => run('loop', (from, to) => loop(redis, from, to, ctx.batchSize, maxLen)),
         async close() {
           await redis.quit();
         },
@@ -69,3 +89,5 @@ function s2sCase(edge: string, direct: boolean): BenchCase {
 
 export const s2s = s2sCase('S2S', true);
 export const s2sClient = s2sCase('S2S (direct: false)', false);
+/** The same-server path against the same script called by hand: what the pump costs on that path. */
+export const s2sScript = s2sCase('S2S same server (script loop)', true, scriptLoop);
