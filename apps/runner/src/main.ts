@@ -55,6 +55,7 @@ usage:
   ferry worker [--config FILE] [flags]          a worker only: runs queued flow jobs
   ferry submit <config-file> <flow-name>        queue a flow as a job; prints the job id
   ferry jobs [--state STATE]                    list the queue's jobs
+  ferry jobs --watch [JOB-ID]                   follow a job live until it ends: progress, rate, ETA
   ferry cancel <job-id>                         cancel a job (a running flow stops cleanly)
   ferry doctor <config-file>                    check every connection: reachable, version, credentials
   ferry help [command]                          help for a command

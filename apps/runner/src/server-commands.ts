@@ -5,6 +5,7 @@ import { readConfigInput } from './config-file.js';
 import { connectControl, maskUrl } from './control.js';
 import { checkConnection, formatChecks } from './doctor.js';
 import { flowRequest } from './job-spec.js';
+import { watchJob } from './job-watch.js';
 import { type JobState, JobStore, jobStates } from './jobs.js';
 import { createRegistry } from './registry.js';
 import { UsageError } from './run-args.js';
@@ -59,9 +60,15 @@ export const submitHelp = `usage:
 Validates the flow as the API does and prints the job id. Flags --redis and --prefix as for serve.
 `;
 
-export const jobsHelp = `usage: ferry jobs [--state waiting|active|completed|failed|cancelled] [--json]
+export const jobsHelp = `usage:
+  ferry jobs [--state waiting|active|completed|failed|cancelled] [--json]   list the jobs of the queue
+  ferry jobs --watch [JOB-ID] [--json]   follow a job until it ends (default: the newest active or waiting one)
 
-Lists the jobs of the queue. Flags --config, --redis and --prefix as for serve.
+--watch draws a progress line on a terminal (records, rate, and a bar with an ETA when
+the source tells its backlog), and in logs and pipes the job's state changes and a line
+every ten seconds at most; the last line on stdout says how the job ended (--json: the
+job as JSON). Exit code 0 completed, 1 failed, 130 cancelled (or Ctrl-C: the job goes on).
+Flags --config, --redis and --prefix as for serve.
 `;
 
 export const cancelHelp = `usage: ferry cancel <job-id>
@@ -219,13 +226,23 @@ export async function submitCommand(args: string[], io: Io): Promise<number> {
 export async function jobsCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { ...controlFlags, state: { type: 'string' }, json: { type: 'boolean' } },
+    options: {
+      ...controlFlags,
+      state: { type: 'string' },
+      json: { type: 'boolean' },
+      watch: { type: 'boolean', short: 'w' },
+    },
     allowPositionals: true,
     strict: true,
   });
   if (values.help === true) {
     io.stdout.write(jobsHelp);
     return 0;
+  }
+  if (values.watch === true) {
+    if (values.state !== undefined) throw new UsageError('[ferry] --watch follows one job: give its id, not --state');
+    if (positionals.length > 1) throw new UsageError(`[ferry] unexpected argument ${JSON.stringify(positionals[1])}`);
+    return withStore(values, io, (store) => watchCommand(store, positionals[0], values.json === true, io));
   }
   if (positionals.length > 0) throw new UsageError(`[ferry] unexpected argument ${JSON.stringify(positionals[0])}`);
   const state = values.state;
@@ -262,6 +279,30 @@ export async function jobsCommand(args: string[], io: Io): Promise<number> {
       .join('\n')}\n`,
   );
   return 0;
+}
+
+/** `ferry jobs --watch [id]`: the given job, or the newest active (else waiting) one; Ctrl-C stops watching only. */
+async function watchCommand(store: JobStore, given: string | undefined, json: boolean, io: Io): Promise<number> {
+  let id = given;
+  if (id === undefined) {
+    const [active] = await store.list('active', 1);
+    const [waiting] = active === undefined ? await store.list('waiting', 1) : [];
+    id = (active ?? waiting)?.id;
+    if (id === undefined) {
+      io.stderr.write('error: no active or waiting job to watch; give a job id: ferry jobs --watch <job-id>\n');
+      return 1;
+    }
+  }
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await watchJob((jobId) => store.get(jobId), id, io, { json, signal: controller.signal });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
 
 export async function cancelCommand(args: string[], io: Io): Promise<number> {
