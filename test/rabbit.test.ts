@@ -93,40 +93,54 @@ describe('S2Q, Q2S and Q2Q through the ferry CLI against real Redis and RabbitMQ
   it('goes on after the broker closes its connections mid-flow, and the target holds every message once', async () => {
     const queue = streams.name('cut.queue');
     const out = streams.name('cut.out');
-    const total = 30_000;
-    for (let start = 0; start < total; start += 5000) {
-      await vhost.publish(
-        queue,
-        Array.from({ length: 5000 }, (_, i) => JSON.stringify({ n: start + i })),
-        Array.from({ length: 5000 }, (_, i) => `cut-${start + i}`),
-      );
-    }
+    const total = 40_000;
+    const publish = async (from: number, to: number) => {
+      for (let start = from; start < to; start += 5000) {
+        await vhost.publish(
+          queue,
+          Array.from({ length: 5000 }, (_, i) => JSON.stringify({ n: start + i })),
+          Array.from({ length: 5000 }, (_, i) => `cut-${start + i}`),
+        );
+      }
+    };
+    await publish(0, total / 2);
     const file = config(
       [
         '  q2s:',
         `    source: { connection: rabbit, queue: ${queue} }`,
         `    sink: { stream: ${out} }`,
         '    batchSize: 100',
+        '    pollIntervalMs: 100',
         '    retry: { retries: 10, initialDelayMs: 100, maxDelayMs: 1000 }',
       ].join('\n'),
     );
-    let cut: Promise<number> | undefined;
-    const run = await ferry(['run', file, 'q2s'], {
+    // Follow mode, so that the flow is still running when the broker has
+    // closed its connections however fast the first half moved; the second
+    // half is published after the cut, and must arrive through new connections.
+    let cutAt: number | undefined;
+    const run = await ferry(['run', file, 'q2s', '--follow'], {
       timeoutMs: 120_000,
-      onSpawn: () => {
+      onSpawn: (child) => {
+        let phase: 'before' | 'cutting' | 'after' = 'before';
         const poll = setInterval(async () => {
-          if (cut !== undefined) return;
-          if ((await streams.len(out)) < 2000) return;
-          clearInterval(poll);
-          // How far the flow had got when the broker had closed its connections.
-          cut = vhost.closeAllConnections().then(() => streams.len(out));
-        }, 20);
+          const moved = await streams.len(out);
+          if (phase === 'before' && moved >= 1000) {
+            phase = 'cutting';
+            await vhost.closeAllConnections();
+            cutAt = await streams.len(out);
+            await publish(total / 2, total);
+            phase = 'after';
+          } else if (phase === 'after' && moved >= total && (await vhost.count(queue)) === 0) {
+            clearInterval(poll);
+            child.kill('SIGINT');
+          }
+        }, 50);
+        child.on('close', () => clearInterval(poll));
       },
     });
-    expect(run.code, run.stderr).toBe(0);
-    expect(cut).toBeDefined();
-    expect(await cut).toBeLessThan(total);
-    expect(lastLine(run.stdout)).toMatch(/; stopped: source empty$/);
+    expect(run.code, run.stderr).toBe(130);
+    expect(cutAt).toBeGreaterThanOrEqual(1000);
+    expect(lastLine(run.stdout)).toMatch(/^moved \d+ records .*; stopped: cancelled$/);
     expect(await vhost.count(queue)).toBe(0);
     const entries = await streams.entries(out);
     expect(new Set(entries.map((entry) => entry._source_id)).size).toBe(total);

@@ -32,6 +32,8 @@ export function createClickHouseSource(options: unknown): Source<ClickHouseHandl
  */
 class ClickHouseSource implements Source<ClickHouseHandle> {
   readonly name = 'clickhouse';
+  /** A read goes on after the last key read; the checkpoint moves only on ack. */
+  readonly readAhead = true;
   readonly #config: ClickHouseSourceConfig;
   readonly #cursor: string;
   readonly #columns: string;

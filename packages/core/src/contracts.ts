@@ -46,6 +46,13 @@ export interface ReadOptions {
 export interface Source<Handle = unknown> {
   /** Names the connector in messages: `redis-stream`, `rabbitmq`… */
   readonly name: string;
+  /**
+   * True when the source may be read again before its last batch is acked:
+   * the next read hands out the records after that batch, never the same
+   * ones, and acks come in read order. The pump then reads the next batch
+   * while the sink writes the current one. Never two calls at once.
+   */
+  readonly readAhead?: boolean;
   open(): Promise<void>;
   /** Up to `max` records, oldest first; an empty batch means none were there. */
   read(max: number, options: ReadOptions): Promise<SourceBatch<Handle>>;

@@ -134,6 +134,12 @@ export function createPump(options: PumpOptions): Pump {
   let prior: JournalEntry | undefined;
   /** Records still to read one at a time, to find the one a batch keeps failing on. */
   let careful = 0;
+  /**
+   * The next batch, read while the sink writes the one in hand (sources that
+   * read ahead only). Settles with undefined when that read failed: the next
+   * read is then made the usual way, and meets the error there.
+   */
+  let ahead: Promise<SourceBatch | undefined> | undefined;
   /** The source's direct path to the sink, when it has one. */
   let direct: DirectMove | undefined;
 
@@ -182,6 +188,8 @@ export function createPump(options: PumpOptions): Pump {
   };
 
   const releaseQuietly = async (batch: SourceBatch): Promise<void> => {
+    // Never two calls at the source at once: a read ahead settles first.
+    if (ahead !== undefined) await ahead;
     try {
       await source.release(batch);
     } catch (error) {
@@ -329,19 +337,63 @@ export function createPump(options: PumpOptions): Pump {
     }
   };
 
-  const step = async (): Promise<void> => {
-    if (signal?.aborted) throw new Stop('aborted');
-    if (maxBatches !== undefined && batches >= maxBatches) throw new Stop('maxBatches');
+  const isEmpty = (batch: SourceBatch): boolean => batch.records.length === 0 && (batch.rejected ?? []).length === 0;
 
+  /**
+   * Starts reading the next batch while the one in hand is written: an edge
+   * then runs near the speed of its slower side, not the sum of both. Only
+   * for sources that say they can (`readAhead`), one batch ahead, within the
+   * sink's room less the batch in hand, never past maxBatches. The source is
+   * never called twice at once: its ack waits for this read to settle. The
+   * read does not wait for new records, so that it cannot hold up that ack.
+   */
+  const readAhead = async (inHand: SourceBatch): Promise<void> => {
+    if (source.readAhead !== true || careful > 0 || direct !== undefined || signal?.aborted) return;
+    if (maxBatches !== undefined && batches + 2 > maxBatches) return;
+    const free = await retrying('checking free room', () => sink.free(), true);
+    const max = Math.min(batchSize, Math.floor(free - inHand.records.length - (inHand.rejected ?? []).length));
+    if (!(max >= 1)) return;
+    ahead = retrying('reading a batch', () => source.read(max, { waitMs: 0, signal }), true).catch((error) => {
+      lastError = `reading ahead: ${describeError(error)}`;
+      return undefined;
+    });
+  };
+
+  /** The batch read ahead, when there is one with records in it; an empty one is given back. */
+  const takeAhead = async (): Promise<SourceBatch | undefined> => {
+    if (ahead === undefined) return undefined;
+    const batch = await ahead;
+    ahead = undefined;
+    if (batch === undefined) return undefined;
+    if (!isEmpty(batch)) return batch;
+    await releaseQuietly(batch);
+    return undefined;
+  };
+
+  /** On the way out: a batch read ahead and never written goes back to the source. */
+  const dropAhead = async (): Promise<void> => {
+    const batch = await takeAhead();
+    if (batch !== undefined) await releaseQuietly(batch);
+  };
+
+  const read = async (): Promise<SourceBatch> => {
+    const readyAhead = await takeAhead();
+    if (readyAhead !== undefined) return readyAhead;
     const max = careful > 0 ? 1 : await room();
     const waitMs = stopWhenEmpty ? 0 : pollIntervalMs;
-    let batch: SourceBatch;
     try {
-      batch = await retrying('reading a batch', () => source.read(max, { waitMs, signal }), true);
+      return await retrying('reading a batch', () => source.read(max, { waitMs, signal }), true);
     } catch (error) {
       if (error instanceof AbortedError || signal?.aborted) throw new Stop('aborted');
       throw fail(error, 'reading');
     }
+  };
+
+  const step = async (): Promise<void> => {
+    if (signal?.aborted) throw new Stop('aborted');
+    if (maxBatches !== undefined && batches >= maxBatches) throw new Stop('maxBatches');
+
+    const batch = await read();
     const rejected = batch.rejected ?? [];
     if (batch.records.length === 0 && rejected.length === 0) {
       // A source may hand back a handle even for an empty read; give it back.
@@ -353,6 +405,14 @@ export function createPump(options: PumpOptions): Pump {
     if (signal?.aborted) {
       await releaseQuietly(batch);
       throw new Stop('aborted');
+    }
+
+    try {
+      await readAhead(batch);
+    } catch (error) {
+      await releaseQuietly(batch);
+      if (error instanceof AbortedError) throw new Stop('aborted');
+      throw fail(error, 'checking free room');
     }
 
     const attempts = attemptOf(batch);
@@ -392,6 +452,7 @@ export function createPump(options: PumpOptions): Pump {
 
     // Written: from here the batch is acked whatever the signal says, so that
     // an abort never leaves a batch written but not acked.
+    if (ahead !== undefined) await ahead;
     try {
       await retrying('acking a batch', () => source.ack(batch), false);
     } catch (error) {
@@ -516,6 +577,7 @@ export function createPump(options: PumpOptions): Pump {
           }
         }
       } catch (thrown) {
+        await dropAhead();
         if (!(thrown instanceof Stop)) {
           await closeAll();
           throw thrown;

@@ -67,6 +67,8 @@ export function createMongoSource(options: unknown): Source<MongoHandle> {
 
 class MongoSource implements Source<MongoHandle> {
   readonly name = 'mongo';
+  /** A read goes on after the last one read, not the last one acked, while batches are out. */
+  readonly readAhead = true;
   readonly #config: MongoSourceConfig;
   readonly #connection: MongoConnection;
   readonly #filter: Filter<Document> | undefined;

@@ -61,6 +61,8 @@ export function createRabbitMqSource(options: unknown): Source<RabbitMqHandle> {
 
 class RabbitMqSource implements Source<RabbitMqHandle> {
   readonly name = 'rabbitmq';
+  /** Deliveries are handed out once each and acked by tag: a next read takes the next ones. */
+  readonly readAhead = true;
   readonly #config: RabbitMqSourceConfig;
   readonly #client: RabbitMqClient;
   #session: Session | undefined;
