@@ -165,6 +165,31 @@ export function openApiDocument(version: string): object {
           responses: { '200': { description: 'ok', ...json({ type: 'object' }) } },
         },
       },
+      '/ui': {
+        get: {
+          summary:
+            'The dashboard page; with ?token=<token> the token becomes an HttpOnly session cookie (303 to /ui/) that the page and the API accept',
+          parameters: [{ name: 'token', in: 'query', schema: { type: 'string' } }],
+          responses: {
+            '200': { description: 'the page', content: { 'text/html': {} } },
+            '303': { description: 'token taken: the session cookie is set' },
+            '401': { description: 'no or wrong token: a login form (HTML) or an Error (JSON)' },
+          },
+        },
+      },
+      '/ui/events': {
+        get: {
+          summary:
+            'Server-Sent Events: a `snapshot` event (jobs with rates, depths over time, dead letters, schedules, edges) when something changed, at most once a second',
+          responses: answers({ '200': { description: 'an event stream', content: { 'text/event-stream': {} } } }),
+        },
+      },
+      '/ui/snapshot': {
+        get: {
+          summary: "The dashboard's picture now, as the event stream sends it",
+          responses: answers({ '200': { description: 'the picture', ...json({ type: 'object' }) } }),
+        },
+      },
       '/openapi.json': {
         get: {
           summary: 'This document',
