@@ -51,8 +51,9 @@ describe('the control store lost mid-run', () => {
     const sink = streams.name('lost.out');
     const total = 20_000;
     await streams.seed(source, total);
+    // direct: false: the read, write, ack path and its journal (the same-server move needs no journal, and goes on).
     const res = await api.post('/flows', {
-      source: { stream: source, mode: 'range' },
+      source: { stream: source, mode: 'range', direct: false },
       sink: { stream: sink },
       batchSize: 10,
     });

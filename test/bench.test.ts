@@ -6,10 +6,14 @@ import { redisUrl, repoRoot } from './support/cli.js';
 
 const bench = join(repoRoot, 'bench/dist/main.js');
 
-/** Every edge core permits (not M2C, C2M), the S2S pump without its same-server direct move, and the API. */
+/**
+ * Every edge core permits (not M2C, C2M), the S2S pump without its same-server direct move, the
+ * direct move against its script called by hand, and the API.
+ */
 const rows = [
   'S2S',
   'S2S (direct: false)',
+  'S2S same server (script loop)',
   ...edgeMatrix()
     .filter((edge) => edge.allowed && edge.name !== 'S2S')
     .map((edge) => edge.name),
@@ -49,8 +53,8 @@ describe('npm run bench -- --quick', () => {
     );
   });
 
-  it('has one table row per edge, 16 in all, no more', () => {
-    expect(rows).toHaveLength(16);
+  it('has one table row per edge, 17 in all, no more', () => {
+    expect(rows).toHaveLength(17);
     expect(run.stdout.match(/^\| [^|]+ \| 2,000 × 1 \|/gm)).toHaveLength(rows.length);
   });
 
