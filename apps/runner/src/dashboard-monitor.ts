@@ -204,7 +204,8 @@ export function createDashboardMonitor(options: DashboardMonitorOptions): Dashbo
     );
 
   const picture = (now: number): DashboardSnapshot => {
-    const infos = jobs.map(jobInfo);
+    // Newest first, whatever the state: the queue lists them by state.
+    const infos = jobs.map(jobInfo).sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? ''));
     return {
       at: new Date(now).toISOString(),
       ...(options.version === undefined ? {} : { version: options.version }),
