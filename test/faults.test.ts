@@ -36,7 +36,8 @@ describe('faults mid-flow', () => {
         `control: { url: "${redisUrl}", prefix: ferry-faults-${process.pid} }`,
         'flows:',
         '  s2s:',
-        `    source: { connection: ${connection}, stream: ${from} }`,
+        // The read, write, ack path (the same-server move under cut connections: packages/redis-stream).
+        `    source: { connection: ${connection}, stream: ${from}, direct: false }`,
         `    sink: { connection: ${connection}, stream: ${to} }`,
         '    batchSize: 100',
         '    retry: { retries: 10, initialDelayMs: 50, maxDelayMs: 500 }',
