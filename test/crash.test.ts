@@ -86,7 +86,7 @@ describe('S2S range mode with the batch journal, killed with SIGKILL between a w
     expect(runFlow(from, to, 'range', 3, journal).signal).toBe('SIGKILL');
     expect(await redis.xlen(to)).toBe(3 * batch);
     // The third batch is written, not acked, and noted in the journal.
-    expect(JSON.parse((await redis.get(journal))!)).toEqual(ids.slice(2 * batch, 3 * batch));
+    expect(JSON.parse((await redis.get(journal))!)).toEqual({ ids: ids.slice(2 * batch, 3 * batch), attempts: 1 });
 
     const restarted = runFlow(from, to, 'range', 0, journal);
     expect(restarted.status, restarted.stderr).toBe(0);

@@ -27,7 +27,7 @@ describe('faults mid-flow', () => {
     const from = streams.name('cut.in');
     const to = streams.name('cut.out');
     const total = 30_000;
-    const ids = await streams.seed(from, total);
+    const ids = await streams.seed(from, total / 2);
     const connection = `cut-${process.pid}`;
     const file = configFile(
       [
@@ -40,27 +40,39 @@ describe('faults mid-flow', () => {
         `    source: { connection: ${connection}, stream: ${from}, direct: false }`,
         `    sink: { connection: ${connection}, stream: ${to} }`,
         '    batchSize: 100',
+        '    pollIntervalMs: 100',
         '    retry: { retries: 10, initialDelayMs: 50, maxDelayMs: 500 }',
       ].join('\n'),
     );
+    // Follow mode, so that each cut lands while the flow runs however fast it is: the
+    // first after 1,000 records, then the second half is added and cut into again.
     const cuts: number[] = [];
-    const run = await ferry(['run', file, 's2s'], {
-      onSpawn: () => {
+    const run = await ferry(['run', file, 's2s', '--follow'], {
+      onSpawn: (child) => {
+        let busy = false;
         const poll = setInterval(async () => {
+          if (busy) return;
+          busy = true;
           const moved = await streams.len(to);
-          if ((cuts.length === 0 && moved >= 3000) || (cuts.length === 1 && moved >= 12_000)) {
+          if (cuts.length === 0 && moved >= 1000) {
             cuts.push(await killConnections(connection));
+            ids.push(...(await streams.seed(from, total / 2)));
+          } else if (cuts.length === 1 && moved >= total / 2 + 1000) {
+            cuts.push(await killConnections(connection));
+          } else if (cuts.length === 2 && moved >= total && (await streams.len(from)) === 0) {
+            clearInterval(poll);
+            child.kill('SIGINT');
           }
-          if (cuts.length >= 2 || moved >= total) clearInterval(poll);
+          busy = false;
         }, 5);
+        child.on('close', () => clearInterval(poll));
       },
     });
-    expect(run.code, run.stderr).toBe(0);
-    // Each cut hit the flow's two connections (source and sink) while it ran; the second one
-    // happens only when the flow is still running when the first is over.
-    expect(cuts.length).toBeGreaterThanOrEqual(1);
-    expect(cuts.every((killed) => killed === 2)).toBe(true);
-    expect(lastLine(run.stdout)).toMatch(/^moved 30000 records .*; stopped: source empty$/);
+    expect(run.code, run.stderr).toBe(130);
+    // Each cut hit the flow's connections (its source's and its sink's at least) while it ran.
+    expect(cuts).toHaveLength(2);
+    for (const killed of cuts) expect(killed).toBeGreaterThanOrEqual(2);
+    expect(lastLine(run.stdout)).toMatch(/^moved 30000 records .*; stopped: cancelled$/);
     expect(await streams.len(from)).toBe(0);
     expect((await streams.entries(to)).map((e) => e._source_id)).toEqual(ids);
   });

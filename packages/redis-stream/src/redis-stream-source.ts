@@ -95,6 +95,8 @@ export function createRedisStreamSource(options: unknown): Source<RedisStreamHan
 
 class RedisStreamSource implements Source<RedisStreamHandle> {
   readonly name = 'redis-stream';
+  /** Range mode reads on after the batches handed out; group mode hands each entry to one read. */
+  readonly readAhead = true;
   readonly #config: RedisStreamSourceConfig;
   readonly #client: RedisStreamClient;
   readonly #decode: (fields: readonly FieldText[]) => RecordValue;
@@ -107,6 +109,10 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
   #lastClaimAt = 0;
   /** Range mode: ack by trimming the head of the stream while the server runs scripts. */
   #trimAcks = true;
+  /** Range mode: the last entry handed out while batches are out, so that the next read starts after it. */
+  #readAfter: string | undefined;
+  /** Range mode: batches handed out and not yet acked or released. */
+  #outstanding = 0;
   /** Range mode with `direct`: the server this connection talks to, when it can run the move script. */
   #server: ServerIdentity | undefined;
   #direct: SameServerMove | undefined;
@@ -169,15 +175,32 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
 
   async #readRange(redis: Redis, max: number, options: ReadOptions): Promise<SourceBatch<RedisStreamHandle>> {
     const { stream } = this.#config;
+    const after = this.#readAfter;
     const entries = (await this.#client.call('XRANGE', () =>
-      redis.xrange(stream, '-', '+', 'COUNT', max),
+      redis.xrange(stream, after === undefined ? '-' : nextId(after), '+', 'COUNT', max),
     )) as RawEntry[];
-    if (entries.length > 0 || options.waitMs <= 0) return this.#batch(entries);
-    // XREAD from 0-0 answers at once when entries exist, else wakes up on the first XADD.
+    if (entries.length > 0 || options.waitMs <= 0) return this.#handOut(entries);
+    // XREAD answers at once when entries exist after the id, else wakes up on the first XADD.
     const reply = await this.#blocking(options, 'XREAD', (block) =>
-      redis.call('XREAD', 'COUNT', max, 'BLOCK', block, 'STREAMS', stream, '0-0'),
+      redis.call('XREAD', 'COUNT', max, 'BLOCK', block, 'STREAMS', stream, after ?? '0-0'),
     );
-    return this.#batch(reply?.[0]?.[1] ?? []);
+    return this.#handOut(reply?.[0]?.[1] ?? []);
+  }
+
+  /** Range mode: a batch is out until acked or released; reads go on after it meanwhile. */
+  async #handOut(entries: RawEntry[]): Promise<SourceBatch<RedisStreamHandle>> {
+    const batch = await this.#batch(entries);
+    if (batch.handle.ids.length > 0) {
+      this.#readAfter = batch.handle.ids[batch.handle.ids.length - 1];
+      this.#outstanding += 1;
+    }
+    return batch;
+  }
+
+  /** Range mode: with no batch out, reading starts at the head of the stream again. */
+  #settled(): void {
+    this.#outstanding = Math.max(0, this.#outstanding - 1);
+    if (this.#outstanding === 0) this.#readAfter = undefined;
   }
 
   async #readGroup(redis: Redis, max: number, options: ReadOptions): Promise<SourceBatch<RedisStreamHandle>> {
@@ -355,8 +378,10 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
     const redis = this.#redis ?? this.#client.redis;
     const { stream, mode, group, keep } = this.#config;
     if (mode === 'range') {
-      if (this.#trimAcks && (await this.#trimHead(redis, ids))) return;
-      await this.#client.call('XDEL', () => redis.xdel(stream, ...ids));
+      if (!(this.#trimAcks && (await this.#trimHead(redis, ids)))) {
+        await this.#client.call('XDEL', () => redis.xdel(stream, ...ids));
+      }
+      this.#settled();
       return;
     }
     if (keep) {
@@ -406,11 +431,16 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
   }
 
   async release(batch: SourceBatch<RedisStreamHandle>): Promise<void> {
-    // Range mode: the entries never left the stream. Group mode: they stay pending on this consumer.
-    if (batch.handle.ids.length > 0 && this.#config.mode === 'group') {
-      this.#pendingFirst = true;
-      this.#pendingCursor = '0';
+    // Range mode: the entries never left the stream; the next read starts at the head
+    // again once every batch out is back. Group mode: they stay pending on this consumer.
+    if (batch.handle.ids.length === 0) return;
+    if (this.#config.mode === 'range') {
+      this.#outstanding = 0;
+      this.#readAfter = undefined;
+      return;
     }
+    this.#pendingFirst = true;
+    this.#pendingCursor = '0';
   }
 
   async backlog(): Promise<number | undefined> {

@@ -135,6 +135,37 @@ export function testSource(options: SourceSuiteOptions): void {
       if (options.count) expect(await options.count(ctx)).toBe(3);
     });
 
+    it('when it reads ahead: a read while a batch is out hands out the next records; acks in order drain it; a release gives both back', async () => {
+      const ctx = context();
+      await options.seed(ctx, sampleValues(7));
+      const source = await open(ctx);
+      if (source.readAhead !== true) return;
+      const first = await source.read(3, { waitMs: 0 });
+      const second = await source.read(3, { waitMs: 0 });
+      expect(first.records.map((r) => r.value.n)).toEqual([0, 1, 2]);
+      expect(second.records.map((r) => r.value.n)).toEqual([3, 4, 5]);
+      await source.ack(first);
+      await source.ack(second);
+      if (options.count) expect(await options.count(ctx)).toBe(1);
+
+      const third = await source.read(3, { waitMs: 0 });
+      await options.seed(ctx, sampleValues(2, 'more'));
+      const fourth = await source.read(3, { waitMs: 0 });
+      expect(third.records.map((r) => r.value.n)).toEqual([6]);
+      expect(fourth.records.map((r) => r.value.tag)).toEqual(['more-0', 'more-1']);
+      await source.release(third);
+      await source.release(fourth);
+      const ids: string[] = [];
+      const deadline = Date.now() + redeliveryTimeoutMs;
+      while (ids.length < 3 && Date.now() < deadline) {
+        const batch = await source.read(10, { waitMs: 200 });
+        ids.push(...batch.records.map((r) => r.id));
+        await source.ack(batch);
+      }
+      expect(ids).toEqual([...third.records, ...fourth.records].map((r) => r.id));
+      if (options.count) expect(await options.count(ctx)).toBe(0);
+    });
+
     it('a batch read but never acked by a closed instance comes back to a new one (no loss on crash)', async () => {
       const ctx = context();
       await options.seed(ctx, sampleValues(4));
