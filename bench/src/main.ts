@@ -9,7 +9,7 @@ import { api, originalRate } from './api.js';
 import type { Timed } from './bench-case.js';
 import { cases } from './cases.js';
 import { runInChild } from './edge-process.js';
-import { s2sClient } from './s2s.js';
+import { s2s, s2sClient, s2sScript } from './s2s.js';
 
 /** The memory case: edges moving a large backlog through the pump alone, each in its own process. */
 const memoryEdges = ['s2s', 's2s-client', 's2c'];
@@ -83,10 +83,10 @@ function markdown(rows: Row[], memory: MemoryRow[], machine: string): string {
     '',
     'Peak RSS is that of the process that ran the edge, alone (seeding, pump and loop, every round), with only the drivers of its two ends loaded; MongoDB runs outside it (the test server in the parent process).',
   );
-  if (rows.some((r) => r.edge === s2sClient.edge)) {
+  if (rows.some((r) => r.edge === s2s.edge)) {
     lines.push(
       '',
-      `S2S moves each batch inside Redis in one script call (the Redis source's \`direct\`, on by default for a stream sink on the same server), which the hand loop's XRANGE, XADD script and XTRIM do not; ${s2sClient.edge} is the pump through the client with the loop's calls.`,
+      `S2S moves each batch inside Redis in one script call (the Redis source's \`direct\`, on by default for a stream sink on the same server), which the hand loop's XRANGE, XADD script and XTRIM do not; ${s2sClient.edge} is the pump through the client with the loop's calls, and ${s2sScript.edge} the direct move against its script called by hand.`,
     );
   }
   if (rows.some((r) => r.edge === api.edge)) {
