@@ -110,7 +110,11 @@ describe('ferry serve: the HTTP API against real Redis', () => {
     const ids = await streams.seed(source, 5_000);
     const id = await (await api.post('/s2s/', s2sDict(source, sink, 500, 1000))).text();
     const job = await api.waitFor(id);
-    expect(job).toMatchObject({ state: 'completed', result: { records: 5_000, stopReason: 'empty' } });
+    // One Redis on both ends: the batches move inside it, under the original room rule.
+    expect(job).toMatchObject({
+      state: 'completed',
+      result: { records: 5_000, stopReason: 'empty', direct: 'same-server script' },
+    });
     expect(await streams.len(source)).toBe(0);
     const out = await streams.entries(sink);
     expect(out.map((e) => e._source_id)).toEqual(ids);
@@ -123,7 +127,10 @@ describe('ferry serve: the HTTP API against real Redis', () => {
     const id = await (await api.post('/s2s/', { ...s2sDict(source, sink, 10, 100), target_q_max_len: 55 })).text();
     const job = await api.waitFor(id);
     // 0,10,...,40 pass (40 + 10 < 55); at 50, 50 + 10 >= 55: full.
-    expect(job).toMatchObject({ state: 'completed', result: { records: 50, stopReason: 'full' } });
+    expect(job).toMatchObject({
+      state: 'completed',
+      result: { records: 50, stopReason: 'full', direct: 'same-server script' },
+    });
   });
 
   it('cancels a running job: it stops cleanly, nothing lost or doubled', async () => {

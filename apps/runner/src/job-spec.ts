@@ -124,20 +124,23 @@ export function buildJobFlow(
   return { ...built, sink: originalFullRule(built.sink, built.spec.batchSize) };
 }
 
-/** The original QManager's `_is_q_available`: room only when length + batch < max, and then a whole batch. */
+/**
+ * The original QManager's `_is_q_available`: room only when length + batch < max, and then a whole batch.
+ * The sink is otherwise itself (a proxy, not a copy), so that what a source
+ * recognises in it, such as the same-server move of a Redis stream, still applies.
+ */
 export function originalFullRule(sink: Sink, batchSize: number): Sink {
-  const wrapped: Sink = {
-    name: sink.name,
-    open: () => sink.open(),
-    free: async () => {
-      const free = await sink.free();
-      return free > batchSize ? free : 0;
-    },
-    write: (records, options) => sink.write(records, options),
-    close: () => sink.close(),
+  const free = async (): Promise<number> => {
+    const room = await sink.free();
+    return room > batchSize ? room : 0;
   };
-  if (sink.reconcile !== undefined) wrapped.reconcile = (records) => sink.reconcile!(records);
-  return wrapped;
+  return new Proxy(sink, {
+    get(target, key) {
+      if (key === 'free') return free;
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
 
 /** Checks a job the way the worker will build it: schema, connections, edge, connector options. */

@@ -307,6 +307,7 @@ export function startFlowWorker(options: FlowWorkerOptions): FlowWorker {
         edge: labels.edge,
         worker: workerName,
         instances: flows.length,
+        ...(results[0]?.direct === undefined ? {} : { direct: results[0].direct }),
         ...(entry.cause === 'cancel' ? { cancelled: true } : {}),
       };
       log(

@@ -342,8 +342,8 @@ export function createPump(options: PumpOptions): Pump {
   /**
    * Starts reading the next batch while the one in hand is written: an edge
    * then runs near the speed of its slower side, not the sum of both. Only
-   * for sources that say they can (`readAhead`), one batch ahead, within the
-   * sink's room less the batch in hand, never past maxBatches. The source is
+   * for sources that say they can (`readAhead`), one whole batch ahead, when
+   * the sink has room for it besides the batch in hand, never past maxBatches. The source is
    * never called twice at once: its ack waits for this read to settle. The
    * read does not wait for new records, so that it cannot hold up that ack.
    */
@@ -351,9 +351,10 @@ export function createPump(options: PumpOptions): Pump {
     if (source.readAhead !== true || careful > 0 || direct !== undefined || signal?.aborted) return;
     if (maxBatches !== undefined && batches + 2 > maxBatches) return;
     const free = await retrying('checking free room', () => sink.free(), true);
-    const max = Math.min(batchSize, Math.floor(free - inHand.records.length - (inHand.rejected ?? []).length));
-    if (!(max >= 1)) return;
-    ahead = retrying('reading a batch', () => source.read(max, { waitMs: 0, signal }), true).catch((error) => {
+    // Only a whole batch ahead: near a full target the next read waits for the
+    // write and asks the sink again, whatever its own rule for room is.
+    if (free - inHand.records.length - (inHand.rejected ?? []).length < batchSize) return;
+    ahead = retrying('reading a batch', () => source.read(batchSize, { waitMs: 0, signal }), true).catch((error) => {
       lastError = `reading ahead: ${describeError(error)}`;
       return undefined;
     });
