@@ -220,7 +220,10 @@ class RabbitMqSource implements Source<RabbitMqHandle> {
     }
     const lingerMs = this.#config.lingerMs;
     if (buffer.length > 0 && buffer.length < max && lingerMs > 0) {
-      await this.#waitUntil(session, () => buffer.length >= max, buffer[0]!.at + lingerMs, signal);
+      // No use waiting while every prefetch slot is taken (by batches out and the
+      // buffer): the broker sends nothing more until one of them is acked.
+      const full = () => buffer.length >= max || session.outstanding.size >= session.prefetch;
+      await this.#waitUntil(session, full, buffer[0]!.at + lingerMs, signal);
     }
     if (session.dead !== undefined) {
       if (this.#broken === session.dead) this.#broken = undefined;
