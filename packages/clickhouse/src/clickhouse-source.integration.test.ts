@@ -124,13 +124,15 @@ describe('clickhouse source', () => {
     await source.ack(await source.read(6, { waitMs: 0 }));
     await source.ack(await source.read(2, { waitMs: 0 }));
     await source.close();
-    const deadline = Date.now() + 10_000;
+    // Mutations run in the server's background, one after another per table: on a
+    // busy machine (every package's tests at once) the last one can take a while.
+    const deadline = Date.now() + 45_000;
     while ((await count(table)) !== 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect((await rows<{ id: string }>(`SELECT id FROM default.\`${table}\` ORDER BY id`)).map((r) => r.id)).toEqual([
       '9',
       '10',
     ]);
-  });
+  }, 60_000);
 
   it('string and DateTime cursors', async () => {
     for (const type of ['String', "DateTime('UTC')"]) {
