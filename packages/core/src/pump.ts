@@ -343,9 +343,10 @@ export function createPump(options: PumpOptions): Pump {
    * Starts reading the next batch while the one in hand is written: an edge
    * then runs near the speed of its slower side, not the sum of both. Only
    * for sources that say they can (`readAhead`), one whole batch ahead, when
-   * the sink has room for it besides the batch in hand, never past maxBatches. The source is
-   * never called twice at once: its ack waits for this read to settle. The
-   * read does not wait for new records, so that it cannot hold up that ack.
+   * the sink has room for it besides the batch in hand, never past maxBatches.
+   * The source is never called twice at once: its ack waits for this read to
+   * settle. The read does not wait for new records, so that it cannot hold up
+   * that ack.
    */
   const readAhead = async (inHand: SourceBatch): Promise<void> => {
     if (source.readAhead !== true || careful > 0 || direct !== undefined || signal?.aborted) return;
@@ -390,13 +391,17 @@ export function createPump(options: PumpOptions): Pump {
     }
   };
 
-  const step = async (): Promise<void> => {
+  /** Before each batch, either way: the flow stops when aborted or after maxBatches. */
+  const stopBeforeBatch = (): void => {
     if (signal?.aborted) throw new Stop('aborted');
     if (maxBatches !== undefined && batches >= maxBatches) throw new Stop('maxBatches');
+  };
 
+  const step = async (): Promise<void> => {
+    stopBeforeBatch();
     const batch = await read();
     const rejected = batch.rejected ?? [];
-    if (batch.records.length === 0 && rejected.length === 0) {
+    if (isEmpty(batch)) {
       // A source may hand back a handle even for an empty read; give it back.
       await releaseQuietly(batch);
       if (stopWhenEmpty) throw new Stop('empty');
@@ -487,8 +492,7 @@ export function createPump(options: PumpOptions): Pump {
    * A retried move that had landed only moves the next records.
    */
   const directStep = async (path: DirectMove): Promise<void> => {
-    if (signal?.aborted) throw new Stop('aborted');
-    if (maxBatches !== undefined && batches >= maxBatches) throw new Stop('maxBatches');
+    stopBeforeBatch();
     const max = await room();
     let moved: DirectMoveResult;
     try {
