@@ -1,29 +1,7 @@
-import type { PumpProgress, PumpResult, StopReason } from '@ferry/core';
+import type { PumpProgress, PumpResult } from '@ferry/core';
+import { describeStop, formatCount, formatDuration } from './format.js';
 
-const stopWords: Record<StopReason, string> = {
-  empty: 'source empty',
-  maxBatches: 'maxBatches reached',
-  full: 'target full',
-  aborted: 'cancelled',
-};
-
-export function describeStop(reason: StopReason): string {
-  return stopWords[reason];
-}
-
-/** 23400 → "23,400". */
-export function formatCount(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}
-
-/** Seconds as m:ss, or h:mm:ss past an hour. */
-export function formatDuration(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const ss = String(s % 60).padStart(2, '0');
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
-}
+export { describeStop, formatCount, formatDuration };
 
 /** `[#####-----]`: `done` of `total`, `width` cells. */
 export function formatBar(done: number, total: number, width = 20): string {
