@@ -1,4 +1,4 @@
-import { describeError } from '@ferry/core';
+import { describeError, withTimeout } from '@ferry/core';
 import { connect as amqpConnect, type ChannelModel } from 'amqplib';
 import { Redis } from 'ioredis';
 import { MongoClient } from 'mongodb';
@@ -27,14 +27,8 @@ export interface DepthProbeOptions {
 
 const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms / 1000} s`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
+function answered<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return withTimeout(promise, ms, () => new Error(`${what}: no answer in ${ms / 1000} s`));
 }
 
 /** A dead letter as the pump writes it (reason, sourceId, rejectedAt…), from a decoded value. */
@@ -190,7 +184,7 @@ export function createDepthProbe(options: DepthProbeOptions = {}): DepthProbe {
   return {
     async depth(e) {
       try {
-        return await withTimeout(count(e), timeoutMs, e.what);
+        return await answered(count(e), timeoutMs, e.what);
       } catch (error) {
         throw new Error(shortReason(describeError(error)), { cause: error });
       }
@@ -198,11 +192,11 @@ export function createDepthProbe(options: DepthProbeOptions = {}): DepthProbe {
     async latest(e, n) {
       if (e.kind === 'redis-stream') {
         const field = typeof e.options.field === 'string' ? e.options.field : 'data';
-        const entries = await withTimeout(redisOf(e).xrevrange(e.name, '+', '-', 'COUNT', n), timeoutMs, 'XREVRANGE');
+        const entries = await answered(redisOf(e).xrevrange(e.name, '+', '-', 'COUNT', n), timeoutMs, 'XREVRANGE');
         return entries.map(([id, fields]) => streamEntry(id, fields, field));
       }
       if (e.kind === 'mongo') {
-        const docs = await withTimeout(
+        const docs = await answered(
           (await collectionOf(e))
             .find({}, { projection: { reason: 1, sourceId: 1, rejectedAt: 1 } })
             .sort({ rejectedAt: -1 })

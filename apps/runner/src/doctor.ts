@@ -1,4 +1,4 @@
-import { type ConnectionSpec, describeError } from '@ferry/core';
+import { type ConnectionSpec, describeError, withTimeout } from '@ferry/core';
 import { connect as amqpConnect } from 'amqplib';
 import { Redis } from 'ioredis';
 import { MongoClient, MongoServerError } from 'mongodb';
@@ -16,14 +16,8 @@ export interface ConnectionCheck {
 
 const timeoutMs = 4000;
 
-function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: no answer in ${timeoutMs / 1000} s`)), timeoutMs);
-    }),
-  ]).finally(() => clearTimeout(timer));
+function answered<T>(promise: Promise<T>, what: string): Promise<T> {
+  return withTimeout(promise, timeoutMs, () => new Error(`${what}: no answer in ${timeoutMs / 1000} s`));
 }
 
 /** Classifies a failure in the words an operator acts on. */
@@ -50,7 +44,7 @@ async function checkRedis(url: string): Promise<{ version?: string; detail: stri
   });
   try {
     // ioredis rejects a failed connect with "Connection is closed"; the cause came as an event.
-    await withTimeout(redis.connect(), 'connect').catch((error) => {
+    await answered(redis.connect(), 'connect').catch((error) => {
       throw lastError ?? error;
     });
     const info = await redis.info('server');
@@ -62,7 +56,7 @@ async function checkRedis(url: string): Promise<{ version?: string; detail: stri
 }
 
 async function checkRabbit(url: string): Promise<{ version?: string; detail: string }> {
-  const connection = await withTimeout(amqpConnect(url, { timeout: timeoutMs }), 'connect');
+  const connection = await answered(amqpConnect(url, { timeout: timeoutMs }), 'connect');
   try {
     const props = (connection as unknown as { connection?: { serverProperties?: Record<string, unknown> } }).connection
       ?.serverProperties;
@@ -83,7 +77,7 @@ async function checkClickHouse(url: string): Promise<{ version?: string; detail:
   u.password = '';
   u.pathname = '/';
   u.search = '?query=SELECT%20version()';
-  const response = await withTimeout(fetch(u, { headers }), 'HTTP');
+  const response = await answered(fetch(u, { headers }), 'HTTP');
   const body = (await response.text()).trim();
   if (!response.ok) throw new Error(`HTTP ${response.status}: ${body.slice(0, 200)}`);
   return { version: body, detail: 'reachable, query answered' };

@@ -81,4 +81,5 @@ export {
   type RetryPolicy,
   sleep,
   withRetry,
+  withTimeout,
 } from './retry.js';

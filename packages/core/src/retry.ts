@@ -44,6 +44,15 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** The promise, or a rejection with the error `make` builds once `ms` have passed without an answer. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, make: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(make()), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 export interface RetryOptions {
   /** Aborting stops the waiting between tries with an AbortedError. */
   readonly signal?: AbortSignal;

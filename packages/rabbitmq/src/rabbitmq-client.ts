@@ -1,4 +1,12 @@
-import { ConnectionError, FatalError, FerryError, isNetworkError, mapErrors, TransientError } from '@ferry/core';
+import {
+  ConnectionError,
+  FatalError,
+  FerryError,
+  isNetworkError,
+  mapErrors,
+  TransientError,
+  withTimeout,
+} from '@ferry/core';
 import { type Channel, type ChannelModel, connect } from 'amqplib';
 import { type AmqpAddress, maskSecrets, parseAmqpUrl, type RabbitMqConnectionConfig } from './rabbitmq-config.js';
 
@@ -23,15 +31,6 @@ function brokerText(error: Error): string {
 export function describe(error: unknown): string {
   if (error instanceof Error) return maskSecrets(error.message || error.name);
   return maskSecrets(String(error));
-}
-
-/** A promise that rejects after `ms` with the error `make` builds; `clear` cancels it. */
-export function withTimeout<T>(promise: Promise<T>, ms: number, make: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(make()), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**

@@ -9,9 +9,10 @@ import {
   type RejectedRecord,
   type Source,
   type SourceBatch,
+  withTimeout,
 } from '@ferry/core';
 import type { Channel, ChannelModel, ConsumeMessage, Message } from 'amqplib';
-import { closeQuietly, RabbitMqClient, withTimeout } from './rabbitmq-client.js';
+import { closeQuietly, RabbitMqClient } from './rabbitmq-client.js';
 import { decodeBody, stringifyHeaders } from './rabbitmq-codec.js';
 import { parseSourceOptions, type RabbitMqSourceConfig } from './rabbitmq-config.js';
 
