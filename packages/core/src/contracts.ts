@@ -53,6 +53,14 @@ export interface Source<Handle = unknown> {
    * while the sink writes the current one. Never two calls at once.
    */
   readonly readAhead?: boolean;
+  /**
+   * True when `ack` may be called while a read made ahead is still under way
+   * (the one exception to "never two calls at once"): the two share nothing a
+   * concurrent call could break. For a source whose server sends no more
+   * until earlier records are acked (a RabbitMQ prefetch window), the ack
+   * must not wait for a read that waits for those very sends.
+   */
+  readonly acksWhileReading?: boolean;
   open(): Promise<void>;
   /** Up to `max` records, oldest first; an empty batch means none were there. */
   read(max: number, options: ReadOptions): Promise<SourceBatch<Handle>>;

@@ -891,6 +891,50 @@ describe('pump reading ahead', () => {
     expect(sink.records.map((r) => r.value.n)).toEqual(values(3000).map((v) => v.n));
   });
 
+  it('acks while a read is under way when the source says it can, so a read waiting on that ack is not held up', async () => {
+    // Like a RabbitMQ prefetch window of one batch: nothing more arrives until the batch out is acked.
+    const source = createMemorySource(values(3500));
+    const sink = createMemorySink();
+    const log: string[] = [];
+    let out = 0;
+    let acked: (() => void) | undefined;
+    const windowed: Source = {
+      name: 'windowed',
+      readAhead: true,
+      acksWhileReading: true,
+      open: () => source.open(),
+      read: async (max, options) => {
+        log.push('read starts');
+        while (out > 0) await new Promise<void>((resolve) => (acked = resolve));
+        const batch = await source.read(max, options);
+        out += batch.records.length;
+        log.push(`read ${batch.records.length}`);
+        return batch;
+      },
+      ack: async (batch) => {
+        log.push(`ack ${batch.records.length}`);
+        await source.ack(batch as never);
+        out -= batch.records.length;
+        acked?.();
+      },
+      release: (batch) => source.release(batch as never),
+      close: () => source.close(),
+    };
+    const result = await run({ source: windowed, sink });
+    expect(result).toMatchObject({ records: 3500, batches: 4, stopReason: 'empty' });
+    expect(sink.records.map((r) => r.value.n)).toEqual(values(3500).map((v) => v.n));
+    // Each read ahead started before the ack of the batch in hand and ended after it.
+    expect(log.slice(0, 7)).toEqual([
+      'read starts',
+      'read 1000',
+      'read starts',
+      'ack 1000',
+      'read 1000',
+      'read starts',
+      'ack 1000',
+    ]);
+  });
+
   it('stops cleanly on abort with a batch read ahead: the batch in hand is acked, the one ahead given back', async () => {
     const source = createMemorySource(values(5000));
     const sink = createMemorySink();

@@ -345,8 +345,8 @@ export function createPump(options: PumpOptions): Pump {
    * for sources that say they can (`readAhead`), one whole batch ahead, when
    * the sink has room for it besides the batch in hand, never past maxBatches.
    * The source is never called twice at once: its ack waits for this read to
-   * settle. The read does not wait for new records, so that it cannot hold up
-   * that ack.
+   * settle (unless it says `acksWhileReading`). The read does not wait for new
+   * records, so that it cannot hold up that ack.
    */
   const readAhead = async (inHand: SourceBatch): Promise<void> => {
     if (source.readAhead !== true || careful > 0 || direct !== undefined || signal?.aborted) return;
@@ -458,7 +458,7 @@ export function createPump(options: PumpOptions): Pump {
 
     // Written: from here the batch is acked whatever the signal says, so that
     // an abort never leaves a batch written but not acked.
-    if (ahead !== undefined) await ahead;
+    if (ahead !== undefined && source.acksWhileReading !== true) await ahead;
     try {
       await retrying('acking a batch', () => source.ack(batch), false);
     } catch (error) {

@@ -64,6 +64,13 @@ class RabbitMqSource implements Source<RabbitMqHandle> {
   readonly name = 'rabbitmq';
   /** Deliveries are handed out once each and acked by tag: a next read takes the next ones. */
   readonly readAhead = true;
+  /**
+   * An ack is a frame sent on the channel, and a read only takes what the
+   * broker pushed: a read gathering the next batch waits for deliveries that
+   * the broker sends only once earlier messages are acked, so the ack must
+   * not wait for the read.
+   */
+  readonly acksWhileReading = true;
   readonly #config: RabbitMqSourceConfig;
   readonly #client: RabbitMqClient;
   #session: Session | undefined;

@@ -166,6 +166,22 @@ export function testSource(options: SourceSuiteOptions): void {
       if (options.count) expect(await options.count(ctx)).toBe(0);
     });
 
+    it('when it acks while reading: an ack made while a read waits lands, and that read hands out only newer records', async () => {
+      const ctx = context();
+      await options.seed(ctx, sampleValues(3));
+      const source = await open(ctx);
+      if (source.acksWhileReading !== true) return;
+      const first = await source.read(3, { waitMs: 0 });
+      const waiting = source.read(3, { waitMs: redeliveryTimeoutMs });
+      await source.ack(first);
+      await options.seed(ctx, sampleValues(2, 'more'));
+      const second = await waiting;
+      expect(first.records.map((r) => r.value.n)).toEqual([0, 1, 2]);
+      expect(second.records.map((r) => r.value.tag)).toEqual(['more-0', 'more-1']);
+      await source.ack(second);
+      if (options.count) expect(await options.count(ctx)).toBe(0);
+    });
+
     it('a batch read but never acked by a closed instance comes back to a new one (no loss on crash)', async () => {
       const ctx = context();
       await options.seed(ctx, sampleValues(4));
