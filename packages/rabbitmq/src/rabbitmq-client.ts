@@ -75,6 +75,10 @@ export class RabbitMqClient {
       { protocol, hostname: host, port, username, password, vhost, heartbeat: this.#config.heartbeatSeconds },
       {
         timeout: timeoutMs,
+        // amqplib leaves Nagle on: a small frame (an ack, the last publishes of a
+        // batch) then waits for the broker's delayed TCP ack, up to 40 ms, while the
+        // broker waits for that frame to send more deliveries or its confirms.
+        noDelay: true,
         ...(name === undefined ? {} : { clientProperties: { connection_name: name } }),
       },
     );

@@ -47,6 +47,12 @@ export const rabbitMqSinkOptionsSchema = z
     exchangeType: z.enum(['direct', 'topic', 'fanout', 'headers']).default('direct'),
     maxLen: z.int().positive().optional(),
     sourceIdHeader: z.string().min(1).default('x-ferry-source-id'),
+    /**
+     * Stamp each message with the publish time (the AMQP timestamp property,
+     * in seconds). Off by default: a RabbitMQ 3.10 broker takes stamped
+     * messages at about half the rate of unstamped ones.
+     */
+    timestamp: z.boolean().default(false),
   })
   .superRefine((options, ctx) => {
     if (options.queue !== undefined && options.exchange !== undefined) {

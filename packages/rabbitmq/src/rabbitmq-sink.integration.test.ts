@@ -58,7 +58,7 @@ testSink({
 });
 
 describe('rabbitmq sink', () => {
-  it('publishes persistent messages with messageId, content type, timestamp and the source-id header', async () => {
+  it('publishes persistent messages with messageId, content type and the source-id header, unstamped', async () => {
     const name = await queue();
     const sink = await open({ queue: name });
     const [record] = sampleRecords(1);
@@ -70,8 +70,22 @@ describe('rabbitmq sink', () => {
       contentType: 'application/json',
       headers: { trace: 'abc', 'x-ferry-source-id': 'rec-0' },
     });
-    expect(message!.properties.timestamp).toBeGreaterThan(1_600_000_000);
+    expect(message!.properties.timestamp).toBeUndefined();
     expect(JSON.parse(message!.content.toString())).toEqual(record!.value);
+  });
+
+  it('stamps each message with the publish time in seconds when timestamp is on', async () => {
+    const name = await queue();
+    const sink = await open({ queue: name, timestamp: true });
+    const before = Math.floor(Date.now() / 1000);
+    await sink.write(sampleRecords(2));
+    const after = Math.floor(Date.now() / 1000);
+    const messages = await drainQueue(name);
+    expect(messages).toHaveLength(2);
+    for (const message of messages) {
+      expect(message.properties.timestamp).toBeGreaterThanOrEqual(before);
+      expect(message.properties.timestamp).toBeLessThanOrEqual(after);
+    }
   });
 
   it('waits for drain under flow control: 20,000 messages in one write all arrive, in order', async () => {

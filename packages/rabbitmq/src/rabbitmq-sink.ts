@@ -147,7 +147,7 @@ class RabbitMqSink implements Sink {
     const { codec, sourceIdHeader } = this.#config;
     const exchange = this.#config.exchange ?? '';
     returned.length = 0;
-    const timestamp = Math.floor(Date.now() / 1000);
+    const stamp = this.#config.timestamp ? { timestamp: Math.floor(Date.now() / 1000) } : {};
     try {
       for (let i = 0; i < records.length; i++) {
         const record = records[i]!;
@@ -157,7 +157,7 @@ class RabbitMqSink implements Sink {
           // Unroutable messages come back (basic.return) instead of vanishing.
           mandatory: true,
           messageId: record.id,
-          timestamp,
+          ...stamp,
           headers: { ...record.headers, [sourceIdHeader]: record.id },
           ...(contentType === undefined ? {} : { contentType }),
         };
