@@ -79,7 +79,7 @@ class RabbitMqSource implements Source<RabbitMqHandle> {
   /** The error of a session that died between calls: the next read or ack reports it, once. */
   #broken: FerryError | undefined;
   #wake: (() => void) | undefined;
-  /** Classic queues: how often each message (by messageId or body hash) was delivered to this process. */
+  /** Classic queues: how often each message that came back (by messageId or body hash) was delivered, as far as this process knows. */
   readonly #counts = new Map<string, number>();
 
   constructor(config: RabbitMqSourceConfig) {
@@ -263,15 +263,17 @@ class RabbitMqSource implements Source<RabbitMqHandle> {
     // Quorum queues count for us (returns and lost consumers), across restarts.
     const counted = message.properties.headers?.['x-delivery-count'];
     if (typeof counted === 'number') return counted + 1;
-    if (this.#config.queueType === 'quorum' && !message.fields.redelivered) return 1;
+    // Never handed out before, the broker says. Nothing to remember until it comes
+    // back marked redelivered: counting from 1 then gives what counting now would.
+    if (!message.fields.redelivered) return 1;
     const messageId = message.properties.messageId as string | undefined;
     const key =
       typeof messageId === 'string' && messageId !== ''
         ? `id:${messageId}`
         : `sha1:${createHash('sha1').update(message.content).digest('base64')}`;
     const seen = this.#counts.get(key);
-    // Redelivered but never seen here: delivered at least once before, to another process.
-    const count = (seen ?? (message.fields.redelivered ? 1 : 0)) + 1;
+    // Redelivered but never seen redelivered here: delivered once before, here or to another process.
+    const count = (seen ?? 1) + 1;
     if (seen !== undefined) this.#counts.delete(key);
     this.#counts.set(key, count);
     if (this.#counts.size > maxCountKeys) {
@@ -377,6 +379,7 @@ class RabbitMqSource implements Source<RabbitMqHandle> {
     }
     const { channel } = session;
     this.#settleTags(session, tags, (message, multiple) => channel.ack(message, multiple));
+    if (session.countKeys.size === 0) return;
     for (const tag of tags) {
       const key = session.countKeys.get(tag);
       if (key === undefined) continue;
