@@ -1,5 +1,5 @@
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
-import { createClickHouseSink, createClickHouseSource } from '@ferry/clickhouse';
+import { checkpointTable, createClickHouseSink, createClickHouseSource } from '@ferry/clickhouse';
 import type { End, OpenEnd } from './end.js';
 
 const clickHouseUrl = () => process.env.CLICKHOUSE_URL ?? 'http://127.0.0.1:18123';
@@ -38,6 +38,11 @@ export const openClickHouseEnd: OpenEnd = async () => {
       createClickHouseSource({ url: clickHouseUrl(), table: name, cursor: 'id', checkpointKey: `bench.${name}` }),
     async drain(name, batchSize, _expected, write) {
       // The careful hand loop on a server without query parameters: the last id is a number it read itself.
+      // Its position is saved after each write, as the source's ack does, so that a restart goes on from there.
+      const checkpoints = `default.${checkpointTable}`;
+      await ch.command({
+        query: `CREATE TABLE IF NOT EXISTS ${checkpoints} (key String, position String, version UInt64, updated DateTime DEFAULT now()) ENGINE = ReplacingMergeTree(version) ORDER BY key`,
+      });
       let moved = 0;
       let last: string | undefined;
       for (;;) {
@@ -55,6 +60,13 @@ export const openClickHouseEnd: OpenEnd = async () => {
         if (rows.length === 0) return moved;
         await write(rows.map((row) => ({ id: String(row.id), value: row })));
         last = String(rows[rows.length - 1]!.id);
+        await ch.insert({
+          table: checkpoints,
+          values: [
+            { key: `bench.loop.${name}`, position: last, version: String(BigInt(Date.now()) * 1000n + BigInt(moved)) },
+          ],
+          format: 'JSONEachRow',
+        });
         moved += rows.length;
       }
     },
