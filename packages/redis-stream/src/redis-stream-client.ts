@@ -9,7 +9,25 @@ const driverOptions: RedisOptions = {
   retryStrategy: (times) => Math.min(times * 200, 2000),
   connectTimeout: 5000,
   enableAutoPipelining: false,
+  // A command sent on a connection that then dropped may have run: sending it
+  // again would write twice. It fails instead (see `failUnanswered`), and the
+  // pump retries it the way that cannot double: reconcile before a write.
+  autoResendUnfulfilledCommands: false,
 };
+
+/**
+ * Fails the commands a dropped connection never answered. ioredis keeps them
+ * to send again after it reconnects, or, told not to, drops them without
+ * settling their promises; a write waiting on one would wait forever.
+ * Runs on 'close', which ioredis emits a tick after it stopped reading.
+ */
+function failUnanswered(redis: Redis): void {
+  const queue = redis.commandQueue;
+  while (queue.length > 0) {
+    const item = queue.shift();
+    item?.command.reject(new Error('Connection is closed before the reply came: the command may or may not have run'));
+  }
+}
 
 const connectionMessages =
   /Connection is closed|Stream isn't writeable|enableOfflineQueue|connect ETIMEDOUT|Socket closed/i;
@@ -99,6 +117,7 @@ export class RedisStreamClient {
       // Named, so that an operator sees ferry's connections in CLIENT LIST (and can kill them).
       const name = this.#config.connectionName === undefined ? 'ferry' : `ferry:${this.#config.connectionName}`;
       redis = new Redis(url, { ...driverOptions, connectionName: name });
+      redis.on('close', () => failUnanswered(redis));
     } else if (typeof client === 'function') {
       try {
         redis = await client();
