@@ -82,14 +82,17 @@ function serve(socket: Socket, handler: CommandHandler, connectionId: number): v
     chunks.push(chunk);
     buffered += chunk.length;
     while (buffered >= 4) {
-      const head = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, buffered);
-      chunks = [head];
-      const length = head.readInt32LE(0);
+      // The length is in the first 4 bytes. The chunks are joined once the whole
+      // message is here, not on every arrival: that would copy a 16 MiB message
+      // over and over, in as many pieces as a loaded machine delivers it.
+      if (chunks[0]!.length < 4) chunks = [Buffer.concat(chunks, buffered)];
+      const length = chunks[0]!.readInt32LE(0);
       if (length < 16 || length > limits.maxMessageSizeBytes + 16 * 1024) {
         socket.destroy();
         return;
       }
       if (buffered < length) return;
+      const head = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, buffered);
       const message = head.subarray(0, length);
       const rest = head.subarray(length);
       chunks = rest.length > 0 ? [rest] : [];
