@@ -1,5 +1,10 @@
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
-import { checkpointTable, createClickHouseSink, createClickHouseSource } from '@ferry/clickhouse';
+import {
+  checkpointTable,
+  createCheckpointTableSql,
+  createClickHouseSink,
+  createClickHouseSource,
+} from '@ferry/clickhouse';
 import type { End, OpenEnd } from './end.js';
 
 const clickHouseUrl = () => process.env.CLICKHOUSE_URL ?? 'http://127.0.0.1:18123';
@@ -40,9 +45,7 @@ export const openClickHouseEnd: OpenEnd = async () => {
       // The careful hand loop on a server without query parameters: the last id is a number it read itself.
       // Its position is saved after each write, as the source's ack does, so that a restart goes on from there.
       const checkpoints = `default.${checkpointTable}`;
-      await ch.command({
-        query: `CREATE TABLE IF NOT EXISTS ${checkpoints} (key String, position String, version UInt64, updated DateTime DEFAULT now()) ENGINE = ReplacingMergeTree(version) ORDER BY key`,
-      });
+      await ch.command({ query: createCheckpointTableSql(checkpoints) });
       let moved = 0;
       let last: string | undefined;
       for (;;) {

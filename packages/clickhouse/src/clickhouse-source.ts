@@ -12,6 +12,10 @@ export interface ClickHouseHandle {
 
 /** The table, in the source table's database, that keeps every source's checkpoint. */
 export const checkpointTable = 'ferry_checkpoints';
+
+/** Creates the checkpoint table (`database.ferry_checkpoints`, quoted) unless it is there: every position, by key, newest version wins. */
+export const createCheckpointTableSql = (qualifiedName: string): string =>
+  `CREATE TABLE IF NOT EXISTS ${qualifiedName} (key String, position String, version UInt64, updated DateTime DEFAULT now()) ENGINE = ReplacingMergeTree(version) ORDER BY key`;
 /** The session's temporary table that holds the checkpoint (slot 1), which the backlog count compares against. */
 const positionTable = 'ferry_position';
 
@@ -82,10 +86,7 @@ class ClickHouseSource implements Source<ClickHouseHandle> {
     const http = new ClickHouseHttp(this.#config, `ferry-${randomUUID()}`);
     try {
       await http.check();
-      await http.command(
-        'creating the checkpoint table',
-        `CREATE TABLE IF NOT EXISTS ${this.#checkpoints} (key String, position String, version UInt64, updated DateTime DEFAULT now()) ENGINE = ReplacingMergeTree(version) ORDER BY key`,
-      );
+      await http.command('creating the checkpoint table', createCheckpointTableSql(this.#checkpoints));
       await this.#createPositionTable(http);
       this.#cursorType = await this.#typeOfCursor(http);
       // The key is data too: every key's position is read, and this one picked out here.

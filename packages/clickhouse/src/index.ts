@@ -11,7 +11,12 @@ export {
   clickHouseSourceOptionsSchema,
 } from './clickhouse-config.js';
 export { createClickHouseSink } from './clickhouse-sink.js';
-export { type ClickHouseHandle, checkpointTable, createClickHouseSource } from './clickhouse-source.js';
+export {
+  type ClickHouseHandle,
+  checkpointTable,
+  createCheckpointTableSql,
+  createClickHouseSource,
+} from './clickhouse-source.js';
 export { isIdentifier, quoteIdentifier } from './clickhouse-sql.js';
 
 /** What the runner registers under the kind `clickhouse` (letter C). */
