@@ -67,7 +67,8 @@ export class RabbitMqClient {
     return name === undefined ? '' : ` (connection "${name}")`;
   }
 
-  async connect(): Promise<ChannelModel> {
+  /** `writeBufferBytes`: how much the socket holds before publish() says to wait (see `rabbitmq-frames.ts`). */
+  async connect(writeBufferBytes?: number): Promise<ChannelModel> {
     const { protocol, host, port, username, password, vhost } = this.#address;
     const timeoutMs = this.#config.connectTimeoutMs;
     const name = this.#config.connectionName;
@@ -79,6 +80,7 @@ export class RabbitMqClient {
         // batch) then waits for the broker's delayed TCP ack, up to 40 ms, while the
         // broker waits for that frame to send more deliveries or its confirms.
         noDelay: true,
+        ...(writeBufferBytes === undefined ? {} : { writableHighWaterMark: writeBufferBytes }),
         ...(name === undefined ? {} : { clientProperties: { connection_name: name } }),
       },
     );

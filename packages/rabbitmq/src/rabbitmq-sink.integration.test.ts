@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { Socket } from 'node:net';
 import { FatalError, RecordRejectedError, type Sink } from '@ferry/core';
 import { sampleRecords, testSink, uniqueName } from '@ferry/testkit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -114,6 +115,33 @@ describe('rabbitmq sink', () => {
     const messages = await drainQueue(name);
     expect(messages.map((m) => m.properties.messageId)).toEqual(Array.from({ length: 20_000 }, (_, i) => `rec-${i}`));
   }, 60_000);
+
+  it('sends a batch of 1,000 publishes in a handful of socket writes, not one write each', async () => {
+    const name = await queue();
+    const sink = await open({ queue: name });
+    // Every socket write of the process while the batch is published: only the sink's socket is busy then.
+    const proto = Socket.prototype as unknown as Record<'_write' | '_writev', (...args: unknown[]) => unknown>;
+    const { _write: write, _writev: writev } = proto;
+    let writes = 0;
+    proto._write = function (this: unknown, ...args: unknown[]) {
+      writes += 1;
+      return write.apply(this, args);
+    };
+    proto._writev = function (this: unknown, ...args: unknown[]) {
+      writes += 1;
+      return writev.apply(this, args);
+    };
+    try {
+      await sink.write(sampleRecords(1000));
+    } finally {
+      proto._write = write;
+      proto._writev = writev;
+    }
+    expect(writes).toBeGreaterThan(0);
+    expect(writes).toBeLessThan(10);
+    const messages = await drainQueue(name);
+    expect(messages.map((m) => m.properties.messageId)).toEqual(Array.from({ length: 1000 }, (_, i) => `rec-${i}`));
+  });
 
   it('routes by a field of the record to the bound queues of an exchange', async () => {
     const exchange = uniqueName('ferry.test.x');

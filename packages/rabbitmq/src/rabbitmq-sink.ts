@@ -12,10 +12,13 @@ import type { Channel, ChannelModel, ConfirmChannel, Message, Options } from 'am
 import { closeQuietly, describe, RabbitMqClient } from './rabbitmq-client.js';
 import { encodeBody } from './rabbitmq-codec.js';
 import { parseSinkOptions, type RabbitMqSinkConfig } from './rabbitmq-config.js';
+import { type FrameBatcher, frameBatcher, sinkWriteBufferBytes } from './rabbitmq-frames.js';
 
 interface Session {
   readonly model: ChannelModel;
   readonly channel: ConfirmChannel;
+  /** Sends a batch's publishes in one socket write. */
+  readonly frames: FrameBatcher;
   /** For queue checks (free): a 404 closes the channel it happens on, so not on the publishing one. */
   admin: Channel | undefined;
   /** Messages the broker could not route (mandatory), by messageId, during the current write. */
@@ -50,7 +53,7 @@ class RabbitMqSink implements Sink {
   }
 
   async #connect(): Promise<Session> {
-    const model = await this.#client.connect();
+    const model = await this.#client.connect(sinkWriteBufferBytes);
     try {
       const channel = (await this.#client.channel(model, true)) as ConfirmChannel;
       await this.#checkTarget(channel);
@@ -62,6 +65,7 @@ class RabbitMqSink implements Sink {
       const session: Session = {
         model,
         channel,
+        frames: frameBatcher(model),
         admin: undefined,
         returned: [],
         dead: undefined,
@@ -143,11 +147,12 @@ class RabbitMqSink implements Sink {
     // Every routing key first: a bad record must stop the batch before any of it is published.
     const keys = records.map((record) => this.#routingKey(record));
     const session = await this.#live();
-    const { channel, returned } = session;
+    const { channel, returned, frames } = session;
     const { codec, sourceIdHeader } = this.#config;
     const exchange = this.#config.exchange ?? '';
     returned.length = 0;
     const stamp = this.#config.timestamp ? { timestamp: Math.floor(Date.now() / 1000) } : {};
+    frames.hold();
     try {
       for (let i = 0; i < records.length; i++) {
         const record = records[i]!;
@@ -161,8 +166,15 @@ class RabbitMqSink implements Sink {
           headers: { ...record.headers, [sourceIdHeader]: record.id },
           ...(contentType === undefined ? {} : { contentType }),
         };
-        if (!channel.publish(exchange, keys[i]!, body, options)) await this.#drain(session);
+        if (!channel.publish(exchange, keys[i]!, body, options)) {
+          // Listening before the flush: the flush lets the frames out, and with them the drain event.
+          const drained = this.#drain(session);
+          await frames.flush();
+          await drained;
+          frames.hold();
+        }
       }
+      await frames.flush();
       await Promise.race([channel.waitForConfirms(), session.died]);
     } catch (error) {
       if (session.dead !== undefined) throw session.dead;
@@ -173,6 +185,8 @@ class RabbitMqSink implements Sink {
         );
       }
       throw this.#client.toError(error, 'publishing');
+    } finally {
+      frames.release();
     }
     if (returned.length > 0) {
       const first = returned[0]!;

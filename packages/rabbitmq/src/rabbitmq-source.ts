@@ -406,6 +406,11 @@ class RabbitMqSource implements Source<RabbitMqHandle> {
     for (const tag of tags) session.countKeys.delete(tag);
   }
 
+  /**
+   * Ready messages at the broker plus those buffered here. For display: while
+   * the broker is delivering, a message can be counted as ready and be in the
+   * buffer by the time the count arrives, so the figure may be a few high.
+   */
   async backlog(): Promise<number | undefined> {
     const session = this.#session;
     if (session === undefined || session.dead !== undefined) return undefined;
