@@ -49,8 +49,9 @@ export const rabbitMqSinkOptionsSchema = z
     sourceIdHeader: z.string().min(1).default('x-ferry-source-id'),
     /**
      * Stamp each message with the publish time (the AMQP timestamp property,
-     * in seconds). Off by default: a RabbitMQ 3.10 broker takes stamped
-     * messages at about half the rate of unstamped ones.
+     * in seconds). Off by default: it is 9 bytes more per message and about 5%
+     * of a 3.10 broker's publish rate for small messages, for a time the
+     * broker does not use.
      */
     timestamp: z.boolean().default(false),
   })
