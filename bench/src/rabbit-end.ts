@@ -15,11 +15,23 @@ const seedChunk = 5000;
  */
 const queueArguments = { 'x-queue-version': 2 };
 
-/** Publishes and waits for the confirms, honouring the channel's flow control, as the sink does. */
-async function publishAll(channel: ConfirmChannel, queue: string, bodies: Buffer[], ids: string[]): Promise<void> {
+/**
+ * Publishes and waits for the confirms, honouring the channel's flow control,
+ * as the sink does. `mandatory` as the sink sets it: without it a message no
+ * queue takes is confirmed and gone, and with it the broker publishes about
+ * 5% slower, which a loop without it would not pay.
+ */
+async function publishAll(
+  channel: ConfirmChannel,
+  queue: string,
+  bodies: Buffer[],
+  ids: string[],
+  mandatory: boolean,
+): Promise<void> {
   for (let i = 0; i < bodies.length; i++) {
     const ok = channel.publish('', queue, bodies[i]!, {
       persistent: true,
+      mandatory,
       messageId: ids[i]!,
       contentType: 'application/json',
       headers: { 'x-ferry-source-id': ids[i]! },
@@ -37,7 +49,7 @@ async function seedQueue(channel: ConfirmChannel, queue: string, count: number):
       bodies.push(Buffer.from(JSON.stringify({ task: `task-${i}`, n: i, text: 'hello from the bench' })));
       ids.push(`m-${i}`);
     }
-    await publishAll(channel, queue, bodies, ids);
+    await publishAll(channel, queue, bodies, ids, false);
   }
 }
 
@@ -124,6 +136,7 @@ export const openRabbitEnd: OpenEnd = async () => {
         name,
         records.map((record) => Buffer.from(JSON.stringify(record.value))),
         records.map((record) => record.id),
+        true,
       ),
     async drop(name) {
       await channel.deleteQueue(name);
