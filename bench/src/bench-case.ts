@@ -1,4 +1,5 @@
 import { createPump, type Sink, type Source } from '@ferry/core';
+import { measuringPeak } from './peak-rss.js';
 
 export interface BenchContext {
   readonly redisUrl: string;
@@ -35,10 +36,12 @@ export interface BenchCase {
 }
 
 /** Moves everything from the source to the sink through the pump; only the move is timed. */
-export async function timedPump(source: Source, sink: Sink, batchSize: number): Promise<Timed> {
-  const started = performance.now();
-  const result = await createPump({ source, sink, batchSize }).run();
-  return { records: result.records, seconds: (performance.now() - started) / 1000 };
+export function timedPump(source: Source, sink: Sink, batchSize: number): Promise<Timed> {
+  return measuringPeak(async () => {
+    const started = performance.now();
+    const result = await createPump({ source, sink, batchSize }).run();
+    return { records: result.records, seconds: (performance.now() - started) / 1000 };
+  });
 }
 
 /** A benchmark that lost or doubled records measured nothing: refuse it. */

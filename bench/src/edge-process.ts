@@ -17,8 +17,14 @@ export interface EdgeArgs {
 export interface EdgeResult {
   readonly pump: Timed[];
   readonly loop: Timed[];
-  /** The peak RSS of the process that moved the records, in KiB. */
+  /**
+   * The peak RSS of the pump's moves, in KiB: the highest of the process's
+   * while the pump ran (a `ferry serve` worker's for the API case), or the
+   * process's own where that cannot be told apart.
+   */
   readonly peakRssKb: number;
+  /** The peak RSS of the whole process (seeding, hand loop and pump, every round), in KiB. */
+  readonly processPeakRssKb: number;
 }
 
 /**
@@ -27,7 +33,7 @@ export interface EdgeResult {
  * failed, with its exit code (its own message is already on stderr).
  */
 export function runInChild(args: EdgeArgs, env: NodeJS.ProcessEnv): Promise<EdgeResult> {
-  const child = fork(entry, [JSON.stringify(args)], { env, execArgv: ['--enable-source-maps'] });
+  const child = fork(entry, [JSON.stringify(args)], { env, execArgv: ['--enable-source-maps', '--expose-gc'] });
   let result: EdgeResult | undefined;
   child.on('message', (message) => {
     result = message as EdgeResult;

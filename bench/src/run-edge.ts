@@ -1,11 +1,13 @@
 import type { Timed } from './bench-case.js';
 import { cases } from './cases.js';
 import type { EdgeArgs, EdgeResult } from './edge-process.js';
+import { movesPeakRssKb, processPeakRssKb } from './peak-rss.js';
 
 /**
  * Runs one edge's rounds in this process, alone, so that the peak RSS it
  * reports is that edge's and nothing else's (not the other edges', nor the
- * MongoDB test server's, which runs in the parent).
+ * MongoDB test server's, which runs in the parent): the pump's moves' peak
+ * where it can be told apart (see `peak-rss.ts`), and the process's own.
  */
 async function runEdge(args: EdgeArgs): Promise<EdgeResult> {
   const bench = cases[args.name];
@@ -33,7 +35,8 @@ async function runEdge(args: EdgeArgs): Promise<EdgeResult> {
       await prepared.close();
     }
   }
-  return { pump, loop, peakRssKb: workerRssKb ?? process.resourceUsage().maxRSS };
+  const wholePeakKb = processPeakRssKb();
+  return { pump, loop, peakRssKb: workerRssKb ?? movesPeakRssKb() ?? wholePeakKb, processPeakRssKb: wholePeakKb };
 }
 
 /** The parent checked the arguments; they come as one JSON argument, as `edge-process.ts` writes them. */
