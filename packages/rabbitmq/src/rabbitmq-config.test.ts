@@ -67,6 +67,19 @@ describe('sink options', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it('takes a header name or false for sourceIdHeader, and says so for anything else', () => {
+    expect(parseSinkOptions({ url, queue: 'q', sourceIdHeader: false }).sourceIdHeader).toBe(false);
+    expect(parseSinkOptions({ url, queue: 'q', sourceIdHeader: 'x-id' }).sourceIdHeader).toBe('x-id');
+    for (const bad of [true, 7]) {
+      expect(() => createRabbitMqSink({ url, queue: 'q', sourceIdHeader: bad })).toThrow(
+        /sourceIdHeader: expected a header name, or false to send the record id in messageId only/,
+      );
+    }
+    expect(() => createRabbitMqSink({ url, queue: 'q', sourceIdHeader: '' })).toThrow(
+      /sourceIdHeader: an empty header name: give a name, or false/,
+    );
+  });
+
   it('wants exactly one of queue and exchange', () => {
     expect(() => createRabbitMqSink({ url, queue: 'q', exchange: 'e' })).toThrow(
       /exchange: give either queue or exchange, not both/,

@@ -46,7 +46,22 @@ export const rabbitMqSinkOptionsSchema = z
     routingKeyField: z.string().min(1).optional(),
     exchangeType: z.enum(['direct', 'topic', 'fanout', 'headers']).default('direct'),
     maxLen: z.int().positive().optional(),
-    sourceIdHeader: z.string().min(1).default('x-ferry-source-id'),
+    /**
+     * The header that carries the record id besides `messageId`; false sends
+     * it in `messageId` only, 40 bytes less per message, which for small
+     * messages can double a broker's publish rate or more (see the README).
+     */
+    sourceIdHeader: z
+      .union(
+        [
+          z.string().min(1, 'an empty header name: give a name, or false to send the record id in messageId only'),
+          z.literal(false),
+        ],
+        {
+          error: 'expected a header name, or false to send the record id in messageId only',
+        },
+      )
+      .default('x-ferry-source-id'),
     /**
      * Stamp each message with the publish time (the AMQP timestamp property,
      * in seconds). Off by default: it is 9 bytes more per message and about 5%

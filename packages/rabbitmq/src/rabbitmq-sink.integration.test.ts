@@ -75,6 +75,17 @@ describe('rabbitmq sink', () => {
     expect(JSON.parse(message!.content.toString())).toEqual(record!.value);
   });
 
+  it('with sourceIdHeader false, sends the record id in messageId only, keeping the record headers', async () => {
+    const name = await queue();
+    const sink = await open({ queue: name, sourceIdHeader: false });
+    const [first, second] = sampleRecords(2);
+    await sink.write([{ ...first!, headers: { trace: 'abc' } }, second!]);
+    const messages = await drainQueue(name);
+    expect(messages.map((m) => m.properties.messageId)).toEqual(['rec-0', 'rec-1']);
+    expect(messages[0]!.properties.headers).toEqual({ trace: 'abc' });
+    expect(messages[1]!.properties.headers ?? {}).toEqual({});
+  });
+
   it('stamps each message with the publish time in seconds when timestamp is on', async () => {
     const name = await queue();
     const sink = await open({ queue: name, timestamp: true });

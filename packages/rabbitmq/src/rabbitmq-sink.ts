@@ -163,7 +163,7 @@ class RabbitMqSink implements Sink {
           mandatory: true,
           messageId: record.id,
           ...stamp,
-          headers: { ...record.headers, [sourceIdHeader]: record.id },
+          headers: sourceIdHeader === false ? record.headers : { ...record.headers, [sourceIdHeader]: record.id },
           ...(contentType === undefined ? {} : { contentType }),
         };
         if (!channel.publish(exchange, keys[i]!, body, options)) {
