@@ -188,6 +188,18 @@ export class RabbitMqClient {
   }
 }
 
+/** What of a connection's socket ferry uses: to drop a hung one, and to send a batch's frames in one write. */
+export interface AmqpSocket {
+  destroy?(): void;
+  cork?(): void;
+  uncork?(): void;
+}
+
+/** The socket under a channel model: amqplib keeps it as `connection.stream`, outside its typings. */
+export function socketOf(model: ChannelModel): AmqpSocket | undefined {
+  return (model.connection as unknown as { stream?: AmqpSocket }).stream;
+}
+
 /** Closes a channel model without waiting forever and without throwing. */
 export async function closeQuietly(model: ChannelModel | undefined, timeoutMs = 2000): Promise<void> {
   if (model === undefined) return;
@@ -195,7 +207,6 @@ export async function closeQuietly(model: ChannelModel | undefined, timeoutMs = 
     await withTimeout(model.close(), timeoutMs, () => new Error('close timed out'));
   } catch {
     // Closed already, or the broker is gone: drop the socket.
-    const socket = (model.connection as unknown as { stream?: { destroy?: () => void } }).stream;
-    socket?.destroy?.();
+    socketOf(model)?.destroy?.();
   }
 }

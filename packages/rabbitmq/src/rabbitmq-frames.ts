@@ -1,4 +1,5 @@
 import type { ChannelModel } from 'amqplib';
+import { socketOf } from './rabbitmq-client.js';
 
 /**
  * How much a sink's socket holds before amqplib's flow control pushes back
@@ -23,11 +24,6 @@ export interface FrameBatcher {
   release(): void;
 }
 
-interface Corkable {
-  cork(): void;
-  uncork(): void;
-}
-
 /**
  * amqplib moves frames from a channel to the socket in a setImmediate queued
  * from the channel buffer's 'readable' event (itself a nextTick): two turns of
@@ -39,20 +35,21 @@ const passThrough: FrameBatcher = { hold() {}, flush: async () => undefined, rel
 
 /** The batcher of a connection's socket; one that does nothing when amqplib does not show its socket. */
 export function frameBatcher(model: ChannelModel): FrameBatcher {
-  const stream = (model.connection as unknown as { stream?: Partial<Corkable> }).stream;
-  if (typeof stream?.cork !== 'function' || typeof stream.uncork !== 'function') return passThrough;
-  const socket = stream as Corkable;
+  const socket = socketOf(model);
+  const cork = socket?.cork?.bind(socket);
+  const uncork = socket?.uncork?.bind(socket);
+  if (cork === undefined || uncork === undefined) return passThrough;
   let held = false;
   const release = () => {
     if (!held) return;
     held = false;
-    socket.uncork();
+    uncork();
   };
   return {
     hold() {
       if (held) return;
       held = true;
-      socket.cork();
+      cork();
     },
     async flush() {
       if (!held) return;
