@@ -17,7 +17,7 @@ import { type FrameBatcher, frameBatcher, sinkWriteBufferBytes } from './rabbitm
 interface Session {
   readonly model: ChannelModel;
   readonly channel: ConfirmChannel;
-  /** Sends a batch's publishes in one socket write. */
+  /** Sends a batch's publishes in a few socket writes of some KiB each. */
   readonly frames: FrameBatcher;
   /** For queue checks (free): a 404 closes the channel it happens on, so not on the publishing one. */
   admin: Channel | undefined;
@@ -171,6 +171,10 @@ class RabbitMqSink implements Sink {
           const drained = this.#drain(session);
           await frames.flush();
           await drained;
+          frames.hold();
+        } else if (frames.due(body.length)) {
+          // The broker takes this chunk while the next is encoded.
+          await frames.flush();
           frames.hold();
         }
       }

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createServer, type Socket, connect as tcpConnect } from 'node:net';
 import { promisify } from 'node:util';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type GetMessage, type Options } from 'amqplib';
 
@@ -110,4 +111,56 @@ export async function closeConnections(connectionName: string): Promise<number> 
     closed += 1;
   }
   return closed;
+}
+
+/** A TCP relay to the broker that can stop taking what clients send, as a congested network would. */
+export interface StallingRelay {
+  /** The broker's URL through the relay. */
+  readonly url: string;
+  /** Stops reading from the clients: what they send piles up in their own buffers. */
+  stall(): void;
+  /** Reads from the clients again. */
+  resume(): void;
+  close(): Promise<void>;
+}
+
+export async function stallingRelay(): Promise<StallingRelay> {
+  const broker = new URL(amqpUrl);
+  const clients = new Set<Socket>();
+  let stalled = false;
+  const server = createServer((client) => {
+    clients.add(client);
+    const upstream = tcpConnect(Number(broker.port || 5672), broker.hostname);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    if (stalled) client.pause();
+    const end = () => {
+      clients.delete(client);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  const url = new URL(amqpUrl);
+  url.hostname = '127.0.0.1';
+  url.port = String(port);
+  return {
+    url: url.toString(),
+    stall() {
+      stalled = true;
+      for (const client of clients) client.pause();
+    },
+    resume() {
+      stalled = false;
+      // pipe() paused by hand is resumed by hand; pipe() then takes over its flow again.
+      for (const client of clients) client.resume();
+    },
+    async close() {
+      for (const client of clients) client.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }
