@@ -493,13 +493,19 @@ export function createPump(options: PumpOptions): Pump {
    */
   const directStep = async (path: DirectMove): Promise<void> => {
     stopBeforeBatch();
-    const max = await room();
+    const max = path.checksRoom === true ? batchSize : await room();
     let moved: DirectMoveResult;
     try {
       moved = await retrying('moving a batch', () => path.move(max), true);
     } catch (error) {
       if (error instanceof AbortedError || signal?.aborted) throw new Stop('aborted');
       throw fail(error, `moving (${path.name})`);
+    }
+    if (moved.records === 0 && moved.full === true) {
+      if (whenFull === 'stop') throw new Stop('full');
+      onProgress?.(progress('full'));
+      await sleep(pollIntervalMs, signal);
+      return;
     }
     if (moved.records === 0) {
       if (stopWhenEmpty) throw new Stop('empty');

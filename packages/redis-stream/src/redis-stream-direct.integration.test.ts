@@ -132,7 +132,7 @@ describe('the same-server move (S2S on one Redis)', () => {
     expect((await admin.xrange(from, '-', '+')).map(([id]) => id)).toEqual(ids.slice(2500));
   });
 
-  it('moves at most the number asked, and trims the target as the sink would (MAXLEN ~)', async () => {
+  it('moves at most the number asked and no more than the target has room for, as the usual path past free()', async () => {
     const [from, to, usualIn, usualOut] = [stream('in'), stream('out'), stream('in'), stream('out')];
     await seed(from, 1200);
     await seed(usualIn, 1200);
@@ -144,31 +144,75 @@ describe('the same-server move (S2S on one Redis)', () => {
     expect(direct.name).toBe('same-server script');
     expect(await direct.move(7)).toMatchObject({ records: 7 });
     expect(await admin.xlen(from)).toBe(1193);
-    expect(await direct.move(1000)).toMatchObject({ records: 1000 });
-    expect(await direct.move(1000)).toMatchObject({ records: 193 });
-    expect(await direct.move(1000)).toEqual({ records: 0, bytes: 0 });
+    expect(await direct.move(1000)).toMatchObject({ records: 143 });
+    expect(await direct.move(1000)).toEqual({ records: 0, bytes: 0, full: true });
+    expect(await admin.xlen(from)).toBe(1050);
     await source.close();
     await sink.close();
 
-    // The usual path, past free(): read, write, ack in the same batches.
+    // The usual path: read what free() leaves room for, write (XADD with MAXLEN ~), ack.
     const usualSource = createRedisStreamSource({ url, stream: usualIn, direct: false });
     const usualSink = createRedisStreamSink({ url, stream: usualOut, maxLen: 150, trim: true });
     await usualSource.open();
     await usualSink.open();
-    for (const n of [7, 1000, 1000]) {
-      const batch = await usualSource.read(n, { waitMs: 0 });
+    for (const n of [7, 1000]) {
+      const batch = await usualSource.read(Math.min(n, await usualSink.free()), { waitMs: 0 });
       await usualSink.write(batch.records);
       await usualSource.ack(batch);
     }
+    expect(await usualSink.free()).toBe(0);
     await usualSource.close();
     await usualSink.close();
-    // MAXLEN ~ cuts whole nodes, whose size depends on the new entries' ids: both ends keep
-    // at least 150 of the newest entries, the same ones.
-    const [fast, usual] = [await fieldsOf(admin, to), await fieldsOf(admin, usualOut)];
-    expect(Math.min(fast.length, usual.length)).toBeGreaterThanOrEqual(150);
-    expect(Math.max(fast.length, usual.length)).toBeLessThan(1200);
-    const kept = Math.min(fast.length, usual.length);
-    expect(fast.slice(-kept)).toEqual(usual.slice(-kept));
+    const fast = await fieldsOf(admin, to);
+    expect(fast).toHaveLength(150);
+    expect(fast).toEqual(await fieldsOf(admin, usualOut));
+  });
+
+  it('counts what other writers added to the target inside the move: full waits, and a reader making room lets it on', async () => {
+    const [from, to] = [stream('in'), stream('out')];
+    const ids = await seed(from, 3000);
+    // Another writer got there first.
+    for (let i = 0; i < 400; i++) await admin.xadd(to, '*', 'other', String(i));
+    const maxLen = 1000;
+    let longest = 0;
+    let running = true;
+    const taken: string[] = [];
+    // A consumer of the target that empties it whenever it finds it full.
+    const consumer = (async () => {
+      const reader = new Redis(url);
+      while (running) {
+        const length = await reader.xlen(to);
+        longest = Math.max(longest, length);
+        if (length >= maxLen) {
+          const entries = await reader.xrange(to, '-', '+');
+          for (const [, fields] of entries) {
+            const at = fields.lastIndexOf('_source_id');
+            if (at >= 0) taken.push(fields[at + 1]!);
+          }
+          await reader.xdel(to, ...entries.map(([id]) => id));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      await reader.quit();
+    })();
+    const waits: number[] = [];
+    const result = await createPump({
+      source: createRedisStreamSource({ url, stream: from }),
+      sink: createRedisStreamSink({ url, stream: to, maxLen }),
+      batchSize: 1000,
+      pollIntervalMs: 20,
+      onProgress: (progress) => {
+        if (progress.waiting === 'full') waits.push(progress.records);
+      },
+    }).run();
+    running = false;
+    await consumer;
+    expect(result).toMatchObject({ records: 3000, stopReason: 'empty', direct: 'same-server script' });
+    // The first batch filled the room the other writer left, no more.
+    expect(waits[0]).toBe(600);
+    expect(longest).toBeLessThanOrEqual(maxLen);
+    const rest = await sourceIds(admin, to);
+    expect([...taken, ...rest]).toEqual(ids);
   });
 
   it('writes no source id when the sink has sourceIdField: false, and copies a carried one', async () => {
@@ -365,13 +409,13 @@ describe('the same-server move is atomic', () => {
     const [from, to, receipt] = [stream('in'), stream('out'), stream('receipt')];
     await seed(from, 30, (i) => ['n', String(i)]);
     const move = (max: number, seq: string) =>
-      admin.eval(directMoveScript, 3, from, to, receipt, max, seq, '1', '_source_id', '', 60_000);
+      admin.eval(directMoveScript, 3, from, to, receipt, max, seq, '1', '_source_id', '', 60_000, '');
     // Ten entries of 'n' and one digit: 20 bytes.
-    expect(await move(10, '1')).toEqual([10, 20]);
+    expect(await move(10, '1')).toEqual([10, 20, 0]);
     // The same move again (the driver resends it, or the pump retries it): the same answer, nothing moved.
-    expect(await move(10, '1')).toEqual([10, 20]);
+    expect(await move(10, '1')).toEqual([10, 20, 0]);
     expect([await admin.xlen(from), await admin.xlen(to)]).toEqual([20, 10]);
-    expect(await move(10, '2')).toEqual([10, 30]);
+    expect(await move(10, '2')).toEqual([10, 30, 0]);
     expect([await admin.xlen(from), await admin.xlen(to)]).toEqual([10, 10 + 10]);
     expect(await admin.pttl(receipt)).toBeGreaterThan(0);
   });

@@ -30,9 +30,12 @@ export interface DirectTarget {
   readonly sourceIdField: string | false;
   /** `MAXLEN ~` of every XADD, '' for none. */
   readonly trimTo: string;
+  /** The sink's `maxLen`: the script moves no more than the target has room for. Undefined: no bound. */
+  readonly maxLen: number | undefined;
 }
 
-export const directTargetKey: unique symbol = Symbol.for('@ferry/redis-stream/direct-target/v1');
+/** v2: the target's maxLen joined; a source of an older copy finds no v2 target and takes the usual path. */
+export const directTargetKey: unique symbol = Symbol.for('@ferry/redis-stream/direct-target/v2');
 
 /** The sink's direct-target description, when `sink` is a ferry Redis stream sink, open, on a known server. */
 export function directTargetOf(sink: Sink): DirectTarget | undefined {
@@ -47,7 +50,8 @@ export function directTargetOf(sink: Sink): DirectTarget | undefined {
     typeof t.stream === 'string' &&
     (t.codec === 'fields' || t.codec === 'json') &&
     (typeof t.sourceIdField === 'string' || t.sourceIdField === false) &&
-    typeof t.trimTo === 'string';
+    typeof t.trimTo === 'string' &&
+    (t.maxLen === undefined || (Number.isInteger(t.maxLen) && t.maxLen > 0));
   return ok ? (target as DirectTarget) : undefined;
 }
 
@@ -68,7 +72,12 @@ const maxXaddArgs = 7900;
  * but for the source-id field (ARGV[4], when ARGV[3] is '1'), which is
  * replaced by the entry id at the end; `MAXLEN ~ ARGV[5]` on each XADD when
  * ARGV[5] is not ''; then the moved head deleted with XTRIM MINID (exact),
- * or the whole stream when it was all moved. Returns {moved, bytes}.
+ * or the whole stream when it was all moved. Returns {moved, bytes, full}.
+ *
+ * ARGV[7], when not '', is the target's maxLen: the move takes no more than
+ * the room left below it, and returns {0, 0, 1} when there is none. Checked
+ * in the script, the bound holds against other writers too, which a length
+ * read before the move would not see coming.
  *
  * Redis does not undo the writes of a script that fails midway, so every
  * check that can fail comes before the first write: the target's type, the
@@ -84,15 +93,20 @@ const maxXaddArgs = 7900;
 export const directMoveScript = `
 local from, to, receipt = KEYS[1], KEYS[2], KEYS[3]
 local max, seq = tonumber(ARGV[1]), ARGV[2]
-local withId, idField, trimTo = ARGV[3] == '1', ARGV[4], ARGV[5]
+local withId, idField, trimTo, capacity = ARGV[3] == '1', ARGV[4], ARGV[5], tonumber(ARGV[7] or '')
 local done = redis.call('GET', receipt)
 if done then
   local s, n, b = string.match(done, '^(%d+):(%d+):(%d+)$')
-  if s == seq then return {tonumber(n), tonumber(b)} end
+  if s == seq then return {tonumber(n), tonumber(b), 0} end
 end
 local kind = redis.call('TYPE', to).ok
 if kind ~= 'stream' and kind ~= 'none' then
   return redis.error_reply('WRONGTYPE target stream "' .. to .. '" holds a ' .. kind .. ', not a stream')
+end
+if capacity then
+  local room = capacity - redis.call('XLEN', to)
+  if room <= 0 then return {0, 0, 1} end
+  if room < max then max = room end
 end
 local entries = redis.call('XRANGE', from, '-', '+', 'COUNT', max + 1)
 local n = math.min(#entries, max)
@@ -112,7 +126,7 @@ for i = 1, n do
   end
   for j = 1, #fields do bytes = bytes + #fields[j] end
 end
-if n == 0 then return {0, 0} end
+if n == 0 then return {0, 0, 0} end
 redis.call('SET', receipt, seq .. ':' .. n .. ':' .. bytes, 'PX', ARGV[6])
 for i = 1, n do
   local entry = entries[i]
@@ -138,7 +152,7 @@ if #entries > n then
 else
   redis.call('XTRIM', from, 'MAXLEN', 0)
 end
-return {n, bytes}
+return {n, bytes, 0}
 `;
 
 const directMoveSha = createHash('sha1').update(directMoveScript).digest('hex');
@@ -192,6 +206,7 @@ export async function identifyServer(
  */
 export class SameServerMove implements DirectMove {
   readonly name = 'same-server script';
+  readonly checksRoom = true;
   /** Numbers the moves: a retried move keeps its number, so its receipt answers for it. */
   #seq = 1;
   #used = false;
@@ -206,7 +221,13 @@ export class SameServerMove implements DirectMove {
     this.#client = client;
     this.#keys = [from, target.stream, `${from}.ferry-move.${randomBytes(6).toString('hex')}`];
     const idField = target.sourceIdField;
-    this.#args = [idField === false ? '0' : '1', idField === false ? '' : idField, target.trimTo, String(receiptTtlMs)];
+    this.#args = [
+      idField === false ? '0' : '1',
+      idField === false ? '' : idField,
+      target.trimTo,
+      String(receiptTtlMs),
+      target.maxLen === undefined ? '' : String(target.maxLen),
+    ];
   }
 
   async move(max: number): Promise<DirectMoveResult> {
@@ -223,9 +244,9 @@ export class SameServerMove implements DirectMove {
         if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
         return redis.eval(directMoveScript, 3, ...args);
       }
-    })) as [number, number];
+    })) as [number, number, number];
     this.#seq += 1;
-    return { records: reply[0], bytes: reply[1] };
+    return reply[2] === 1 ? { records: 0, bytes: 0, full: true } : { records: reply[0], bytes: reply[1] };
   }
 
   /** Deletes the receipt, which nothing asks for once the source closes (it would expire anyway). */

@@ -78,6 +78,7 @@ class RedisStreamSink implements Sink {
             codec,
             sourceIdField,
             trimTo: trim && maxLen !== undefined ? String(maxLen) : '',
+            maxLen,
           });
     this.#redis = redis;
   }
