@@ -25,16 +25,18 @@ async function handLoop(redis: Redis, from: string, to: string, batchSize: numbe
 }
 
 /**
- * The same-server move by hand: per batch, one EVALSHA of the source's move
- * script, which keeps to the target's maxLen itself: the call the pump makes
- * on that path.
+ * The same-server move by hand: per batch, XLEN of the target and one
+ * EVALSHA of the source's move script (which checks the room again inside),
+ * the calls the pump makes on that path.
  */
 async function scriptLoop(redis: Redis, from: string, to: string, batchSize: number, maxLen: number): Promise<number> {
   const sha = (await redis.script('LOAD', directMoveScript)) as string;
   const receipt = `${from}.receipt`;
   let moved = 0;
   for (let seq = 1; ; seq++) {
-    const args = [from, to, receipt, batchSize, seq, '1', '_source_id', '', 60_000, maxLen];
+    const room = Math.min(batchSize, maxLen - (await redis.xlen(to)));
+    if (room <= 0) break;
+    const args = [from, to, receipt, room, seq, '1', '_source_id', '', 60_000, maxLen];
     const [n] = (await redis.evalsha(sha, 3, ...args)) as [number, number, number];
     if (n === 0) break;
     moved += n;

@@ -85,7 +85,11 @@ export interface DirectMoveResult {
   /** Records moved; 0 means the source had none, or (with `full`) the sink no room. */
   readonly records: number;
   readonly bytes: number;
-  /** Nothing moved because the sink had no room (paths that `checkRoom` only). */
+  /**
+   * Nothing moved because the sink had no room when the move ran: a path
+   * that checks the sink's bound in the same atomic step as the write says
+   * so when another writer took the room since the pump asked `free()`.
+   */
   readonly full?: boolean;
 }
 
@@ -98,13 +102,6 @@ export interface DirectMoveResult {
 export interface DirectMove {
   /** Describes the path in progress and logs (`same-server script`). */
   readonly name: string;
-  /**
-   * The path keeps to the sink's room itself, in the same atomic step as the
-   * write, so that no other writer slips in between the check and the move:
-   * `move` takes no more than there is room for and says `full` when there is
-   * none, and the pump does not ask the sink's `free` before each move.
-   */
-  readonly checksRoom?: boolean;
   /** Moves up to `max` records, oldest first. */
   move(max: number): Promise<DirectMoveResult>;
 }

@@ -493,7 +493,7 @@ export function createPump(options: PumpOptions): Pump {
    */
   const directStep = async (path: DirectMove): Promise<void> => {
     stopBeforeBatch();
-    const max = path.checksRoom === true ? batchSize : await room();
+    const max = await room();
     let moved: DirectMoveResult;
     try {
       moved = await retrying('moving a batch', () => path.move(max), true);
@@ -502,6 +502,7 @@ export function createPump(options: PumpOptions): Pump {
       throw fail(error, `moving (${path.name})`);
     }
     if (moved.records === 0 && moved.full === true) {
+      // Another writer took the room since free() said there was some: full, as free() would now say.
       if (whenFull === 'stop') throw new Stop('full');
       onProgress?.(progress('full'));
       await sleep(pollIntervalMs, signal);

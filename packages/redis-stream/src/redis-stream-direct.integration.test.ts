@@ -168,7 +168,7 @@ describe('the same-server move (S2S on one Redis)', () => {
     expect(fast).toEqual(await fieldsOf(admin, usualOut));
   });
 
-  it('counts what other writers added to the target inside the move: full waits, and a reader making room lets it on', async () => {
+  it('a target another writer shares: the flow waits while it is full, goes on as a reader makes room, never above maxLen', async () => {
     const [from, to] = [stream('in'), stream('out')];
     const ids = await seed(from, 3000);
     // Another writer got there first.

@@ -206,7 +206,6 @@ export async function identifyServer(
  */
 export class SameServerMove implements DirectMove {
   readonly name = 'same-server script';
-  readonly checksRoom = true;
   /** Numbers the moves: a retried move keeps its number, so its receipt answers for it. */
   #seq = 1;
   #used = false;
