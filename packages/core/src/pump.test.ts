@@ -655,8 +655,13 @@ describe('pump memory', () => {
 });
 
 describe('pump with a direct path from source to sink', () => {
-  /** A source that can move its records straight into a memory sink, as one server-side step would. */
-  function withDirect(source: MemorySource, sink: MemorySink) {
+  /**
+   * A source that can move its records straight into a memory sink, as one
+   * server-side step would. With a `bound`, the move checks the sink's length
+   * against it in that step, as a script reading the length would: stricter
+   * than what the sink's free() says, as when another writer took the room since.
+   */
+  function withDirect(source: MemorySource, sink: MemorySink, bound = Number.POSITIVE_INFINITY) {
     const moves: number[] = [];
     const directSource: Source = {
       ...source,
@@ -666,7 +671,9 @@ describe('pump with a direct path from source to sink', () => {
           ? {
               name: 'memory move',
               move: async (max) => {
-                const batch = await source.read(max, { waitMs: 0 });
+                const room = bound - sink.records.length;
+                if (room <= 0) return { records: 0, bytes: 0, full: true };
+                const batch = await source.read(Math.min(max, room), { waitMs: 0 });
                 await sink.write(batch.records);
                 await source.ack(batch);
                 moves.push(batch.records.length);
@@ -702,39 +709,10 @@ describe('pump with a direct path from source to sink', () => {
     expect(sink.records).toHaveLength(3500);
   });
 
-  /**
-   * A direct path that checks a bound of the sink in its atomic step, as a
-   * server-side script reading the length would: stricter here than what the
-   * sink's free() says, as when another writer took the room since.
-   */
-  function boundedMove(source: MemorySource, sink: MemorySink, bound: number) {
-    const moves: number[] = [];
-    const directSource: Source = {
-      ...source,
-      name: source.name,
-      directTo: (target) =>
-        target === sink
-          ? {
-              name: 'memory move',
-              move: async (max) => {
-                const room = bound - sink.records.length;
-                if (room <= 0) return { records: 0, bytes: 0, full: true };
-                const batch = await source.read(Math.min(max, room), { waitMs: 0 });
-                await sink.write(batch.records);
-                await source.ack(batch);
-                moves.push(batch.records.length);
-                return { records: batch.records.length, bytes: 0 };
-              },
-            }
-          : undefined,
-    };
-    return { source: directSource, moves };
-  }
-
   it('a move that finds the sink full stops the flow as a full sink does (whenFull stop)', async () => {
     const source = createMemorySource(values(2500));
     const sink = createMemorySink();
-    const d = boundedMove(source, sink, 2200);
+    const d = withDirect(source, sink, 2200);
     const result = await run({ source: d.source, sink, whenFull: 'stop' });
     expect(result).toMatchObject({ records: 2200, batches: 3, stopReason: 'full', direct: 'memory move' });
     expect(d.moves).toEqual([1000, 1000, 200]);
@@ -744,7 +722,7 @@ describe('pump with a direct path from source to sink', () => {
   it('a move that finds the sink full waits (whenFull wait), and goes on once there is room', async () => {
     const source = createMemorySource(values(1500));
     const sink = createMemorySink();
-    const d = boundedMove(source, sink, 1000);
+    const d = withDirect(source, sink, 1000);
     const waits: number[] = [];
     const result = await run({
       source: d.source,
