@@ -36,7 +36,7 @@ async function scriptLoop(redis: Redis, from: string, to: string, batchSize: num
   for (let seq = 1; ; seq++) {
     const room = Math.min(batchSize, maxLen - (await redis.xlen(to)));
     if (room <= 0) break;
-    const args = [from, to, receipt, room, seq, '1', '_source_id', '', 60_000, maxLen];
+    const args = [from, to, receipt, room, seq, '1', '_source_id', 60_000, maxLen];
     const [n] = (await redis.evalsha(sha, 3, ...args)) as [number, number, number];
     if (n === 0) break;
     moved += n;

@@ -409,7 +409,7 @@ describe('the same-server move is atomic', () => {
     const [from, to, receipt] = [stream('in'), stream('out'), stream('receipt')];
     await seed(from, 30, (i) => ['n', String(i)]);
     const move = (max: number, seq: string) =>
-      admin.eval(directMoveScript, 3, from, to, receipt, max, seq, '1', '_source_id', '', 60_000, '');
+      admin.eval(directMoveScript, 3, from, to, receipt, max, seq, '1', '_source_id', 60_000, '');
     // Ten entries of 'n' and one digit: 20 bytes.
     expect(await move(10, '1')).toEqual([10, 20, 0]);
     // The same move again (the driver resends it, or the pump retries it): the same answer, nothing moved.

@@ -28,13 +28,15 @@ export interface DirectTarget {
   readonly codec: 'fields' | 'json';
   /** The field that keeps the source id, or false for none. */
   readonly sourceIdField: string | false;
-  /** `MAXLEN ~` of every XADD, '' for none. */
-  readonly trimTo: string;
-  /** The sink's `maxLen`: the script moves no more than the target has room for. Undefined: no bound. */
+  /**
+   * The sink's `maxLen`: the script moves no more than the target has room
+   * for. Undefined: no bound. (The sink's `trim` needs no telling: a move
+   * that keeps the target within maxLen leaves `MAXLEN ~ maxLen` nothing to cut.)
+   */
   readonly maxLen: number | undefined;
 }
 
-/** v2: the target's maxLen joined; a source of an older copy finds no v2 target and takes the usual path. */
+/** v2: maxLen in place of trimTo; a source of an older copy finds no v2 target and takes the usual path. */
 export const directTargetKey: unique symbol = Symbol.for('@ferry/redis-stream/direct-target/v2');
 
 /** The sink's direct-target description, when `sink` is a ferry Redis stream sink, open, on a known server. */
@@ -50,7 +52,6 @@ export function directTargetOf(sink: Sink): DirectTarget | undefined {
     typeof t.stream === 'string' &&
     (t.codec === 'fields' || t.codec === 'json') &&
     (typeof t.sourceIdField === 'string' || t.sourceIdField === false) &&
-    typeof t.trimTo === 'string' &&
     (t.maxLen === undefined || (Number.isInteger(t.maxLen) && t.maxLen > 0));
   return ok ? (target as DirectTarget) : undefined;
 }
@@ -70,11 +71,11 @@ const maxXaddArgs = 7900;
  * Moves up to ARGV[1] entries from the head of KEYS[1] to KEYS[2], as the
  * range-mode source and the fields sink would: each entry's fields as read,
  * but for the source-id field (ARGV[4], when ARGV[3] is '1'), which is
- * replaced by the entry id at the end; `MAXLEN ~ ARGV[5]` on each XADD when
- * ARGV[5] is not ''; then the moved head deleted with XTRIM MINID (exact),
- * or the whole stream when it was all moved. Returns {moved, bytes, full}.
+ * replaced by the entry id at the end; then the moved head deleted with
+ * XTRIM MINID (exact), or the whole stream when it was all moved. Returns
+ * {moved, bytes, full}.
  *
- * ARGV[7], when not '', is the target's maxLen: the move takes no more than
+ * ARGV[6], when not '', is the target's maxLen: the move takes no more than
  * the room left below it, and returns {0, 0, 1} when there is none. Checked
  * in the script, the bound holds against other writers too, which a length
  * read before the move would not see coming.
@@ -84,7 +85,7 @@ const maxXaddArgs = 7900;
  * entries' sizes, the receipt (the one write an OOM or an ACL can refuse).
  * After it, XADD with `*` and XTRIM of a stream just read cannot fail.
  *
- * The receipt (KEYS[3], `seq:moved:bytes`, ARGV[2] = seq) makes a move
+ * The receipt (KEYS[3], `seq:moved:bytes`, ARGV[2] = seq, kept ARGV[5] ms) makes a move
  * idempotent: a retry of a move whose reply was lost (the connection cut
  * after the script ran; the driver resends, or the pump retries, with the
  * same seq) gets that move's result instead of moving the next entries
@@ -93,7 +94,7 @@ const maxXaddArgs = 7900;
 export const directMoveScript = `
 local from, to, receipt = KEYS[1], KEYS[2], KEYS[3]
 local max, seq = tonumber(ARGV[1]), ARGV[2]
-local withId, idField, trimTo, capacity = ARGV[3] == '1', ARGV[4], ARGV[5], tonumber(ARGV[7] or '')
+local withId, idField, capacity = ARGV[3] == '1', ARGV[4], tonumber(ARGV[6] or '')
 local done = redis.call('GET', receipt)
 if done then
   local s, n, b = string.match(done, '^(%d+):(%d+):(%d+)$')
@@ -110,8 +111,7 @@ if capacity then
 end
 local entries = redis.call('XRANGE', from, '-', '+', 'COUNT', max + 1)
 local n = math.min(#entries, max)
-local args
-if trimTo == '' then args = {to, '*'} else args = {to, 'MAXLEN', '~', trimTo, '*'} end
+local args = {to, '*'}
 local head = #args
 local bytes = 0
 for i = 1, n do
@@ -127,7 +127,7 @@ for i = 1, n do
   for j = 1, #fields do bytes = bytes + #fields[j] end
 end
 if n == 0 then return {0, 0, 0} end
-redis.call('SET', receipt, seq .. ':' .. n .. ':' .. bytes, 'PX', ARGV[6])
+redis.call('SET', receipt, seq .. ':' .. n .. ':' .. bytes, 'PX', ARGV[5])
 for i = 1, n do
   local entry = entries[i]
   local fields = entry[2]
@@ -223,7 +223,6 @@ export class SameServerMove implements DirectMove {
     this.#args = [
       idField === false ? '0' : '1',
       idField === false ? '' : idField,
-      target.trimTo,
       String(receiptTtlMs),
       target.maxLen === undefined ? '' : String(target.maxLen),
     ];

@@ -68,7 +68,7 @@ class RedisStreamSink implements Sink {
   async open(): Promise<void> {
     const redis = await this.#client.open();
     const server = await identifyServer(redis, this.#client, false);
-    const { stream, codec, sourceIdField, trim, maxLen } = this.#config;
+    const { stream, codec, sourceIdField, maxLen } = this.#config;
     this.#directTarget =
       server === undefined
         ? undefined
@@ -77,7 +77,6 @@ class RedisStreamSink implements Sink {
             stream,
             codec,
             sourceIdField,
-            trimTo: trim && maxLen !== undefined ? String(maxLen) : '',
             maxLen,
           });
     this.#redis = redis;
