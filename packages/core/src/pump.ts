@@ -501,16 +501,11 @@ export function createPump(options: PumpOptions): Pump {
       if (error instanceof AbortedError || signal?.aborted) throw new Stop('aborted');
       throw fail(error, `moving (${path.name})`);
     }
-    if (moved.records === 0 && moved.full === true) {
-      // Another writer took the room since free() said there was some: full, as free() would now say.
-      if (whenFull === 'stop') throw new Stop('full');
-      onProgress?.(progress('full'));
-      await sleep(pollIntervalMs, signal);
-      return;
-    }
     if (moved.records === 0) {
-      if (stopWhenEmpty) throw new Stop('empty');
-      onProgress?.(progress('empty'));
+      // Full: another writer took the room since free() said there was some, as free() would now say.
+      const waiting = moved.full === true ? 'full' : 'empty';
+      if (waiting === 'full' ? whenFull === 'stop' : stopWhenEmpty) throw new Stop(waiting);
+      onProgress?.(progress(waiting));
       await sleep(pollIntervalMs, signal);
       return;
     }

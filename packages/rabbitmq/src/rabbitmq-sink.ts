@@ -166,15 +166,13 @@ class RabbitMqSink implements Sink {
           headers: sourceIdHeader === false ? record.headers : { ...record.headers, [sourceIdHeader]: record.id },
           ...(contentType === undefined ? {} : { contentType }),
         };
-        if (!channel.publish(exchange, keys[i]!, body, options)) {
+        const room = channel.publish(exchange, keys[i]!, body, options);
+        // A chunk's worth waiting goes out while the next is encoded; a full socket also waits for drain.
+        if (!room || frames.due(body.length)) {
           // Listening before the flush: the flush lets the frames out, and with them the drain event.
-          const drained = this.#drain(session);
+          const drained = room ? undefined : this.#drain(session);
           await frames.flush();
           await drained;
-          frames.hold();
-        } else if (frames.due(body.length)) {
-          // The broker takes this chunk while the next is encoded.
-          await frames.flush();
           frames.hold();
         }
       }
