@@ -362,9 +362,16 @@ describe('the same-server move is atomic', () => {
     const ids = await seed(from, total, (i) => ['n', String(i)]);
     const connectionName = `direct-cut-${process.pid}`;
     const killed: Promise<number>[] = [];
-    const killAll = async (): Promise<number> => {
+    const named = async () => {
       const list = (await admin.call('CLIENT', 'LIST')) as string;
-      const victims = [...list.matchAll(new RegExp(`\\bid=(\\d+) .* name=ferry:${connectionName} `, 'g'))];
+      return [...list.matchAll(new RegExp(`\\bid=(\\d+) .* name=ferry:${connectionName} `, 'g'))];
+    };
+    const killAll = async (): Promise<number> => {
+      // The sink's connection, idle on this path, may still be coming back from the last cut: wait for it.
+      let victims = await named();
+      for (const until = Date.now() + 3000; victims.length < 2 && Date.now() < until; victims = await named()) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
       for (const [, id] of victims) await admin.call('CLIENT', 'KILL', 'ID', id!);
       return victims.length;
     };
