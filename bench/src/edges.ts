@@ -1,5 +1,5 @@
 import { edgeMatrix } from '@ferry/core';
-import { type BenchCase, checkMoved, type Timed, timedPump } from './bench-case.js';
+import { type BenchCase, checkMoved, type Timed, timedLoop, timedPump } from './bench-case.js';
 import type { End, OpenEnd } from './end.js';
 
 /**
@@ -47,11 +47,9 @@ export function edgeCase(edge: string, defaultRecords: number): BenchCase {
       return {
         pump: () => run('pump', (input, output) => timedPump(source.source(input), sink.sink(output), ctx.batchSize)),
         loop: () =>
-          run('loop', async (input, output) => {
+          run('loop', (input, output) => {
             const write = sink.writer(output);
-            const started = performance.now();
-            const moved = await source.drain(input, ctx.batchSize, ctx.records, write);
-            return { records: moved, seconds: (performance.now() - started) / 1000 };
+            return timedLoop(() => source.drain(input, ctx.batchSize, ctx.records, write));
           }),
         async close() {
           await source.close();

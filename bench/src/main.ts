@@ -25,6 +25,9 @@ interface Row {
   /** The lowest and highest ratio of one round's pump run to the same round's loop run. */
   ratioLow: number;
   ratioHigh: number;
+  /** Each round's rates, in round order: the pump went first in odd rounds (1, 3, …), the loop in even ones. */
+  pumpRates: number[];
+  loopRates: number[];
   /** The pump's moves' peak RSS (see `peak-rss.ts`); the API case's is its worker's. */
   peakRssMb: number;
   /** The edge's whole process: seeding, hand loop and pump, every round. */
@@ -45,8 +48,10 @@ const usage = `usage: npm run bench -- [EDGE...] [--records N] [--rounds N] [--b
             memory: ${memoryEdges.join(', ')} moving 1,000,000 records through the pump alone; fails when
             the pump's peak RSS reaches ${memoryLimitMb} MB
   --records records moved per run (default: each edge's own: 200,000 for s2s, s2c, c2s, c2c; 100,000 for the others)
-  --rounds  runs of each side, interleaved pump/loop/loop/pump… to cancel drift (default 5); a row shows
-            the median rate of each side and the median of the rounds' pump/loop ratios
+  --rounds  runs of each side, interleaved pump/loop/loop/pump… to cancel drift (default 6: an even
+            count lets each side go first as often); a row shows the median rate of each side and the
+            median of the rounds' pump/loop ratios. Before them an uncounted round of a tenth of the
+            records warms the edge's process up
   --batch   batch size (default 1000)
   --quick   a small run that only checks the benchmark still works (2,000 records, 50,000 for memory,
             1 round); writes no results (nor does a run of memory alone)
@@ -158,7 +163,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const quick = values.quick;
-  const rounds = positiveInt(values.rounds, 'rounds', quick ? 1 : 5);
+  const rounds = positiveInt(values.rounds, 'rounds', quick ? 1 : 6);
   const batchSize = positiveInt(values.batch, 'batch', 1000);
   const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 
@@ -192,6 +197,8 @@ async function main(): Promise<void> {
         ratio: median(ratios),
         ratioLow: Math.min(...ratios),
         ratioHigh: Math.max(...ratios),
+        pumpRates: runs.pump.map((run) => Math.round(runRate(run))),
+        loopRates: runs.loop.map((run) => Math.round(runRate(run))),
         peakRssMb: mb(runs.peakRssKb),
         processPeakRssMb: mb(runs.processPeakRssKb),
       };

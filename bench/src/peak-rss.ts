@@ -22,9 +22,17 @@ function highWaterKb(): number | undefined {
   }
 }
 
-function resetHighWater(): boolean {
-  // Garbage of the seeding would otherwise count as the pump's (run-edge runs with --expose-gc).
+/**
+ * A full collection (run-edge runs with --expose-gc). Before a move, so that
+ * the seeding's garbage counts neither as the pump's memory nor as either
+ * side's time: both sides start from a collected heap.
+ */
+export function collectGarbage(): void {
   (globalThis as { gc?: () => void }).gc?.();
+}
+
+function resetHighWater(): boolean {
+  collectGarbage();
   earlierPeakKb = Math.max(earlierPeakKb, highWaterKb() ?? 0);
   try {
     writeFileSync('/proc/self/clear_refs', '5');

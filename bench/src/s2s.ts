@@ -1,6 +1,6 @@
 import { createRedisStreamSink, createRedisStreamSource, directMoveScript } from '@ferry/redis-stream';
 import { Redis } from 'ioredis';
-import { type BenchCase, type BenchContext, checkMoved, timedPump } from './bench-case.js';
+import { type BenchCase, type BenchContext, checkMoved, type Timed, timedLoop, timedPump } from './bench-case.js';
 import { addEntries, seedStream, trimBelow } from './redis-end.js';
 
 /**
@@ -61,25 +61,23 @@ function s2sCase(edge: string, direct: boolean, loop = handLoop): BenchCase {
       const name = (role: string) =>
         `ferry.bench.s2s.${direct ? 'direct' : 'client'}.${process.pid}.${ctx.round}.${role}`;
       const maxLen = ctx.records * 2;
-      const run = async (side: string, move: (from: string, to: string) => Promise<number>) => {
+      const run = async (side: string, move: (from: string, to: string) => Promise<Timed>) => {
         const [from, to] = [name(`${side}-in`), name(`${side}-out`)];
         await redis.del(from, to);
         await seedStream(redis, from, ctx.records);
-        const started = performance.now();
-        const moved = await move(from, to);
-        const seconds = (performance.now() - started) / 1000;
-        checkMoved('S2S', ctx.records, moved, await redis.xlen(from), await redis.xlen(to));
+        const timed = await move(from, to);
+        checkMoved('S2S', ctx.records, timed.records, await redis.xlen(from), await redis.xlen(to));
         await redis.del(from, to);
-        return { records: moved, seconds };
+        return timed;
       };
       return {
         pump: () =>
           run('pump', async (from, to) => {
             const source = createRedisStreamSource({ url: ctx.redisUrl, stream: from, mode: 'range', direct });
             const sink = createRedisStreamSink({ url: ctx.redisUrl, stream: to, maxLen });
-            return (await timedPump(source, sink, ctx.batchSize)).records;
+            return timedPump(source, sink, ctx.batchSize);
           }),
-        loop: () => run('loop', (from, to) => loop(redis, from, to, ctx.batchSize, maxLen)),
+        loop: () => run('loop', (from, to) => timedLoop(() => loop(redis, from, to, ctx.batchSize, maxLen))),
         async close() {
           await redis.quit();
         },
