@@ -292,7 +292,8 @@ export function createPump(options: PumpOptions): Pump {
    * records that may be there: redeliveries, and records of a batch in doubt.
    */
   const dropInDoubt = async (batch: readonly FerryRecord[]): Promise<readonly FerryRecord[]> => {
-    const again = batch.filter((record) => record.redelivered === true || inDoubt.has(record.id));
+    // Nothing in doubt (the usual case): no lookup per record.
+    const again = batch.filter((record) => record.redelivered === true || (inDoubt.size > 0 && inDoubt.has(record.id)));
     if (again.length === 0) return batch;
     for (const record of again) inDoubt.delete(record.id);
     if (sink.reconcile === undefined) return batch;

@@ -188,6 +188,18 @@ describe('rabbitmq source', () => {
     expect(Date.now() - started).toBeLessThan(1500);
   });
 
+  it('a read lingering for a full batch returns as soon as the batch is full, not at the end of lingerMs', async () => {
+    const name = await queue();
+    const source = await open({ queue: name, lingerMs: 20_000 });
+    const started = Date.now();
+    const reading = source.read(5, { waitMs: 20_000 });
+    await wait(100);
+    const ids = await seed(name, sampleValues(5));
+    const batch = await reading;
+    expect(batch.records.map((r) => r.id)).toEqual(ids);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
   it('a missing queue is a FatalError naming the queue and the vhost', async () => {
     const name = uniqueName('ferry.test.q.missing');
     const source = createRabbitMqSource({ url: amqpUrl, queue: name, connectionName: 'rabbit' });

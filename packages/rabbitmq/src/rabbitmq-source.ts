@@ -47,6 +47,13 @@ interface Session {
   closing: boolean;
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+function hasKeys(object: object): boolean {
+  for (const _ in object) return true;
+  return false;
+}
+
 const emptyHandle: RabbitMqHandle = Object.freeze({ session: 0, deliveryTags: Object.freeze([]) });
 const emptyBatch: SourceBatch<RabbitMqHandle> = Object.freeze({ records: Object.freeze([]), handle: emptyHandle });
 
@@ -78,7 +85,8 @@ class RabbitMqSource implements Source<RabbitMqHandle> {
   #opened = false;
   /** The error of a session that died between calls: the next read or ack reports it, once. */
   #broken: FerryError | undefined;
-  #wake: (() => void) | undefined;
+  /** The read waiting for deliveries, if any: what it waits for, and how to wake it. */
+  #waiting: { readonly done: () => boolean; readonly finish: () => void } | undefined;
   /** Classic queues: how often each message that came back (by messageId or body hash) was delivered, as far as this process knows. */
   readonly #counts = new Map<string, number>();
 
@@ -148,7 +156,7 @@ class RabbitMqSource implements Source<RabbitMqHandle> {
       if (!session.closing) this.#broken = session.dead;
     }
     if (!session.closing) void closeQuietly(session.model, closeTimeoutMs);
-    this.#wake?.();
+    this.#waiting?.finish();
   }
 
   /** The live session, reconnecting when the last one died (the pump retries a failed read). */
@@ -191,26 +199,26 @@ class RabbitMqSource implements Source<RabbitMqHandle> {
     if (session.dead !== undefined) return;
     session.buffer.push({ message, at: Date.now() });
     session.outstanding.add(message.fields.deliveryTag);
-    this.#wake?.();
+    // Only once the read can go on: waking it for every message would cost a timer and a promise each.
+    if (this.#waiting?.done() === true) this.#waiting.finish();
   }
 
   /** Waits until `done()` holds, the deadline passes, the signal aborts or the session dies. */
   async #waitUntil(session: Session, done: () => boolean, deadline: number, signal?: AbortSignal): Promise<void> {
-    while (!done() && session.dead === undefined && !signal?.aborted) {
-      const left = deadline - Date.now();
-      if (left <= 0) return;
-      await new Promise<void>((resolve) => {
-        const finish = () => {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', finish);
-          this.#wake = undefined;
-          resolve();
-        };
-        const timer = setTimeout(finish, left);
-        signal?.addEventListener('abort', finish, { once: true });
-        this.#wake = finish;
-      });
-    }
+    if (done() || session.dead !== undefined || signal?.aborted) return;
+    const left = deadline - Date.now();
+    if (left <= 0) return;
+    await new Promise<void>((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', finish);
+        this.#waiting = undefined;
+        resolve();
+      };
+      const timer = setTimeout(finish, left);
+      signal?.addEventListener('abort', finish, { once: true });
+      this.#waiting = { done, finish };
+    });
   }
 
   async read(max: number, options: ReadOptions): Promise<SourceBatch<RabbitMqHandle>> {
@@ -290,9 +298,10 @@ class RabbitMqSource implements Source<RabbitMqHandle> {
     const records: FerryRecord[] = [];
     const rejected: RejectedRecord[] = [];
     const deliveryTags: number[] = new Array(taken.length);
+    // Per message on the hot path: no closure, spread or throwaway object that the record does not keep.
     for (let i = 0; i < taken.length; i++) {
       const { message } = taken[i]!;
-      const { deliveryTag, consumerTag } = message.fields;
+      const { deliveryTag, consumerTag, redelivered } = message.fields;
       deliveryTags[i] = deliveryTag;
       const properties = message.properties;
       const messageId = properties.messageId as string | undefined;
@@ -302,34 +311,24 @@ class RabbitMqSource implements Source<RabbitMqHandle> {
       const headers = rawHeaders === undefined ? undefined : stringifyHeaders(rawHeaders);
       const contentType = properties.contentType as string | undefined;
       const attempts = this.#deliveries(session, message);
-      const reject = (reason: string): void => {
-        rejected.push({
-          id,
-          reason,
-          raw: message.content,
-          attempts,
-          ...(contentType === undefined ? {} : { contentType }),
-          ...(headers === undefined ? {} : { headers }),
-        });
-      };
-      if (attempts >= maxDeliveries) {
-        reject(`delivered ${attempts} times without being acknowledged (maxDeliveries ${maxDeliveries})`);
-        continue;
-      }
-      const decoded = decodeBody(message.content, codec, contentType);
+      const decoded =
+        attempts >= maxDeliveries
+          ? ({
+              ok: false,
+              reason: `delivered ${attempts} times without being acknowledged (maxDeliveries ${maxDeliveries})`,
+            } as const)
+          : decodeBody(message.content, codec, contentType);
       if (!decoded.ok) {
-        reject(decoded.reason);
+        const refused: Mutable<RejectedRecord> = { id, reason: decoded.reason, raw: message.content, attempts };
+        if (contentType !== undefined) refused.contentType = contentType;
+        if (headers !== undefined) refused.headers = headers;
+        rejected.push(refused);
         continue;
       }
-      const record: FerryRecord = {
-        id,
-        value: decoded.value,
-        ...(headers === undefined || Object.keys(headers).length === 0 ? {} : { headers }),
-        readAt,
-        bytes: message.content.length,
-        // The broker says it handed this message out before: the pump checks the sink for it.
-        ...(message.fields.redelivered ? { redelivered: true } : {}),
-      };
+      const record: Mutable<FerryRecord> = { id, value: decoded.value, readAt, bytes: message.content.length };
+      if (headers !== undefined && hasKeys(headers)) record.headers = headers;
+      // The broker says it handed this message out before: the pump checks the sink for it.
+      if (redelivered) record.redelivered = true;
       records.push(record);
     }
     const handle: RabbitMqHandle = { session: session.id, deliveryTags };
@@ -451,6 +450,6 @@ class RabbitMqSource implements Source<RabbitMqHandle> {
     }
     session.buffer.length = 0;
     await closeQuietly(session.model, closeTimeoutMs);
-    this.#wake?.();
+    this.#waiting?.finish();
   }
 }
