@@ -19,8 +19,7 @@ async function runEdge(args: EdgeArgs): Promise<EdgeResult> {
   // Round 0 warms up and is not counted: the first moves in a fresh process
   // run cold (code not yet compiled, connections and queues made for the
   // first time), and the side that went first would pay for it alone.
-  const warmUp = args.pumpOnly ? 0 : 1;
-  for (let round = 1 - warmUp; round <= args.rounds; round++) {
+  for (let round = args.pumpOnly ? 1 : 0; round <= args.rounds; round++) {
     const records = round === 0 ? Math.max(1, Math.round(args.records / 10)) : args.records;
     const prepared = await bench.prepare({ redisUrl, records, batchSize: args.batchSize, round });
     try {
@@ -28,12 +27,18 @@ async function runEdge(args: EdgeArgs): Promise<EdgeResult> {
         pump.push(await prepared.pump());
       } else {
         // Alternate which side goes first, so that drift of the machine favours neither.
-        const pumpFirst = round % 2 === 1;
-        const first = pumpFirst ? await prepared.pump() : await prepared.loop();
-        const second = pumpFirst ? await prepared.loop() : await prepared.pump();
+        let pumpRun: Timed;
+        let loopRun: Timed;
+        if (round % 2 === 1) {
+          pumpRun = await prepared.pump();
+          loopRun = await prepared.loop();
+        } else {
+          loopRun = await prepared.loop();
+          pumpRun = await prepared.pump();
+        }
         if (round > 0) {
-          pump.push(pumpFirst ? first : second);
-          loop.push(pumpFirst ? second : first);
+          pump.push(pumpRun);
+          loop.push(loopRun);
         }
       }
       const worker = await prepared.workerPeakRssKb?.();
