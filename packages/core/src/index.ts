@@ -55,6 +55,19 @@ export {
 } from './errors.js';
 export { type BatchJournal, createMemoryJournal, type JournalEntry, parseJournalEntry } from './journal.js';
 export {
+  floatLiteral,
+  floatText,
+  fromJson,
+  isFloatLiteralExact,
+  JsonError,
+  type JsonTypes,
+  type JsonTypeTag,
+  type JsonWithTypes,
+  numberFromLiteral,
+  parseJsonTypes,
+  toJson,
+} from './json.js';
+export {
   createMemorySink,
   createMemorySource,
   type MemorySink,
@@ -72,7 +85,7 @@ export {
   type StopReason,
 } from './pump.js';
 export type { FerryRecord, RecordValue } from './record.js';
-export { isRecordValue, rejectRecord } from './record.js';
+export { isRecordValue, rejectRecord, typesHeader } from './record.js';
 export {
   AbortedError,
   backoffDelay,
@@ -83,3 +96,21 @@ export {
   withRetry,
   withTimeout,
 } from './retry.js';
+export {
+  Decimal,
+  describeKind,
+  isScalarType,
+  isValueObject,
+  kindOf,
+  pointerSegment,
+  pointerSegments,
+  Scalar,
+  type ScalarType,
+  sameValue,
+  scalarTypes,
+  setEntry,
+  type Value,
+  ValueError,
+  type ValueKind,
+  type ValueObject,
+} from './value.js';

@@ -1,4 +1,5 @@
 import type { ReadOptions, Sink, Source, SourceBatch } from './contracts.js';
+import { toJson } from './json.js';
 import type { FerryRecord, RecordValue } from './record.js';
 
 /**
@@ -26,7 +27,7 @@ export interface MemorySinkOptions {
 }
 
 function sizeOf(value: RecordValue): number {
-  return JSON.stringify(value).length;
+  return toJson(value).text.length;
 }
 
 export function createMemorySource(values: readonly RecordValue[] = [], name = 'memory'): MemorySource {

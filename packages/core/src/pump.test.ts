@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Sink, Source } from './contracts.js';
 import { ConnectionError, FatalError, LeaseLostError, RecordRejectedError, TransientError } from './errors.js';
 import { createMemoryJournal } from './journal.js';
+import { toJson } from './json.js';
 import { createMemorySink, createMemorySource, type MemorySink, type MemorySource } from './memory.js';
 import { createPump, FlowFailedError, type PumpOptions, type PumpProgress } from './pump.js';
 import { rejectRecord } from './record.js';
@@ -115,7 +116,7 @@ describe('pump order', () => {
       batchSize: 100,
       onProgress: (p) => seen.push(p),
     });
-    const bytes = input.reduce((sum, v) => sum + JSON.stringify(v).length, 0);
+    const bytes = input.reduce((sum, v) => sum + toJson(v).text.length, 0);
     expect(result.bytes).toBe(bytes);
     expect(result.rate).toBeGreaterThan(0);
     const afterBatches = seen.filter((p) => p.batches > 0).map((p) => p.records);

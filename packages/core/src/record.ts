@@ -1,7 +1,9 @@
 import type { RejectedRecord } from './contracts.js';
+import { toJson } from './json.js';
+import { isValueObject, type ValueObject } from './value.js';
 
-/** A JSON object: what a record carries. */
-export type RecordValue = { [key: string]: unknown };
+/** What a record carries: an object of values (see `Value` for the kinds). */
+export type RecordValue = ValueObject;
 
 /**
  * What travels from a source to a sink. `id` is the source's own identity
@@ -30,17 +32,36 @@ export interface FerryRecord {
   readonly encoded?: { readonly format: string; readonly data: unknown };
 }
 
-/** True for a plain JSON object (not an array, not null). */
+/** True for a plain object: not an array, not null, not bytes or another kind. */
 export function isRecordValue(value: unknown): value is RecordValue {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  return isValueObject(value);
 }
 
-/** A record that a sink refused, as the pump dead-letters it: its value as JSON for the original bytes. */
+/**
+ * A record that a sink refused, as the pump dead-letters it: the bytes its
+ * source read where it kept them, else its value as lossless JSON (whose
+ * types, where JSON cannot say them, go in the `ferry-types` header).
+ */
 export function rejectRecord(record: FerryRecord, reason: string): RejectedRecord {
+  const headers = { ...record.headers };
+  let raw: Uint8Array;
+  let contentType: string | undefined;
+  try {
+    const { text, types } = toJson(record.value);
+    raw = Buffer.from(text);
+    contentType = 'application/json';
+    if (types !== undefined) headers[typesHeader] = JSON.stringify(types);
+  } catch (error) {
+    raw = Buffer.from(`the value could not be written as JSON: ${(error as Error).message}`);
+  }
   return {
     id: record.id,
     reason,
-    raw: Buffer.from(JSON.stringify(record.value)),
-    ...(record.headers === undefined ? {} : { headers: record.headers }),
+    raw,
+    ...(contentType === undefined ? {} : { contentType }),
+    ...(Object.keys(headers).length === 0 ? {} : { headers }),
   };
 }
+
+/** The header (or field) that carries a JSON value's types beside it: see `toJson`. */
+export const typesHeader = 'ferry-types';

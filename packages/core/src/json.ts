@@ -1,0 +1,455 @@
+import {
+  Decimal,
+  describeKind,
+  isScalarType,
+  isValueObject,
+  pointerSegment,
+  pointerSegments,
+  Scalar,
+  type ScalarType,
+  setEntry,
+  type Value,
+  ValueError,
+  type ValueObject,
+} from './value.js';
+
+/**
+ * The kinds JSON has no literal for, as they are named where a value's JSON
+ * travels with its types: bytes are base64 text, a timestamp ISO 8601 text, a
+ * float that is not finite the text `NaN`/`Infinity`/`-Infinity`, a scalar
+ * its text, and a decimal a number literal that must not be read as a float.
+ */
+export type JsonTypeTag = 'bytes' | 'timestamp' | 'decimal' | 'float' | ScalarType;
+
+/** JSON pointer (RFC 6901) → tag, for every value whose JSON alone does not say its kind. */
+export type JsonTypes = Record<string, JsonTypeTag>;
+
+/** A value as JSON text, and the kinds the text cannot say (absent when it says them all). */
+export interface JsonWithTypes {
+  readonly text: string;
+  readonly types?: JsonTypes;
+}
+
+/**
+ * A value as JSON, losslessly: an integer is an integer literal, a float a
+ * literal with a fraction or an exponent (`5.0`, `-0.0`, `1e+21`), a decimal
+ * its own text; bytes, timestamps, scalars and floats that are not finite are
+ * text, and `types` says which. Throws a ValueError naming the path of
+ * anything that is not a value.
+ */
+export function toJson(value: Value): JsonWithTypes {
+  const types: JsonTypes = {};
+  const path: (string | number)[] = [];
+  let tagged = false;
+  const tag = (name: JsonTypeTag) => {
+    types[path.map((segment) => `/${pointerSegment(segment)}`).join('')] = name;
+    tagged = true;
+  };
+  const write = (item: unknown): string => {
+    switch (typeof item) {
+      case 'string':
+        return JSON.stringify(item);
+      case 'bigint':
+        return String(item);
+      case 'boolean':
+        return item ? 'true' : 'false';
+      case 'number':
+        if (Number.isFinite(item)) return floatLiteral(item);
+        tag('float');
+        return `"${String(item)}"`;
+      case 'object': {
+        if (item === null) return 'null';
+        if (Array.isArray(item)) {
+          let out = '[';
+          for (let i = 0; i < item.length; i++) {
+            path.push(i);
+            out += (i === 0 ? '' : ',') + write(item[i]);
+            path.pop();
+          }
+          return `${out}]`;
+        }
+        if (item instanceof Uint8Array) {
+          tag('bytes');
+          return `"${Buffer.from(item.buffer, item.byteOffset, item.byteLength).toString('base64')}"`;
+        }
+        if (item instanceof Decimal) {
+          tag('decimal');
+          return item.text;
+        }
+        if (item instanceof Scalar) {
+          tag(item.type);
+          return `"${item.text}"`;
+        }
+        if (item instanceof Date) {
+          if (Number.isNaN(item.getTime())) throw new ValueError(pointer(path), 'an invalid Date is not a timestamp');
+          tag('timestamp');
+          return `"${item.toISOString()}"`;
+        }
+        if (!isValueObject(item)) throw new ValueError(pointer(path), `${describeKind(item)} is not a value`);
+        let out = '{';
+        let first = true;
+        for (const key in item) {
+          if (!Object.hasOwn(item, key)) continue;
+          path.push(key);
+          out += `${first ? '' : ','}${JSON.stringify(key)}:${write(item[key])}`;
+          path.pop();
+          first = false;
+        }
+        return `${out}}`;
+      }
+      default:
+        throw new ValueError(pointer(path), `${describeKind(item)} is not a value`);
+    }
+  };
+  const text = write(value);
+  return tagged ? { text, types } : { text };
+}
+
+function pointer(path: readonly (string | number)[]): string {
+  return path.map((segment) => `/${pointerSegment(segment)}`).join('');
+}
+
+/** A finite float as a JSON literal that reads back as a float: `5.0`, `-0.0`, `0.1`, `1e+21`. */
+export function floatLiteral(value: number): string {
+  if (Object.is(value, -0)) return '-0.0';
+  const text = String(value);
+  for (let i = text.length - 1; i >= 0; i--) {
+    const c = text.charCodeAt(i);
+    if (c === 46 /* . */ || c === 101 /* e */) return text;
+  }
+  return `${text}.0`;
+}
+
+/** The text JSON would give a float, or the name of one that is not finite: the shortest that reads back the same. */
+export function floatText(value: number): string {
+  return Object.is(value, -0) ? '-0' : String(value);
+}
+
+/**
+ * True when a number literal's decimal value is the float it parses to, as
+ * the float's shortest text says it (`0.1`, `1.0`, `1e5`, `2.50`): reading
+ * it as a float loses no digit that was written.
+ */
+export function isFloatLiteralExact(literal: string, value: number): boolean {
+  if (!Number.isFinite(value)) return false;
+  if (value === 0) return true;
+  return normalDecimal(literal) === normalDecimal(String(value));
+}
+
+/** `-1.500e3` → `-15e2`: sign, digits without leading or trailing zeros, exponent. */
+function normalDecimal(text: string): string {
+  let sign = '';
+  let i = 0;
+  if (text.charCodeAt(0) === 45 /* - */) {
+    sign = '-';
+    i = 1;
+  }
+  const e = text.search(/[eE]/);
+  const mantissa = e === -1 ? text.slice(i) : text.slice(i, e);
+  let exponent = e === -1 ? 0 : Number(text.slice(e + 1));
+  const dot = mantissa.indexOf('.');
+  let digits = mantissa;
+  if (dot !== -1) {
+    digits = mantissa.slice(0, dot) + mantissa.slice(dot + 1);
+    exponent -= mantissa.length - dot - 1;
+  }
+  let start = 0;
+  while (start < digits.length - 1 && digits.charCodeAt(start) === 48) start += 1;
+  let end = digits.length;
+  while (end > start + 1 && digits.charCodeAt(end - 1) === 48) {
+    end -= 1;
+    exponent += 1;
+  }
+  return `${sign}${digits.slice(start, end)}e${exponent}`;
+}
+
+/** A number literal as a value: an integer literal is an integer, a literal a float holds exactly a float, else a decimal. */
+export function numberFromLiteral(literal: string): bigint | number | Decimal {
+  let integer = true;
+  for (let i = 0; i < literal.length; i++) {
+    const c = literal.charCodeAt(i);
+    if (c === 46 || c === 101 || c === 69) {
+      integer = false;
+      break;
+    }
+  }
+  if (integer) return BigInt(literal);
+  const value = Number(literal);
+  return isFloatLiteralExact(literal, value) ? value : new Decimal(literal);
+}
+
+/** Thrown for text that is not JSON, or types that do not fit it; the message says where. */
+export class JsonError extends Error {
+  override readonly name = 'JsonError';
+}
+
+/** A number literal kept as text while types are applied: a decimal tag needs the digits as written. */
+class Literal {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * JSON text as a value, losslessly (the reverse of `toJson`): integer
+ * literals of any size are integers, other literals floats where a float
+ * holds them exactly and decimals otherwise, and `types` turns the tagged
+ * texts back into bytes, timestamps, scalars, decimals and floats. Throws a
+ * JsonError for text that is not JSON or types that do not fit it.
+ */
+export function fromJson(text: string, types?: JsonTypes): Value {
+  const keep = types !== undefined && Object.keys(types).length > 0;
+  const value = new JsonReader(text, keep).document();
+  if (!keep) return value;
+  return applyTypes(value, types);
+}
+
+function applyTypes(root: Value, types: JsonTypes): Value {
+  let result = root;
+  for (const [at, tag] of Object.entries(types)) {
+    const segments = pointerSegments(at);
+    if (segments.length === 0) {
+      result = typed(result, tag, at);
+      continue;
+    }
+    let parent: unknown = result;
+    for (const segment of segments.slice(0, -1)) parent = child(parent, segment, at);
+    const last = segments[segments.length - 1]!;
+    const held = child(parent, last, at);
+    if (Array.isArray(parent)) parent[Number(last)] = typed(held, tag, at);
+    else setEntry(parent as ValueObject, last, typed(held, tag, at));
+  }
+  return settleLiterals(result);
+}
+
+function child(parent: unknown, segment: string, at: string): Value {
+  if (Array.isArray(parent) && /^(0|[1-9]\d*)$/.test(segment) && Number(segment) < parent.length) {
+    return parent[Number(segment)] as Value;
+  }
+  if (isValueObject(parent) && Object.hasOwn(parent, segment)) return parent[segment] as Value;
+  throw new JsonError(`types name ${at}, which the JSON does not hold`);
+}
+
+const base64Text = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const isoText = /^[+-]?\d{4,6}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+/** A tagged JSON value as the kind its tag names; throws naming the path when the text does not fit. */
+function typed(held: Value, tag: string, at: string): Value {
+  const bad = (what: string) => new JsonError(`${at || '/'} is tagged ${tag} but ${what}`);
+  if (tag === 'decimal') {
+    if (!(held instanceof Literal)) throw bad('is not a number');
+    return new Decimal(held.text);
+  }
+  if (typeof held !== 'string') throw bad('is not text');
+  switch (tag) {
+    case 'bytes':
+      if (!base64Text.test(held)) throw bad('is not base64');
+      return Buffer.from(held, 'base64');
+    case 'timestamp': {
+      const date = new Date(held);
+      if (!isoText.test(held) || Number.isNaN(date.getTime()) || date.toISOString() !== held) {
+        throw bad('is not an ISO 8601 UTC time with milliseconds');
+      }
+      return date;
+    }
+    case 'float':
+      if (held === 'NaN') return Number.NaN;
+      if (held === 'Infinity') return Number.POSITIVE_INFINITY;
+      if (held === '-Infinity') return Number.NEGATIVE_INFINITY;
+      throw bad('is not NaN, Infinity or -Infinity');
+    default:
+      if (!isScalarType(tag)) throw new JsonError(`${at || '/'} has an unknown type tag ${JSON.stringify(tag)}`);
+      try {
+        return new Scalar(tag, held);
+      } catch (error) {
+        throw bad((error as Error).message);
+      }
+  }
+}
+
+/** Number literals left after the tags as what they read as untagged. */
+function settleLiterals(value: unknown): Value {
+  if (value instanceof Literal) return numberFromLiteral(value.text);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = settleLiterals(value[i]);
+    return value;
+  }
+  if (isValueObject(value)) {
+    for (const key in value) if (Object.hasOwn(value, key)) value[key] = settleLiterals(value[key]);
+  }
+  return value as Value;
+}
+
+/** A recursive-descent reader over the text: strings without escapes are sliced, escapes decoded by JSON.parse. */
+class JsonReader {
+  #at = 0;
+
+  constructor(
+    readonly text: string,
+    readonly keepLiterals: boolean,
+  ) {}
+
+  document(): Value {
+    const value = this.#value();
+    this.#space();
+    if (this.#at < this.text.length) this.#fail('unexpected text after the JSON value');
+    return value;
+  }
+
+  #fail(what: string): never {
+    throw new JsonError(`not JSON: ${what} at position ${this.#at}`);
+  }
+
+  #space(): void {
+    const text = this.text;
+    let at = this.#at;
+    for (;;) {
+      const c = text.charCodeAt(at);
+      if (c === 32 || c === 10 || c === 13 || c === 9) at += 1;
+      else break;
+    }
+    this.#at = at;
+  }
+
+  #value(): Value {
+    this.#space();
+    const c = this.text.charCodeAt(this.#at);
+    if (c === 34 /* " */) return this.#string();
+    if (c === 123 /* { */) return this.#object();
+    if (c === 91 /* [ */) return this.#array();
+    if (c === 45 /* - */ || (c >= 48 && c <= 57)) return this.#number();
+    if (this.text.startsWith('true', this.#at)) return this.#word(4, true);
+    if (this.text.startsWith('false', this.#at)) return this.#word(5, false);
+    if (this.text.startsWith('null', this.#at)) return this.#word(4, null);
+    return this.#fail(Number.isNaN(c) ? 'unexpected end' : `unexpected ${JSON.stringify(this.text[this.#at])}`);
+  }
+
+  #word<T>(length: number, value: T): T {
+    this.#at += length;
+    return value;
+  }
+
+  #string(): string {
+    const text = this.text;
+    const start = this.#at + 1;
+    let at = start;
+    let escaped = false;
+    for (;;) {
+      const c = text.charCodeAt(at);
+      if (c === 34) break;
+      if (c === 92 /* \ */) {
+        escaped = true;
+        at += 2;
+        continue;
+      }
+      if (c < 32 || Number.isNaN(c)) {
+        this.#at = at;
+        this.#fail(Number.isNaN(c) ? 'unterminated string' : 'control character in a string');
+      }
+      at += 1;
+    }
+    this.#at = at + 1;
+    if (!escaped) return text.slice(start, at);
+    try {
+      return JSON.parse(text.slice(start - 1, at + 1)) as string;
+    } catch (error) {
+      this.#at = start;
+      return this.#fail(`bad escape in a string (${(error as Error).message})`);
+    }
+  }
+
+  #number(): bigint | number | Decimal {
+    const text = this.text;
+    const start = this.#at;
+    let at = start;
+    if (text.charCodeAt(at) === 45) at += 1;
+    const digits = () => {
+      const from = at;
+      while (at < text.length && text.charCodeAt(at) >= 48 && text.charCodeAt(at) <= 57) at += 1;
+      return at - from;
+    };
+    const first = text.charCodeAt(at);
+    const whole = digits();
+    if (whole === 0 || (first === 48 && whole > 1)) {
+      this.#at = start;
+      this.#fail('bad number');
+    }
+    if (text.charCodeAt(at) === 46) {
+      at += 1;
+      if (digits() === 0) {
+        this.#at = start;
+        this.#fail('bad number');
+      }
+    }
+    const e = text.charCodeAt(at);
+    if (e === 101 || e === 69) {
+      at += 1;
+      const sign = text.charCodeAt(at);
+      if (sign === 43 || sign === 45) at += 1;
+      if (digits() === 0) {
+        this.#at = start;
+        this.#fail('bad number');
+      }
+    }
+    this.#at = at;
+    const literal = text.slice(start, at);
+    if (this.keepLiterals) return new Literal(literal) as unknown as number;
+    return numberFromLiteral(literal);
+  }
+
+  #array(): Value[] {
+    this.#at += 1;
+    const items: Value[] = [];
+    this.#space();
+    if (this.text.charCodeAt(this.#at) === 93) {
+      this.#at += 1;
+      return items;
+    }
+    for (;;) {
+      items.push(this.#value());
+      this.#space();
+      const c = this.text.charCodeAt(this.#at);
+      this.#at += 1;
+      if (c === 93) return items;
+      if (c !== 44) this.#fail('expected , or ] in an array');
+    }
+  }
+
+  #object(): ValueObject {
+    this.#at += 1;
+    const object: ValueObject = {};
+    this.#space();
+    if (this.text.charCodeAt(this.#at) === 125) {
+      this.#at += 1;
+      return object;
+    }
+    for (;;) {
+      this.#space();
+      if (this.text.charCodeAt(this.#at) !== 34) this.#fail('expected a key in an object');
+      const key = this.#string();
+      this.#space();
+      if (this.text.charCodeAt(this.#at) !== 58) this.#fail('expected : after a key');
+      this.#at += 1;
+      setEntry(object, key, this.#value());
+      this.#space();
+      const c = this.text.charCodeAt(this.#at);
+      this.#at += 1;
+      if (c === 125) return object;
+      if (c !== 44) this.#fail('expected , or } in an object');
+    }
+  }
+}
+
+/** Parses a types annotation as stored beside a value: a JSON object of pointers to tags. */
+export function parseJsonTypes(text: string): JsonTypes {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new JsonError(`the types annotation is not JSON: ${(error as Error).message}`);
+  }
+  if (!isValueObject(parsed)) throw new JsonError('the types annotation is not a JSON object');
+  for (const [at, tag] of Object.entries(parsed)) {
+    if (typeof tag !== 'string') throw new JsonError(`the types annotation gives ${at} a tag that is not text`);
+    if (at !== '' && !at.startsWith('/')) throw new JsonError(`the types annotation names ${at}, not a JSON pointer`);
+  }
+  return parsed as JsonTypes;
+}
