@@ -1,4 +1,21 @@
-import type { RecordValue } from '@ferry/core';
+import { isUtf8 } from 'node:buffer';
+import {
+  Decimal,
+  describeKind,
+  floatText,
+  fromJson,
+  isScalarType,
+  isValueObject,
+  type JsonTypes,
+  parseJsonTypes,
+  pointerSegment,
+  type RecordValue,
+  Scalar,
+  setEntry,
+  toJson,
+  typesHeader,
+  type Value,
+} from '@ferry/core';
 
 /** The `encoded.format` of a record read with the `fields` codec: its entry's field/value list. */
 export const fieldsFormat = 'redis-stream/fields';
@@ -7,153 +24,353 @@ export const fieldsFormat = 'redis-stream/fields';
 export type RedisStreamCodec = 'fields' | 'json';
 
 /**
- * A field or value as read: text, or the bytes of a value that is not UTF-8
+ * A field or value as read: text, or the bytes of one that is not UTF-8
  * (which a string would corrupt), kept as they are.
  */
 export type FieldText = string | Buffer;
 
-/** How bytes that are not UTF-8 stand in a JSON value: `{ "$binary": "<base64>" }`. */
-export interface BinaryValue {
-  readonly $binary: string;
-}
+/**
+ * The field that says which fields hold something other than text: a JSON
+ * object of JSON pointers (`/price`) to tags (`decimal`). Written only when
+ * some value is not text, so an entry of text is written exactly as given.
+ * A user's own field of that name is written with one more leading `\`.
+ */
+export const typesField = 'ferry:types';
 
-function isBinaryValue(value: unknown): value is BinaryValue {
-  if (typeof value !== 'object' || value === null) return false;
-  const keys = Object.keys(value);
-  return keys.length === 1 && keys[0] === '$binary' && typeof (value as BinaryValue).$binary === 'string';
-}
-
-const jsonNumber = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+/** A user's field name that would read as `typesField`, or as one escaped: escaped with one more `\`. */
+const reservedName = /^\\*ferry:types$/;
 
 /**
- * A field value as the `fields` codec reads it: JSON when it is JSON, else the
- * raw text. Checked by its first and last characters before any JSON.parse,
- * because a failed parse (a throw) costs far more than the whole decode of plain text.
+ * What a field's text stands for when it is not text: `integer` (decimal
+ * digits), `float` (the shortest text that reads back as the same float,
+ * `NaN`, `Infinity`, `-Infinity`, `-0`), `decimal` (its text), `boolean`
+ * (`true`/`false`), `null` (`null`), `timestamp` (ISO 8601, UTC,
+ * milliseconds), `bytes` (as stored: needed only for bytes that happen to be
+ * UTF-8), `json` (an object or array as lossless JSON, its inner kinds tagged
+ * by deeper pointers), `objectId`, `uuid`.
  */
-export function decodeFieldValue(text: FieldText): unknown {
-  if (typeof text !== 'string') return { $binary: text.toString('base64') } satisfies BinaryValue;
-  const first = text.charCodeAt(0);
-  if (first === 45 /* - */ || (first >= 48 && first <= 57) /* 0-9 */) {
-    return jsonNumber.test(text) ? Number(text) : text;
-  }
-  if (first === 116 /* t */) return text === 'true' ? true : text;
-  if (first === 102 /* f */) return text === 'false' ? false : text;
-  if (first === 110 /* n */) return text === 'null' ? null : text;
-  const close = first === 123 /* { */ ? 125 : first === 91 /* [ */ ? 93 : first === 34 /* " */ ? 34 : -1;
-  if (close === -1 || text.length < 2 || text.charCodeAt(text.length - 1) !== close) return text;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
+export type FieldTag =
+  | 'integer'
+  | 'float'
+  | 'decimal'
+  | 'boolean'
+  | 'null'
+  | 'timestamp'
+  | 'bytes'
+  | 'json'
+  | 'objectId'
+  | 'uuid';
+
+/** Thrown by a decoder; the source turns it into a rejected record naming the entry. */
+export class DecodeError extends Error {
+  override readonly name = 'DecodeError';
 }
 
-/**
- * A string is stored raw, readable by any other client, unless the decoder
- * would read it back as something else ("1", "true", "{…}"): then it is stored JSON-encoded.
- */
-export function encodeFieldValue(value: unknown): FieldText | undefined {
-  if (isBinaryValue(value)) return Buffer.from(value.$binary, 'base64');
+/** Thrown for a value a stream entry cannot hold; the sink dead-letters the record with the message. */
+export class EncodeError extends Error {
+  override readonly name = 'EncodeError';
+}
+
+/** A value as the text a stream field holds, and its tag when it is not text. */
+export interface EncodedField {
+  readonly text: FieldText;
+  readonly tag?: FieldTag;
+  /** For `json`: the inner kinds, by pointers below the field's own. */
+  readonly types?: JsonTypes;
+}
+
+function wellFormed(text: string, what: string): string {
+  if (!text.isWellFormed()) {
+    throw new EncodeError(`${what} holds a lone UTF-16 surrogate, which UTF-8 (and so Redis text) cannot hold`);
+  }
+  return text;
+}
+
+/** One value as field text: text as it is, anything else as its text and a tag. */
+export function encodeFieldValue(value: Value, what = 'the value'): EncodedField {
   switch (typeof value) {
     case 'string':
-      return decodeFieldValue(value) === value ? value : JSON.stringify(value);
+      return { text: wellFormed(value, what) };
+    case 'bigint':
+      return { text: String(value), tag: 'integer' };
     case 'number':
-      // The same text as JSON.stringify for finite numbers, without its generic path.
-      return Number.isFinite(value) ? String(value) : 'null';
+      return { text: floatText(value), tag: 'float' };
     case 'boolean':
-      return value ? 'true' : 'false';
-    default:
-      return value === null ? 'null' : JSON.stringify(value);
+      return { text: value ? 'true' : 'false', tag: 'boolean' };
   }
+  if (value === null) return { text: 'null', tag: 'null' };
+  if (value instanceof Uint8Array) {
+    const bytes = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    // Bytes that are not UTF-8 read back as bytes untagged: tagging them would add a field a trip never had.
+    return isUtf8(bytes) ? { text: bytes, tag: 'bytes' } : { text: bytes };
+  }
+  if (value instanceof Decimal) return { text: value.text, tag: 'decimal' };
+  if (value instanceof Scalar) return { text: value.text, tag: value.type };
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) throw new EncodeError(`${what} is an invalid Date`);
+    return { text: value.toISOString(), tag: 'timestamp' };
+  }
+  if (Array.isArray(value) || isValueObject(value)) {
+    let json: ReturnType<typeof toJson>;
+    try {
+      json = toJson(value);
+    } catch (error) {
+      throw new EncodeError(`${what} ${(error as Error).message}`);
+    }
+    wellFormed(json.text, what);
+    return json.types === undefined
+      ? { text: json.text, tag: 'json' }
+      : { text: json.text, tag: 'json', types: json.types };
+  }
+  throw new EncodeError(`${what} is ${describeKind(value)}, which is not a value`);
+}
+
+/** Notes a field's tag, and its inner kinds, in the types annotation being built. */
+function noteTypes(types: Record<string, string>, key: string, field: EncodedField): void {
+  const at = `/${pointerSegment(key)}`;
+  types[at] = field.tag!;
+  if (field.types !== undefined) for (const [inner, tag] of Object.entries(field.types)) types[at + inner] = tag;
 }
 
 /**
- * `fields` codec: each top-level key becomes a stream field. Keys whose value
- * JSON cannot hold (undefined, functions) are left out, as JSON.stringify does.
- * Appends the flat `field, value, field, value…` list XADD takes to `out` and
+ * `fields` codec: each top-level key becomes a stream field, its value as
+ * text (see `FieldTag`), plus the `ferry:types` field when some value is not
+ * text. Appends the flat `field, value, …` list XADD takes to `out` and
  * returns how many strings it appended: the sink builds its command in place.
+ * A value of the key `skipKey` must be the record's id (`id`): the sink adds
+ * that field itself, and a different one would be overwritten.
  */
-export function appendFields(out: (FieldText | number)[], value: RecordValue, skipKey?: string): number {
+export function appendFields(out: (FieldText | number)[], value: RecordValue, skipKey?: string, id?: string): number {
   const before = out.length;
+  let types: Record<string, string> | undefined;
   for (const key in value) {
-    if (key === skipKey || !Object.hasOwn(value, key)) continue;
-    const text = encodeFieldValue(value[key]);
-    if (text !== undefined) out.push(key, text);
+    if (!Object.hasOwn(value, key)) continue;
+    const item = value[key]!;
+    if (key === skipKey) {
+      if (item === id) continue;
+      throw new EncodeError(sourceIdClash(key, item));
+    }
+    const field = encodeFieldValue(item, `field "${key}"`);
+    out.push(reservedName.test(key) ? `\\${key}` : wellFormed(key, `field name ${JSON.stringify(key)}`), field.text);
+    if (field.tag !== undefined) noteTypes((types ??= {}), key, field);
   }
+  if (types !== undefined) out.push(typesField, JSON.stringify(types));
   return out.length - before;
+}
+
+function sourceIdClash(key: string, held: unknown): string {
+  const shown = typeof held === 'string' ? JSON.stringify(held) : describeKind(held);
+  return `the record has its own field "${key}" (${shown}), which the sink's source-id field would overwrite: set sourceIdField to another name on this sink, or false`;
 }
 
 /**
  * `appendFields` for a record that arrived as stream fields: copies them as
- * read, but for the pair named `skipKey`. The same entry, without encoding again.
+ * read, the types field and escaped names included. A field named `skipKey`
+ * refuses the record, as in `appendFields`, unless it holds the record's id.
  */
-export function appendRawFields(out: (FieldText | number)[], fields: readonly FieldText[], skipKey?: string): number {
+export function appendRawFields(
+  out: (FieldText | number)[],
+  fields: readonly FieldText[],
+  skipKey?: string,
+  id?: string,
+): number {
   const before = out.length;
   for (let i = 0; i + 1 < fields.length; i += 2) {
-    if (fields[i] === skipKey) continue;
+    if (skipKey !== undefined && fields[i] === skipKey) {
+      if (fields[i + 1] === id) continue;
+      out.length = before;
+      throw new EncodeError(sourceIdClash(skipKey, fields[i + 1]));
+    }
     out.push(fields[i]!, fields[i + 1]!);
   }
   return out.length - before;
 }
 
-export function encodeFields(value: RecordValue, skipKey?: string): FieldText[] {
+export function encodeFields(value: RecordValue, skipKey?: string, id?: string): FieldText[] {
   const out: FieldText[] = [];
-  appendFields(out as (FieldText | number)[], value, skipKey);
+  appendFields(out as (FieldText | number)[], value, skipKey, id);
   return out;
 }
 
+const integerText = /^-?(?:0|[1-9]\d*)$/;
+const isoText = /^[+-]?\d{4,6}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+/** A field's text as the value its tag says, or as text (bytes when not UTF-8) without one. */
+export function decodeFieldValue(text: FieldText, tag?: string, types?: JsonTypes): Value {
+  if (tag === undefined) return text;
+  if (tag === 'bytes') return typeof text === 'string' ? Buffer.from(text) : text;
+  if (typeof text !== 'string') throw new DecodeError(`is tagged ${tag} but is not UTF-8 text`);
+  const bad = (what: string) => new DecodeError(`is tagged ${tag} but ${JSON.stringify(text)} is not ${what}`);
+  switch (tag) {
+    case 'integer':
+      if (!integerText.test(text)) throw bad('an integer');
+      return BigInt(text);
+    case 'float': {
+      const value = text === 'NaN' ? Number.NaN : Number(text);
+      if (text === '' || floatText(value) !== text) throw bad("a float's shortest text");
+      return value;
+    }
+    case 'decimal':
+      if (!Decimal.isDecimalText(text)) throw bad('a decimal number');
+      return new Decimal(text);
+    case 'boolean':
+      if (text !== 'true' && text !== 'false') throw bad('true or false');
+      return text === 'true';
+    case 'null':
+      if (text !== 'null') throw bad('null');
+      return null;
+    case 'timestamp': {
+      const date = new Date(text);
+      if (!isoText.test(text) || Number.isNaN(date.getTime()) || date.toISOString() !== text) {
+        throw bad('an ISO 8601 UTC time with milliseconds');
+      }
+      return date;
+    }
+    case 'json': {
+      let value: Value;
+      try {
+        value = fromJson(text, types);
+      } catch (error) {
+        throw new DecodeError(`is tagged json but ${(error as Error).message}`);
+      }
+      if (!Array.isArray(value) && !isValueObject(value)) throw bad('a JSON object or array');
+      return value;
+    }
+    default:
+      if (!isScalarType(tag)) throw new DecodeError(`has an unknown type tag ${JSON.stringify(tag)}`);
+      try {
+        return new Scalar(tag, text);
+      } catch (error) {
+        throw new DecodeError(`is tagged ${tag} but ${(error as Error).message}`);
+      }
+  }
+}
+
+/** The types annotation of an entry, split by top-level field: its tag and its inner pointers. */
+function readTypes(fields: readonly FieldText[]): Map<string, { tag?: string; inner?: JsonTypes }> | undefined {
+  let text: FieldText | undefined;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i] === typesField) text = fields[i + 1];
+  }
+  if (text === undefined) return undefined;
+  if (typeof text !== 'string') throw new DecodeError(`field "${typesField}" is not UTF-8 text`);
+  let parsed: JsonTypes;
+  try {
+    parsed = parseJsonTypes(text);
+  } catch (error) {
+    throw new DecodeError(`field "${typesField}": ${(error as Error).message}`);
+  }
+  const byField = new Map<string, { tag?: string; inner?: JsonTypes }>();
+  for (const [at, tag] of Object.entries(parsed)) {
+    const cut = at.indexOf('/', 1);
+    const head = cut === -1 ? at : at.slice(0, cut);
+    const key = head.slice(1).replaceAll('~1', '/').replaceAll('~0', '~');
+    const entry = byField.get(key) ?? {};
+    if (cut === -1) entry.tag = tag;
+    else (entry.inner ??= {})[at.slice(cut)] = tag as JsonTypes[string];
+    byField.set(key, entry);
+  }
+  return byField;
+}
+
+/** A field name as the user gave it: not UTF-8 is refused (no other system has such names), escapes undone. */
+function fieldName(name: FieldText): string {
+  if (typeof name !== 'string') {
+    throw new DecodeError(
+      `field name 0x${name.toString('hex')} is not UTF-8: only a Redis stream can hold it (the fields codec copies it to another stream as it is)`,
+    );
+  }
+  return /^\\+ferry:types$/.test(name) ? name.slice(1) : name;
+}
+
 export function decodeFields(fields: readonly FieldText[]): RecordValue {
+  const types = readTypes(fields);
   const value: RecordValue = {};
   for (let i = 0; i + 1 < fields.length; i += 2) {
-    const key = fields[i]!.toString();
-    // A field named __proto__ must stay data, not replace the object's prototype.
-    if (key === '__proto__') {
-      Object.defineProperty(value, key, {
-        value: decodeFieldValue(fields[i + 1]!),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    } else {
-      value[key] = decodeFieldValue(fields[i + 1]!);
+    const name = fields[i]!;
+    if (name === typesField) continue;
+    const key = fieldName(name);
+    if (Object.hasOwn(value, key)) {
+      throw new DecodeError(
+        `field "${key}" appears twice in the entry: only a Redis stream can hold that (the fields codec copies it to another stream as it is)`,
+      );
     }
+    const typed = types?.get(key);
+    if (typed !== undefined) types!.delete(key);
+    if (typed?.tag === undefined && typed?.inner !== undefined) {
+      throw new DecodeError(`field "${typesField}" gives inner types to field "${key}", which is not tagged json`);
+    }
+    try {
+      setEntry(value, key, decodeFieldValue(fields[i + 1]!, typed?.tag, typed?.inner));
+    } catch (error) {
+      throw new DecodeError(`field "${key}" ${(error as Error).message}`);
+    }
+  }
+  if (types !== undefined && types.size > 0) {
+    throw new DecodeError(`field "${typesField}" names field "${[...types.keys()][0]}", which the entry does not have`);
   }
   return value;
 }
 
-/** `json` codec: the whole value, JSON-encoded, in one field. */
+/** `json` codec: the whole value as lossless JSON in one field, and its types in `ferry:types` when JSON cannot say them. */
 export function encodeJson(value: RecordValue, field: string): string[] {
-  return [field, JSON.stringify(value)];
+  let json: ReturnType<typeof toJson>;
+  try {
+    json = toJson(value);
+  } catch (error) {
+    throw new EncodeError(`the value ${(error as Error).message}`);
+  }
+  wellFormed(json.text, 'the value');
+  return json.types === undefined ? [field, json.text] : [field, json.text, typesField, JSON.stringify(json.types)];
 }
 
-/** `encodeJson` into a command being built; returns 2, the strings appended. */
+/** `encodeJson` into a command being built; returns the count of strings appended. */
 export function appendJson(out: (FieldText | number)[], value: RecordValue, field: string): number {
-  out.push(field, JSON.stringify(value));
-  return 2;
-}
-
-/** Thrown by a decoder; the source turns it into a RecordRejectedError naming the entry. */
-export class DecodeError extends Error {
-  override readonly name = 'DecodeError';
+  const fields = encodeJson(value, field);
+  for (const text of fields) out.push(text);
+  return fields.length;
 }
 
 export function decodeJson(fields: readonly FieldText[], field: string): RecordValue {
+  let held: FieldText | undefined;
+  let typesText: FieldText | undefined;
   for (let i = 0; i + 1 < fields.length; i += 2) {
-    if (fields[i]!.toString() !== field) continue;
-    const held = fields[i + 1]!;
-    if (typeof held !== 'string') throw new DecodeError(`field "${field}" is not UTF-8 text`);
-    const text = held;
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (error) {
-      throw new DecodeError(`field "${field}" is not JSON (${(error as Error).message})`);
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
-      throw new DecodeError(`field "${field}" holds ${kind}, not a JSON object`);
-    }
-    return value as RecordValue;
+    const name = fields[i]!.toString();
+    if (name === field) held = fields[i + 1]!;
+    else if (name === typesField) typesText = fields[i + 1]!;
   }
-  throw new DecodeError(`field "${field}" is missing`);
+  if (held === undefined) throw new DecodeError(`field "${field}" is missing`);
+  if (typeof held !== 'string') throw new DecodeError(`field "${field}" is not UTF-8 text`);
+  if (typesText !== undefined && typeof typesText !== 'string') {
+    throw new DecodeError(`field "${typesField}" is not UTF-8 text`);
+  }
+  let value: unknown;
+  try {
+    value = fromJson(held, typesText === undefined ? undefined : parseJsonTypes(typesText));
+  } catch (error) {
+    throw new DecodeError(`field "${field}" is not JSON (${(error as Error).message})`);
+  }
+  if (!isValueObject(value)) {
+    const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : describeKind(value);
+    throw new DecodeError(`field "${field}" holds ${kind}, not a JSON object`);
+  }
+  return value;
+}
+
+/**
+ * An entry's fields as a dead letter's original bytes: the list of names and
+ * values as lossless JSON, bytes that are not UTF-8 kept as bytes (tagged in
+ * the `ferry-types` header).
+ */
+export function rawFieldsLetter(fields: readonly FieldText[]): {
+  raw: Buffer;
+  contentType: string;
+  headers?: Record<string, string>;
+} {
+  const { text, types } = toJson([...fields]);
+  return {
+    raw: Buffer.from(text),
+    contentType: 'application/json',
+    ...(types === undefined ? {} : { headers: { [typesHeader]: JSON.stringify(types) } }),
+  };
 }

@@ -81,19 +81,26 @@ describe('redis-stream sink', () => {
     }
   });
 
-  it('writes what a fields-codec source read exactly as it was, but for the source id', async () => {
+  it('writes what a fields-codec source read exactly as it was, and refuses one with a source id of its own', async () => {
     const from = stream();
     const to = stream();
-    // Written by another producer: a quoted string, a duplicate field, an old source id.
-    const id = await admin.xadd(from, '*', 'a', '"x"', 'n', '007', 'a', 'again', '_source_id', 'older');
+    // Written by another producer: a quoted string, a duplicate field; then one with an old source id.
+    const id = await admin.xadd(from, '*', 'a', '"x"', 'n', '007', 'a', 'again');
+    const older = await admin.xadd(from, '*', 'a', 'y', '_source_id', 'older');
     const source = createRedisStreamSource({ url: redisUrl(), stream: from });
     const sink = await open({ stream: to });
     await source.open();
     try {
       const batch = await source.read(10, { waitMs: 0 });
-      await sink.write(batch.records);
-      const [[, fields]] = (await admin.xrange(to, '-', '+')) as [[string, string[]]];
-      expect(fields).toEqual(['a', '"x"', 'n', '007', 'a', 'again', '_source_id', id]);
+      const outcome = await sink.write(batch.records);
+      const entries = (await admin.xrange(to, '-', '+')) as [string, string[]][];
+      expect(entries.map(([, fields]) => fields)).toEqual([['a', '"x"', 'n', '007', 'a', 'again', '_source_id', id]]);
+      expect(outcome?.rejected.map((r) => [r.id, r.reason])).toEqual([
+        [
+          older,
+          'the record has its own field "_source_id" ("older"), which the sink\'s source-id field would overwrite: set sourceIdField to another name on this sink, or false',
+        ],
+      ]);
     } finally {
       await source.close();
       await sink.close();
@@ -110,13 +117,11 @@ describe('redis-stream sink', () => {
     await source.open();
     try {
       const batch = await source.read(10, { waitMs: 0 });
-      // What a sink of another kind sees: the bytes as base64, the text as text.
-      expect(batch.records[0]!.value).toEqual({ data: { $binary: bytes.toString('base64') }, text: 'plain' });
+      // What a sink of another kind sees: the bytes as bytes, the text as text.
+      expect(batch.records[0]!.value).toEqual({ data: bytes, text: 'plain' });
       await sink.write(batch.records);
-      // And written back from a plain JSON value, without the entry's own fields.
-      await sink.write([
-        { id: 'json-1', value: JSON.parse(JSON.stringify(batch.records[0]!.value)), readAt: 0, bytes: 0 },
-      ]);
+      // And written back from a value of another source, without the entry's own fields.
+      await sink.write([{ id: 'json-1', value: { ...batch.records[0]!.value }, readAt: 0, bytes: 0 }]);
       const out = (await admin.xrangeBuffer(to, '-', '+')) as [Buffer, Buffer[]][];
       expect(out.map(([, fields]) => fields[1])).toEqual([bytes, bytes]);
       expect(out[0]![1].map((f) => f.toString())).toEqual([
@@ -160,18 +165,21 @@ describe('redis-stream sink', () => {
     }
   });
 
-  it('overwrites an incoming _source_id with the record id; sourceIdField: false writes none', async () => {
+  it('keeps the record id in _source_id as plain text, refuses a record with one of its own; sourceIdField: false writes none', async () => {
     const name = stream();
     const plain = stream();
     const record: FerryRecord = { id: '123', value: { a: 'x', _source_id: 'older' }, readAt: 0, bytes: 0 };
+    const fresh: FerryRecord = { id: '123', value: { a: 'x' }, readAt: 0, bytes: 0 };
     const sink = await open({ stream: name });
     const bare = await open({ stream: plain, sourceIdField: false });
     try {
-      await sink.write([record]);
+      const outcome = await sink.write([record]);
+      expect(outcome?.rejected[0]?.reason).toMatch(/own field "_source_id" \("older"\)/);
+      expect(await admin.xlen(name)).toBe(0);
+      await sink.write([fresh]);
       const [[, fields]] = (await admin.xrange(name, '-', '+')) as [[string, string[]]];
-      expect(fields).toEqual(['a', 'x', '_source_id', '"123"']);
-      expect(decodeFields(fields)._source_id).toBe('123');
-      expect(await sink.reconcile!([record])).toEqual([]);
+      expect(fields).toEqual(['a', 'x', '_source_id', '123']);
+      expect(await sink.reconcile!([fresh])).toEqual([]);
       await bare.write([record]);
       expect((await admin.xrange(plain, '-', '+'))[0]![1]).toEqual(['a', 'x', '_source_id', 'older']);
       expect(await bare.reconcile!([record])).toEqual([record]);
@@ -184,10 +192,10 @@ describe('redis-stream sink', () => {
   it('refuses a record with no fields by id instead of sending a broken XADD', async () => {
     const sink = await open({ stream: stream(), sourceIdField: false });
     try {
-      await expect(sink.write([{ id: 'empty-1', value: {}, readAt: 0, bytes: 0 }])).rejects.toMatchObject({
-        name: 'RecordRejectedError',
-        recordId: 'empty-1',
-      });
+      const outcome = await sink.write([{ id: 'empty-1', value: {}, readAt: 0, bytes: 0 }]);
+      expect(outcome?.rejected).toMatchObject([
+        { id: 'empty-1', reason: 'the value has no fields, and a stream entry needs at least one' },
+      ]);
     } finally {
       await sink.close();
     }
@@ -250,7 +258,10 @@ describe('redis-stream sink', () => {
       expect(moved).toBe(values.length);
       expect(await admin.xlen(from)).toBe(0);
       const head = (await readBackFields(to)).slice(0, 2);
-      expect(head.map((w) => w.value)).toEqual(values.slice(0, 2));
+      // Stream fields are text, and stay text.
+      expect(head.map((w) => w.value)).toEqual(
+        values.slice(0, 2).map((v) => ({ n: String(v.n), name: v.name, tags: '["a","b"]', ok: 'true' })),
+      );
       expect(head[0]!.sourceId).toMatch(/^\d+-\d+$/);
     } finally {
       await source.close();

@@ -1,15 +1,8 @@
-import type { FerryRecord, Sink, WriteOptions } from '@ferry/core';
-import { AbortedError, RecordRejectedError } from '@ferry/core';
+import type { FerryRecord, RejectedRecord, Sink, WriteOptions, WriteOutcome } from '@ferry/core';
+import { AbortedError, RecordRejectedError, rejectRecord } from '@ferry/core';
 import type { Redis } from 'ioredis';
 import { RedisStreamClient } from './redis-stream-client.js';
-import {
-  appendFields,
-  appendJson,
-  appendRawFields,
-  encodeFieldValue,
-  type FieldText,
-  fieldsFormat,
-} from './redis-stream-codec.js';
+import { appendFields, appendJson, appendRawFields, type FieldText, fieldsFormat } from './redis-stream-codec.js';
 import { parseSinkOptions, type RedisStreamSinkConfig } from './redis-stream-config.js';
 import { type DirectTarget, directTargetKey, identifyServer } from './redis-stream-direct.js';
 
@@ -40,6 +33,10 @@ return (n - 1)
 
 /** Reply errors that mean "this server runs no scripts for us", not "this write is wrong". */
 const scriptsRefused = /^(NOPERM|ERR unknown command|ERR This Redis command is not allowed)/;
+
+function outcome(rejected: readonly RejectedRecord[]): WriteOutcome | undefined {
+  return rejected.length === 0 ? undefined : { rejected };
+}
 
 export function createRedisStreamSink(options: unknown): Sink {
   return new RedisStreamSink(parseSinkOptions(options));
@@ -95,11 +92,6 @@ class RedisStreamSink implements Sink {
     return Math.max(0, maxLen - length);
   }
 
-  /** The text the `_source_id` field holds for a record id, as the codec would write it. */
-  #sourceIdText(id: string): string {
-    return this.#config.codec === 'fields' ? (encodeFieldValue(id) as string) : id;
-  }
-
   /**
    * Appends a record's fields and values, `_source_id` included, to `out`, and
    * returns how many strings it appended. Writing into the command itself
@@ -114,9 +106,10 @@ class RedisStreamSink implements Sink {
         codec === 'json'
           ? appendJson(out, record.value, field)
           : record.encoded?.format === fieldsFormat
-            ? appendRawFields(out, record.encoded.data as readonly FieldText[], idField)
-            : appendFields(out, record.value, idField);
+            ? appendRawFields(out, record.encoded.data as readonly FieldText[], idField, record.id)
+            : appendFields(out, record.value, idField, record.id);
     } catch (error) {
+      if (error instanceof RecordRejectedError) throw error;
       const reason = error instanceof Error ? error.message : String(error);
       throw new RecordRejectedError(
         record.id,
@@ -126,7 +119,7 @@ class RedisStreamSink implements Sink {
       );
     }
     if (idField !== undefined) {
-      out.push(idField, this.#sourceIdText(record.id));
+      out.push(idField, record.id);
       count += 2;
     }
     if (count === 0) {
@@ -140,19 +133,40 @@ class RedisStreamSink implements Sink {
     return count;
   }
 
-  async write(records: readonly FerryRecord[], options?: WriteOptions): Promise<void> {
+  /**
+   * Every command is built before any is sent: a record that cannot be
+   * written (a value a stream cannot hold) is set aside as rejected, with the
+   * reason, before anything of the batch lands; the others are written.
+   */
+  async write(records: readonly FerryRecord[], options?: WriteOptions): Promise<WriteOutcome | undefined> {
     if (records.length === 0) return;
     if (options?.signal?.aborted) {
       throw new AbortedError(`[redis-stream] write to stream "${this.#config.stream}" aborted before it started`);
     }
-    // Every command is built before any is sent: a record that cannot be
-    // written fails the batch before any of it lands.
-    if (this.#useScript && (await this.#writeScript(this.#scriptCalls(records)))) return;
-    await this.#writePipeline(records);
+    if (this.#useScript) {
+      const rejected: RejectedRecord[] = [];
+      if (await this.#writeScript(this.#scriptCalls(records, rejected))) return outcome(rejected);
+    }
+    const rejected: RejectedRecord[] = [];
+    await this.#writePipeline(records, rejected);
+    return outcome(rejected);
+  }
+
+  /** Appends a record's entry to `out`, or notes it as rejected and leaves `out` as it was; the strings appended. */
+  #appendOrReject(out: (FieldText | number)[], record: FerryRecord, rejected: RejectedRecord[]): number {
+    const before = out.length;
+    try {
+      return this.#appendEntry(out, record);
+    } catch (error) {
+      if (!(error instanceof RecordRejectedError)) throw error;
+      out.length = before;
+      rejected.push(rejectRecord(record, error.reason));
+      return 0;
+    }
   }
 
   /** One EVAL of the add script per chunk of records: `[script, 1, stream, trimTo, count, fields…, count, …]`. */
-  #scriptCalls(records: readonly FerryRecord[]): (FieldText | number)[][] {
+  #scriptCalls(records: readonly FerryRecord[], rejected: RejectedRecord[]): (FieldText | number)[][] {
     const { stream, trim, maxLen } = this.#config;
     const trimTo = trim && maxLen !== undefined ? String(maxLen) : '';
     const calls: (FieldText | number)[][] = [];
@@ -161,9 +175,11 @@ class RedisStreamSink implements Sink {
       const end = Math.min(records.length, start + scriptChunk);
       for (let i = start; i < end; i++) {
         const at = args.push(0) - 1;
-        args[at] = this.#appendEntry(args, records[i]!);
+        const count = this.#appendOrReject(args, records[i]!, rejected);
+        if (count === 0) args.length = at;
+        else args[at] = count;
       }
-      calls.push(args);
+      if (args.length > 4) calls.push(args);
     }
     return calls;
   }
@@ -186,18 +202,22 @@ class RedisStreamSink implements Sink {
     return true;
   }
 
-  async #writePipeline(records: readonly FerryRecord[]): Promise<void> {
+  async #writePipeline(records: readonly FerryRecord[], rejected: RejectedRecord[]): Promise<void> {
     const redis = this.#redis ?? this.#client.redis;
-    const commands = records.map((record) => {
+    const commands: (FieldText | number)[][] = [];
+    const written: FerryRecord[] = [];
+    for (const record of records) {
       const args: (FieldText | number)[] = ['xadd', ...this.#head];
-      this.#appendEntry(args, record);
-      return args;
-    });
+      if (this.#appendOrReject(args, record, rejected) === 0) continue;
+      commands.push(args);
+      written.push(record);
+    }
+    if (commands.length === 0) return;
     const results = await this.#client.call('XADD', () => redis.pipeline(commands).exec());
     if (results === null) throw this.#client.toError(new Error('Connection is closed.'), 'XADD');
     for (let i = 0; i < results.length; i++) {
       const error = results[i]![0];
-      if (error !== null) throw this.#client.toError(error, `XADD of record ${records[i]!.id}`);
+      if (error !== null) throw this.#client.toError(error, `XADD of record ${written[i]!.id}`);
     }
   }
 
@@ -214,7 +234,7 @@ class RedisStreamSink implements Sink {
         if (fields[i] === sourceIdField) written.add(fields[i + 1]!);
       }
     }
-    return records.filter((record) => !written.has(this.#sourceIdText(record.id)));
+    return records.filter((record) => !written.has(record.id));
   }
 
   async close(): Promise<void> {

@@ -203,7 +203,7 @@ describe('redis-stream source, group mode', () => {
     try {
       for (let attempt = 0; attempt < 2; attempt++) {
         const batch = await source.read(10, { waitMs: 0 });
-        expect(batch.records.map((r) => r.value)).toEqual([{ ok: 1 }]);
+        expect(batch.records.map((r) => r.value)).toEqual([{ ok: 1n }]);
         expect(batch.rejected).toHaveLength(1);
         expect(batch.rejected![0]).toMatchObject({ id: bad });
         expect(batch.rejected![0]!.reason).toMatch(/^entry of stream ".*" cannot be decoded: field "data" is not JSON/);
@@ -321,7 +321,7 @@ describe('redis-stream source, range mode', () => {
       const [record] = (await source.read(10, { waitMs: 0 })).records;
       expect(record).toMatchObject({
         id,
-        value: { a: 1, b: 'text', _source_id: 'up-1' },
+        value: { a: '1', b: 'text', _source_id: 'up-1' },
         bytes: 1 + 1 + 1 + 4 + 10 + 4,
       });
     } finally {

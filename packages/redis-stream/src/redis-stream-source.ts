@@ -1,17 +1,25 @@
 import { isUtf8 } from 'node:buffer';
-import type {
-  DirectMove,
-  FerryRecord,
-  ReadOptions,
-  RecordValue,
-  RejectedRecord,
-  Sink,
-  Source,
-  SourceBatch,
+import {
+  type DirectMove,
+  type FerryRecord,
+  type ReadOptions,
+  RecordRejectedError,
+  type RecordValue,
+  type RejectedRecord,
+  type Sink,
+  type Source,
+  type SourceBatch,
 } from '@ferry/core';
 import type { Redis } from 'ioredis';
 import { RedisStreamClient } from './redis-stream-client.js';
-import { decodeFields, decodeJson, type FieldText, fieldsFormat } from './redis-stream-codec.js';
+import {
+  DecodeError,
+  decodeFields,
+  decodeJson,
+  type FieldText,
+  fieldsFormat,
+  rawFieldsLetter,
+} from './redis-stream-codec.js';
 import { parseSourceOptions, type RedisStreamSourceConfig } from './redis-stream-config.js';
 import {
   directTargetOf,
@@ -43,11 +51,6 @@ if #head == 0 or head[1][1] ~= ARGV[1] then return -1 end
 return redis.call('XTRIM', KEYS[1], 'MINID', ARGV[2])
 `;
 
-/** A field as the original bytes show it in a dead letter: text, or `{ $binary }` for bytes. */
-function decodeRawText(text: FieldText): unknown {
-  return typeof text === 'string' ? text : { $binary: text.toString('base64') };
-}
-
 /** The smallest stream id greater than `id` (`ms-seq`). */
 export function nextId(id: string): string {
   const dash = id.indexOf('-');
@@ -72,13 +75,23 @@ class FieldsRecord implements FerryRecord {
     readonly readAt: number,
     readonly bytes: number,
     redelivered: boolean,
+    readonly stream: string,
   ) {
     this.encoded = { format: fieldsFormat, data: fields };
     if (redelivered) this.redelivered = true;
   }
 
+  /** The decoded value; an entry that has none outside a stream (a name that is not UTF-8…) is a rejected record. */
   get value(): RecordValue {
-    this.#value ??= decodeFields(this.encoded.data);
+    if (this.#value === undefined) {
+      try {
+        this.#value = decodeFields(this.encoded.data);
+      } catch (error) {
+        if (!(error instanceof DecodeError)) throw error;
+        const reason = `entry of stream "${this.stream}" cannot be decoded: ${error.message}`;
+        throw new RecordRejectedError(this.id, reason, `[redis-stream] ${reason} (entry ${this.id})`, { cause: error });
+      }
+    }
     return this.#value;
   }
 
@@ -320,12 +333,7 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
       if (attempts !== undefined && attempts >= maxDeliveries) {
         // A poison entry: handed out again and again, never acked. It goes to the dead-letter sink.
         const reason = `delivered ${attempts} times without being acknowledged (maxDeliveries ${maxDeliveries})`;
-        rejected.push({
-          id,
-          reason,
-          attempts,
-          raw: Buffer.from(JSON.stringify(raw.map((text) => decodeRawText(text)))),
-        });
+        rejected.push({ id, reason, attempts, ...rawFieldsLetter(raw) });
         continue;
       }
       let bytes = 0;
@@ -336,7 +344,7 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
       }
       if (fieldsCodec) {
         // The fields codec decodes anything, so it can wait until someone asks for the value.
-        records.push(new FieldsRecord(id, raw, readAt, bytes, redelivered));
+        records.push(new FieldsRecord(id, raw, readAt, bytes, redelivered, this.#config.stream));
         continue;
       }
       let value: RecordValue;
@@ -344,7 +352,7 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
         value = decode(raw);
       } catch (error) {
         const reason = `entry of stream "${this.#config.stream}" cannot be decoded: ${error instanceof Error ? error.message : String(error)}`;
-        rejected.push({ id, reason, raw: Buffer.from(JSON.stringify(raw.map((text) => decodeRawText(text)))) });
+        rejected.push({ id, reason, ...rawFieldsLetter(raw) });
         continue;
       }
       records.push(redelivered ? { id, value, readAt, bytes, redelivered } : { id, value, readAt, bytes });
