@@ -1,4 +1,12 @@
-import { isRecordValue, type RecordValue } from '@ferry/core';
+import {
+  describeKind,
+  fromJson,
+  isValueObject,
+  parseJsonTypes,
+  type RecordValue,
+  toJson,
+  typesHeader,
+} from '@ferry/core';
 
 /** How a record value maps onto an AMQP message body. */
 export type RabbitMqCodec = 'json' | 'raw';
@@ -7,67 +15,86 @@ export const jsonContentType = 'application/json';
 
 export type DecodeResult = { readonly ok: true; readonly value: RecordValue } | { readonly ok: false; reason: string };
 
-function kindOf(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return `a ${typeof value}`;
-}
-
 /**
- * A body as a record value. `json`: the body must be one JSON object;
- * anything else is bad input, reported with the reason (never thrown, so
- * that the source can hand it to the pump as rejected). `raw`: any body, as
- * `{ data: <base64>, contentType }`.
+ * A body as a record value. `json`: the body must be one JSON object, read
+ * losslessly (integers of any size, decimals the float cannot hold kept as
+ * decimals), with the kinds JSON cannot say taken from the `ferry-types`
+ * header; anything else is bad input, reported with the reason (never thrown,
+ * so that the source can hand it to the pump as rejected). `raw`: any body,
+ * as `{ data: <bytes>, contentType }`.
  */
-export function decodeBody(body: Uint8Array, codec: RabbitMqCodec, contentType?: string): DecodeResult {
+export function decodeBody(
+  body: Uint8Array,
+  codec: RabbitMqCodec,
+  contentType?: string,
+  types?: unknown,
+): DecodeResult {
   const buffer = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  if (codec === 'raw') {
-    return { ok: true, value: { data: buffer.toString('base64'), contentType: contentType ?? null } };
-  }
+  if (codec === 'raw') return { ok: true, value: { data: buffer, contentType: contentType ?? null } };
   let value: unknown;
   try {
-    // toString() without an encoding is utf8, and takes a faster path than naming it.
-    value = JSON.parse(buffer.toString());
+    const parsedTypes = types === undefined ? undefined : parseJsonTypes(headerText(types));
+    // A body that is not UTF-8 decodes with U+FFFD in it: refused rather than read changed.
+    const text = buffer.toString();
+    if (text.includes('\uFFFD') && !Buffer.from(text).equals(buffer)) return { ok: false, reason: 'body is not UTF-8' };
+    value = fromJson(text, parsedTypes);
   } catch (error) {
     return { ok: false, reason: `body is not JSON: ${error instanceof Error ? error.message : String(error)}` };
   }
-  if (!isRecordValue(value)) return { ok: false, reason: `body is JSON but ${kindOf(value)}, not an object` };
+  if (!isValueObject(value)) return { ok: false, reason: `body is JSON but ${describeKind(value)}, not an object` };
   return { ok: true, value };
 }
 
-/** A body and its content type, ready to publish. */
+/** A header as text: amqplib gives long strings as Buffers. */
+function headerText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (Buffer.isBuffer(value)) return value.toString();
+  throw new Error(`the ${typesHeader} header is ${typeof value}, not text`);
+}
+
+/** A body, its content type, and the types header when JSON cannot say every kind. */
 export interface EncodedBody {
   readonly body: Buffer;
   readonly contentType: string | undefined;
+  readonly types?: string;
 }
 
 /**
- * A record value as a body. `raw`: a `{ data: <base64>, contentType }` value
- * (what the raw codec reads) is published as the original bytes and content
- * type; any other value as JSON.
+ * A record value as a body. `raw`: a `{ data: <bytes>, contentType }` value
+ * (what the raw codec reads) is published as those bytes and content type;
+ * any other value as lossless JSON, its types in `types`. Throws, naming the
+ * path, for what JSON (UTF-8) cannot hold.
  */
 export function encodeBody(value: RecordValue, codec: RabbitMqCodec): EncodedBody {
-  if (codec === 'raw' && typeof value.data === 'string') {
+  if (codec === 'raw' && value.data instanceof Uint8Array) {
     const contentType = value.contentType;
-    const keys = Object.keys(value);
-    const onlyRaw = keys.every((key) => key === 'data' || key === 'contentType');
+    let onlyRaw = true;
+    for (const key in value) if (key !== 'data' && key !== 'contentType') onlyRaw = false;
     if (onlyRaw && (contentType === undefined || contentType === null || typeof contentType === 'string')) {
-      return { body: Buffer.from(value.data, 'base64'), contentType: contentType ?? undefined };
+      const data = value.data;
+      return {
+        body: Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+        contentType: contentType ?? undefined,
+      };
     }
   }
-  return { body: Buffer.from(JSON.stringify(value)), contentType: jsonContentType };
+  const { text, types } = toJson(value);
+  if (!text.isWellFormed()) throw new Error('the value holds a lone UTF-16 surrogate, which UTF-8 cannot hold');
+  return types === undefined
+    ? { body: Buffer.from(text), contentType: jsonContentType }
+    : { body: Buffer.from(text), contentType: jsonContentType, types: JSON.stringify(types) };
 }
 
-/** Headers the broker keeps for itself: they describe one delivery, not the record. */
-const brokerHeaders = new Set(['x-delivery-count']);
+/** Headers the broker keeps for itself, or the codec: they describe one delivery or one body, not the record. */
+const deliveryHeaders = new Set(['x-delivery-count', typesHeader]);
 
-/** AMQP headers as record headers: strings kept, anything else JSON-encoded. */
+/** AMQP headers as record headers: strings kept, anything else as its JSON. */
 export function stringifyHeaders(headers: Readonly<Record<string, unknown>> | undefined): Record<string, string> {
   const result: Record<string, string> = {};
   if (headers === undefined || headers === null) return result;
   for (const key in headers) {
     const value = headers[key];
-    if (value === undefined || !Object.hasOwn(headers, key) || brokerHeaders.has(key)) continue;
+    if (value === undefined || !Object.hasOwn(headers, key) || deliveryHeaders.has(key)) continue;
     if (typeof value === 'string') result[key] = value;
     else if (Buffer.isBuffer(value)) result[key] = value.toString('utf8');
     else result[key] = JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? String(item) : item));

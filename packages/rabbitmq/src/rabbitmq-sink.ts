@@ -4,13 +4,17 @@ import {
   type FerryError,
   type FerryRecord,
   RecordRejectedError,
+  type RejectedRecord,
+  rejectRecord,
   type Sink,
   TransientError,
+  typesHeader,
   type WriteOptions,
+  type WriteOutcome,
 } from '@ferry/core';
 import type { Channel, ChannelModel, ConfirmChannel, Message, Options } from 'amqplib';
 import { closeQuietly, describe, RabbitMqClient } from './rabbitmq-client.js';
-import { encodeBody } from './rabbitmq-codec.js';
+import { type EncodedBody, encodeBody } from './rabbitmq-codec.js';
 import { parseSinkOptions, type RabbitMqSinkConfig } from './rabbitmq-config.js';
 import { type FrameBatcher, frameBatcher, sinkWriteBufferBytes } from './rabbitmq-frames.js';
 
@@ -142,31 +146,57 @@ class RabbitMqSink implements Sink {
     );
   }
 
-  async write(records: readonly FerryRecord[], _options?: WriteOptions): Promise<void> {
+  /** A record's routing key and body, or the reason it cannot be published. */
+  #prepare(record: FerryRecord): { key: string; encoded: EncodedBody } | string {
+    try {
+      return { key: this.#routingKey(record), encoded: encodeBody(record.value, this.#config.codec) };
+    } catch (error) {
+      if (error instanceof RecordRejectedError) return error.reason;
+      return `the value cannot be published as JSON: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
+
+  /**
+   * Every routing key and body first: a record that cannot be published (no
+   * routing key, a value JSON cannot hold) is set aside as rejected, with the
+   * reason, before any of the batch is published; the others are published.
+   */
+  async write(records: readonly FerryRecord[], _options?: WriteOptions): Promise<WriteOutcome | undefined> {
     if (records.length === 0) return;
-    // Every routing key first: a bad record must stop the batch before any of it is published.
-    const keys = records.map((record) => this.#routingKey(record));
+    const ready: { record: FerryRecord; key: string; encoded: EncodedBody }[] = [];
+    const rejected: RejectedRecord[] = [];
+    for (const record of records) {
+      const prepared = this.#prepare(record);
+      if (typeof prepared === 'string') rejected.push(rejectRecord(record, prepared));
+      else ready.push({ record, ...prepared });
+    }
+    if (ready.length > 0) await this.#publish(ready);
+    return rejected.length === 0 ? undefined : { rejected };
+  }
+
+  async #publish(ready: readonly { record: FerryRecord; key: string; encoded: EncodedBody }[]): Promise<void> {
     const session = await this.#live();
     const { channel, returned, frames } = session;
-    const { codec, sourceIdHeader } = this.#config;
+    const { sourceIdHeader } = this.#config;
     const exchange = this.#config.exchange ?? '';
     returned.length = 0;
     const stamp = this.#config.timestamp ? { timestamp: Math.floor(Date.now() / 1000) } : {};
     frames.hold();
     try {
-      for (let i = 0; i < records.length; i++) {
-        const record = records[i]!;
-        const { body, contentType } = encodeBody(record.value, codec);
+      for (const { record, key, encoded } of ready) {
+        const { body, contentType, types } = encoded;
+        let headers = sourceIdHeader === false ? record.headers : { ...record.headers, [sourceIdHeader]: record.id };
+        if (types !== undefined) headers = { ...headers, [typesHeader]: types };
         const options: Options.Publish = {
           persistent: true,
           // Unroutable messages come back (basic.return) instead of vanishing.
           mandatory: true,
           messageId: record.id,
           ...stamp,
-          headers: sourceIdHeader === false ? record.headers : { ...record.headers, [sourceIdHeader]: record.id },
+          headers,
           ...(contentType === undefined ? {} : { contentType }),
         };
-        const room = channel.publish(exchange, keys[i]!, body, options);
+        const room = channel.publish(exchange, key, body, options);
         // A chunk's worth waiting goes out while the next is encoded; a full socket also waits for drain.
         if (!room || frames.due(body.length)) {
           // Listening before the flush: the flush lets the frames out, and with them the drain event.
@@ -182,7 +212,7 @@ class RabbitMqSink implements Sink {
       if (session.dead !== undefined) throw session.dead;
       if (error instanceof Error && /nack/i.test(error.message)) {
         throw new TransientError(
-          `[rabbitmq] the broker did not take (nack) every message of a batch of ${records.length} for ${this.#client.target} at ${this.#client.where}`,
+          `[rabbitmq] the broker did not take (nack) every message of a batch of ${ready.length} for ${this.#client.target} at ${this.#client.where}`,
           { cause: error },
         );
       }
@@ -197,7 +227,7 @@ class RabbitMqSink implements Sink {
       throw new RecordRejectedError(
         id,
         reason,
-        `[rabbitmq] ${returned.length} of ${records.length} records were returned by the broker, the first "${id}": ${reason} (the others of the batch were published)`,
+        `[rabbitmq] ${returned.length} of ${ready.length} records were returned by the broker, the first "${id}": ${reason} (the others of the batch were published)`,
       );
     }
   }

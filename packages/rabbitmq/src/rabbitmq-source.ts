@@ -9,6 +9,7 @@ import {
   type RejectedRecord,
   type Source,
   type SourceBatch,
+  typesHeader,
   withTimeout,
 } from '@ferry/core';
 import type { Channel, ChannelModel, ConsumeMessage, Message } from 'amqplib';
@@ -317,7 +318,7 @@ class RabbitMqSource implements Source<RabbitMqHandle> {
               ok: false,
               reason: `delivered ${attempts} times without being acknowledged (maxDeliveries ${maxDeliveries})`,
             } as const)
-          : decodeBody(message.content, codec, contentType);
+          : decodeBody(message.content, codec, contentType, rawHeaders?.[typesHeader]);
       if (!decoded.ok) {
         const refused: Mutable<RejectedRecord> = { id, reason: decoded.reason, raw: message.content, attempts };
         if (contentType !== undefined) refused.contentType = contentType;

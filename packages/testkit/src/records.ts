@@ -1,19 +1,20 @@
 import type { FerryRecord, RecordValue } from '@ferry/core';
 
 /**
- * Values that exercise a codec: numbers, booleans, null, nesting, unicode and
- * strings that look like other JSON types.
+ * Values that exercise a codec: an integer (`n`, a bigint as ferry's value
+ * model has it), a float, booleans, null, nesting, unicode and text that looks
+ * like a number.
  */
 export function sampleValues(count: number, tag = 'v'): RecordValue[] {
   return Array.from({ length: count }, (_, n) => ({
-    n,
+    n: BigInt(n),
     tag: `${tag}-${n}`,
     ok: n % 2 === 0,
     none: null,
     ratio: n / 4,
     looksNumeric: String(n),
     text: 'grüße, 世界 🚀',
-    nested: { list: [n, 'x', { deep: true }] },
+    nested: { list: [BigInt(n), 'x', { deep: true }] },
   }));
 }
 

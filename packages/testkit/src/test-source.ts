@@ -93,7 +93,7 @@ export function testSource(options: SourceSuiteOptions): void {
       await options.seed(ctx, values);
       const source = await open(ctx);
       const batch = await source.read(10, { waitMs: 0 });
-      expect(batch.records.map((r) => r.value.n)).toEqual([0, 1, 2, 3, 4]);
+      expect(batch.records.map((r) => r.value.n)).toEqual([0n, 1n, 2n, 3n, 4n]);
       for (const [i, record] of batch.records.entries()) {
         expect(record.value).toMatchObject(values[i]!);
         expect(typeof record.id).toBe('string');
@@ -109,7 +109,7 @@ export function testSource(options: SourceSuiteOptions): void {
       const source = await open(ctx);
       const batches = await readAll(source, 3);
       for (const batch of batches) expect(batch.records.length).toBeLessThanOrEqual(3);
-      expect(batches.flatMap((b) => b.records.map((r) => r.value.n))).toEqual([0, 1, 2, 3, 4, 5, 6]);
+      expect(batches.flatMap((b) => b.records.map((r) => r.value.n))).toEqual([0n, 1n, 2n, 3n, 4n, 5n, 6n]);
     });
 
     it('after ack the records are gone and the next read is empty', async () => {
@@ -142,8 +142,8 @@ export function testSource(options: SourceSuiteOptions): void {
       if (source.readAhead !== true) return;
       const first = await source.read(3, { waitMs: 0 });
       const second = await source.read(3, { waitMs: 0 });
-      expect(first.records.map((r) => r.value.n)).toEqual([0, 1, 2]);
-      expect(second.records.map((r) => r.value.n)).toEqual([3, 4, 5]);
+      expect(first.records.map((r) => r.value.n)).toEqual([0n, 1n, 2n]);
+      expect(second.records.map((r) => r.value.n)).toEqual([3n, 4n, 5n]);
       await source.ack(first);
       await source.ack(second);
       if (options.count) expect(await options.count(ctx)).toBe(1);
@@ -151,7 +151,7 @@ export function testSource(options: SourceSuiteOptions): void {
       const third = await source.read(3, { waitMs: 0 });
       await options.seed(ctx, sampleValues(2, 'more'));
       const fourth = await source.read(3, { waitMs: 0 });
-      expect(third.records.map((r) => r.value.n)).toEqual([6]);
+      expect(third.records.map((r) => r.value.n)).toEqual([6n]);
       expect(fourth.records.map((r) => r.value.tag)).toEqual(['more-0', 'more-1']);
       await source.release(third);
       await source.release(fourth);
@@ -176,7 +176,7 @@ export function testSource(options: SourceSuiteOptions): void {
       await source.ack(first);
       await options.seed(ctx, sampleValues(2, 'more'));
       const second = await waiting;
-      expect(first.records.map((r) => r.value.n)).toEqual([0, 1, 2]);
+      expect(first.records.map((r) => r.value.n)).toEqual([0n, 1n, 2n]);
       expect(second.records.map((r) => r.value.tag)).toEqual(['more-0', 'more-1']);
       await source.ack(second);
       if (options.count) expect(await options.count(ctx)).toBe(0);
