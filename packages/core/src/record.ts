@@ -1,6 +1,6 @@
 import type { RejectedRecord } from './contracts.js';
 import { toJson } from './json.js';
-import { isValueObject, type ValueObject } from './value.js';
+import { isValueObject, type Value, type ValueObject } from './value.js';
 
 /** What a record carries: an object of values (see `Value` for the kinds). */
 export type RecordValue = ValueObject;
@@ -47,12 +47,16 @@ export function rejectRecord(record: FerryRecord, reason: string): RejectedRecor
   let raw: Uint8Array;
   let contentType: string | undefined;
   try {
-    const { text, types } = toJson(record.value);
+    const { text, types } = toJson(readable(record));
     raw = Buffer.from(text);
     contentType = 'application/json';
     if (types !== undefined) headers[typesHeader] = JSON.stringify(types);
   } catch (error) {
-    raw = Buffer.from(`the value could not be written as JSON: ${(error as Error).message}`);
+    const encoded = record.encoded?.data;
+    raw =
+      encoded instanceof Uint8Array
+        ? encoded
+        : Buffer.from(`the value could not be written as JSON: ${(error as Error).message}`);
   }
   return {
     id: record.id,
@@ -61,6 +65,21 @@ export function rejectRecord(record: FerryRecord, reason: string): RejectedRecor
     ...(contentType === undefined ? {} : { contentType }),
     ...(Object.keys(headers).length === 0 ? {} : { headers }),
   };
+}
+
+/**
+ * What a dead letter shows of a record: its value, or, when the value cannot
+ * be read (its source decodes lazily, and refused), what its source read as
+ * a list of texts and bytes (a stream entry's fields).
+ */
+function readable(record: FerryRecord): Value {
+  try {
+    return record.value;
+  } catch (error) {
+    const encoded = record.encoded?.data;
+    if (Array.isArray(encoded)) return encoded as Value[];
+    throw error;
+  }
 }
 
 /** The header (or field) that carries a JSON value's types beside it: see `toJson`. */

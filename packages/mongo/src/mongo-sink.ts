@@ -1,6 +1,7 @@
 import {
   AbortedError,
   type FerryRecord,
+  RecordRejectedError,
   type RejectedRecord,
   rejectRecord,
   type Sink,
@@ -76,8 +77,9 @@ class MongoSink implements Sink {
       try {
         doc = recordToDocument(record);
       } catch (error) {
-        if (!(error instanceof UnwritableValueError)) throw error;
-        rejected.push(rejectRecord(record, error.message));
+        if (error instanceof RecordRejectedError) rejected.push(rejectRecord(record, error.reason));
+        else if (error instanceof UnwritableValueError) rejected.push(rejectRecord(record, error.message));
+        else throw error;
         continue;
       }
       docs.push(doc);

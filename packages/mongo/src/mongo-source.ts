@@ -1,7 +1,15 @@
-import type { FerryRecord, ReadOptions, RejectedRecord, Source, SourceBatch } from '@ferry/core';
-import { BSON, type Document, type Filter, Long, ObjectId } from 'mongodb';
+import {
+  type FerryRecord,
+  type ReadOptions,
+  RecordRejectedError,
+  type RecordValue,
+  type RejectedRecord,
+  type Source,
+  type SourceBatch,
+} from '@ferry/core';
+import { BSON, type Document, Double, type Filter, Int32, Long, ObjectId } from 'mongodb';
 import { MongoConnection } from './mongo-client.js';
-import { documentToValue, renderId } from './mongo-codec.js';
+import { bsonFormat, deserializeOptions, documentToValue, renderId, UnreadableValueError } from './mongo-codec.js';
 import { type MongoSourceConfig, parseSourceOptions } from './mongo-config.js';
 
 const { EJSON } = BSON;
@@ -51,7 +59,14 @@ function valueAt(doc: Document, path: string): unknown {
  * makes a record count as a possible redelivery that the pump checks at the sink.
  */
 export function compareCursor(a: unknown, b: unknown): number {
-  const number = (v: unknown) => (typeof v === 'number' ? v : v instanceof Long ? v.toNumber() : undefined);
+  const number = (v: unknown) =>
+    typeof v === 'number'
+      ? v
+      : v instanceof Long
+        ? v.toNumber()
+        : v instanceof Int32 || v instanceof Double
+          ? v.value
+          : undefined;
   const x = number(a);
   const y = number(b);
   if (x !== undefined && y !== undefined) return x - y;
@@ -59,6 +74,51 @@ export function compareCursor(a: unknown, b: unknown): number {
   if (a instanceof ObjectId && b instanceof ObjectId) return Buffer.compare(a.id, b.id);
   if (a instanceof Date && b instanceof Date) return a.getTime() - b.getTime();
   return 0;
+}
+
+/**
+ * A record a mongo source read. It carries the document's BSON as read
+ * (`encoded`), which a mongo sink writes as it is (M2M keeps every BSON type),
+ * and converts the value only when something asks for it; a document with a
+ * value no other system holds (a regular expression…) is then a rejected record.
+ */
+class DocumentRecord implements FerryRecord {
+  readonly encoded: { readonly format: string; readonly data: Uint8Array };
+  readonly bytes: number;
+  readonly redelivered?: boolean;
+  #value: RecordValue | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly document: Document,
+    raw: Uint8Array,
+    readonly readAt: number,
+    redelivered: boolean,
+    readonly target: string,
+  ) {
+    this.encoded = { format: bsonFormat, data: raw };
+    this.bytes = raw.byteLength;
+    if (redelivered) this.redelivered = true;
+  }
+
+  get value(): RecordValue {
+    if (this.#value === undefined) {
+      try {
+        this.#value = documentToValue(this.document);
+      } catch (error) {
+        if (!(error instanceof UnreadableValueError)) throw error;
+        const reason = `document of ${this.target} cannot be carried outside MongoDB: ${error.message}`;
+        throw new RecordRejectedError(this.id, reason, `[mongo] ${reason} (_id ${this.id})`, { cause: error });
+      }
+    }
+    return this.#value;
+  }
+
+  /** A plain record, for JSON.stringify and spreads: the getter above is not an own property. */
+  toJSON(): FerryRecord {
+    const { id, value, readAt, bytes, redelivered } = this;
+    return redelivered ? { id, value, readAt, bytes, redelivered } : { id, value, readAt, bytes };
+  }
 }
 
 export function createMongoSource(options: unknown): Source<MongoHandle> {
@@ -140,24 +200,11 @@ class MongoSource implements Source<MongoHandle> {
     const highWater = this.#highWater;
     for (let i = 0; i < raw.length; i++) {
       const bytes = raw[i]!;
-      const doc = BSON.deserialize(bytes);
+      const doc = BSON.deserialize(bytes, deserializeOptions);
       ids[i] = doc._id;
       last = valueAt(doc, cursor);
-      const id = renderId(doc._id);
-      let value: FerryRecord['value'];
-      try {
-        value = documentToValue(doc);
-      } catch (error) {
-        const reason = `document of ${this.#connection.target} cannot be carried as JSON: ${error instanceof Error ? error.message : String(error)}`;
-        rejected.push({ id, reason, raw: bytes, contentType: 'application/bson' });
-        continue;
-      }
       const again = highWater !== undefined && last !== undefined && compareCursor(last, highWater) <= 0;
-      records.push(
-        again
-          ? { id, value, readAt, bytes: bytes.byteLength, redelivered: true }
-          : { id, value, readAt, bytes: bytes.byteLength },
-      );
+      records.push(new DocumentRecord(renderId(doc._id), doc, bytes, readAt, again, this.#connection.target));
     }
     this.#readFrom = last;
     this.#outstanding++;
