@@ -117,7 +117,7 @@ export function runPipeline(
   let docs: Document[];
   if (first !== undefined && isDocument(first.$match)) {
     const filter = first.$match;
-    validateFilter(filter);
+    validateFilter(filter, variables);
     let skip = 0;
     let limit = 0;
     let i = 1;
@@ -149,7 +149,7 @@ export function runPipeline(
       case '$match': {
         if (!isDocument(arg))
           throw new CommandError(15959, 'Location15959', 'the match filter must be an expression in an object');
-        validateFilter(arg);
+        validateFilter(arg, variables);
         docs = docs.filter((d) => matches(d, arg, variables));
         break;
       }
