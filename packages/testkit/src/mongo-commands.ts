@@ -1,17 +1,24 @@
 import { calculateObjectSize, Long } from 'bson';
-import { valueKey } from './mongo-compare.js';
-import { CommandError, codes } from './mongo-errors.js';
+import { runPipeline } from './mongo-aggregate.js';
+import { sameBson, valueKey } from './mongo-compare.js';
+import { badValue, CommandError, codes, notImplemented } from './mongo-errors.js';
+import type { Variables } from './mongo-expression.js';
+import { checkFields, commandFields, statementFields } from './mongo-fields.js';
+import { numberType, toJsNumber } from './mongo-numbers.js';
+import { arrayFiltersOf, checkCollation, checkHint, variablesOf } from './mongo-options.js';
+import { makeProjection } from './mongo-projection.js';
 import {
   type Document,
-  getPath,
   isDocument,
-  makeProjection,
   matches,
   parseSort,
-  sortDocuments,
+  pathValues,
+  type SortSpec,
+  truthy,
   validateFilter,
 } from './mongo-query.js';
-import { type Collection, checkNames, Store, showValue } from './mongo-store.js';
+import { type Collection, checkNames, type IndexSpec, Store, showValue } from './mongo-store.js';
+import { applyUpdate, equalityFields, isOperatorUpdate, type UpdateSpec } from './mongo-update.js';
 
 /** What a modern standalone mongod (7.0, wire version 21) announces of its limits. */
 export const limits = {
@@ -43,10 +50,9 @@ function sizeOf(doc: Document): number {
 
 function int(value: unknown, field: string, fallback: number): number {
   if (value === undefined || value === null) return fallback;
-  const n = typeof value === 'object' ? Number((value as { valueOf(): unknown }).valueOf()) : Number(value);
-  if (!Number.isFinite(n) || typeof (typeof value === 'object' ? 0 : value) === 'string') {
+  const n = numberType(value) === undefined ? Number.NaN : toJsNumber(value);
+  if (!Number.isFinite(n))
     throw new CommandError(codes.TypeMismatch, 'TypeMismatch', `Field '${field}' must be a number`);
-  }
   return Math.trunc(n);
 }
 
@@ -83,6 +89,8 @@ export class CommandHandler {
   run(cmd: Document, db: string, sequences: ReadonlyMap<string, Document[]>, connectionId: number): Document {
     const name = Object.keys(cmd)[0] ?? '';
     checkNames(db);
+    const rules = commandFields[name];
+    if (rules !== undefined) checkFields(name, cmd, rules, true);
     switch (name) {
       case 'hello':
       case 'isMaster':
@@ -117,6 +125,18 @@ export class CommandHandler {
         return this.#killCursors(cmd);
       case 'update':
         return this.#update(cmd, db, sequences);
+      case 'findAndModify':
+        return this.#findAndModify(cmd, db);
+      case 'distinct':
+        return this.#distinct(cmd, db);
+      case 'listDatabases':
+        return this.#listDatabases(cmd, db);
+      case 'dbStats':
+        return this.#dbStats(cmd, db);
+      case 'collStats':
+        return this.#collStats(cmd, db);
+      case 'renameCollection':
+        return this.#renameCollection(cmd, db);
       case 'delete':
         return this.#delete(cmd, db, sequences);
       case 'aggregate':
@@ -186,17 +206,14 @@ export class CommandHandler {
       try {
         const size = sizeOf(doc);
         if (size > limits.maxBsonObjectSize) {
-          throw new CommandError(
-            codes.Location10334,
-            'BSONObjectTooLarge',
-            `object to insert too large. size in bytes: ${size}, max size: ${limits.maxBsonObjectSize}`,
-          );
+          // mongod 7.0 answers BadValue here (fixDocumentForInsert), not the 10334 of older servers.
+          throw badValue(`object to insert too large. size in bytes: ${size}, max size: ${limits.maxBsonObjectSize}`);
         }
         collection.insert(doc);
         n++;
       } catch (error) {
         if (!(error instanceof CommandError)) throw error;
-        writeErrors.push(writeError(index, error, doc._id));
+        writeErrors.push(writeError(index, error));
         if (ordered) break;
       }
     }
@@ -233,7 +250,9 @@ export class CommandHandler {
   #find(cmd: Document, db: string): Document {
     const name = collectionName(cmd, 'find');
     const filter = documentOr(cmd.filter, 'filter', {});
-    validateFilter(filter);
+    const variables = variablesOf(cmd.let);
+    checkCollation(cmd.collation);
+    validateFilter(filter, variables);
     const sort = parseSort(cmd.sort);
     const projection = makeProjection(cmd.projection);
     const skip = int(cmd.skip, 'skip', 0);
@@ -252,7 +271,8 @@ export class CommandHandler {
     }
     if (cmd.singleBatch === true && limit === 0 && batchSize !== undefined) limit = batchSize;
     const collection = this.store.collection(db, name, false);
-    let docs = collection === undefined ? [] : collection.query({ filter, sort, skip, limit });
+    checkHint(cmd.hint, collection);
+    let docs = collection === undefined ? [] : collection.query({ filter, variables, sort, skip, limit });
     if (projection !== undefined) docs = docs.map(projection);
     const reply = this.#cursorReply(`${db}.${name}`, docs, batchSize, true);
     if (cmd.singleBatch === true) this.#close((reply.cursor as Document).id as Long, reply);
@@ -266,7 +286,7 @@ export class CommandHandler {
 
   #getMore(cmd: Document, db: string): Document {
     const raw = cmd.getMore;
-    const id = raw instanceof Long ? raw : typeof raw === 'number' ? Long.fromNumber(raw) : undefined;
+    const id = raw instanceof Long ? raw : numberType(raw) === undefined ? undefined : Long.fromNumber(toJsNumber(raw));
     if (id === undefined)
       throw new CommandError(codes.TypeMismatch, 'TypeMismatch', "Field 'getMore' must be of type long");
     const name = collectionName(cmd, 'collection');
@@ -296,15 +316,32 @@ export class CommandHandler {
     const killed: Long[] = [];
     const notFound: Long[] = [];
     for (const raw of ids) {
-      const id = raw instanceof Long ? raw : Long.fromNumber(Number(raw));
+      const id = raw instanceof Long ? raw : Long.fromNumber(toJsNumber(raw));
       (this.#cursors.delete(id.toString()) ? killed : notFound).push(id);
     }
     return { cursorsKilled: killed, cursorsNotFound: notFound, cursorsAlive: [], cursorsUnknown: [], ok: 1 };
   }
 
+  /** The statements of a write command, each checked field by field before any is run (as mongod parses first). */
+  #statements(
+    command: 'update' | 'delete',
+    field: string,
+    cmd: Document,
+    sequences: ReadonlyMap<string, Document[]>,
+  ): Document[] {
+    const statements = this.#items(cmd, field, sequences);
+    const path = `${command}.${field}`;
+    for (const statement of statements) {
+      checkFields(path, statement, statementFields[path]!, false);
+      checkCollation(statement.collation);
+    }
+    return statements;
+  }
+
   #update(cmd: Document, db: string, sequences: ReadonlyMap<string, Document[]>): Document {
     const name = collectionName(cmd, 'update');
-    const updates = this.#items(cmd, 'updates', sequences);
+    const updates = this.#statements('update', 'updates', cmd, sequences);
+    const variables = variablesOf(cmd.let);
     const ordered = cmd.ordered !== false;
     const collection = this.store.collection(db, name, true)!;
     const writeErrors: Document[] = [];
@@ -312,56 +349,33 @@ export class CommandHandler {
     let n = 0;
     let nModified = 0;
     for (let index = 0; index < updates.length; index++) {
-      const { q, u, upsert, multi } = updates[index]!;
+      const { q, u, upsert, multi, hint, arrayFilters } = updates[index]!;
       try {
         const filter = documentOr(q, 'q', {});
-        validateFilter(filter);
-        const update = documentOr(u, 'u', {});
-        const keys = Object.keys(update);
-        const operators = keys.length > 0 && keys.every((k) => k.startsWith('$'));
-        if (!operators && keys.some((k) => k.startsWith('$'))) {
-          throw new CommandError(
-            codes.FailedToParse,
-            'FailedToParse',
-            'Unknown modifier in update: mixing operators and fields',
-          );
-        }
-        if (!operators && multi === true) {
+        validateFilter(filter, variables);
+        checkHint(hint, collection);
+        const spec: UpdateSpec = { update: updateDocument(u), arrayFilters: arrayFiltersOf(arrayFilters) };
+        if (truthy(multi) && !isOperatorUpdate(spec.update)) {
           throw new CommandError(
             codes.FailedToParse,
             'FailedToParse',
             'multi update is not supported for replacement-style update',
           );
         }
-        const found = collection.query({ filter, sort: [], skip: 0, limit: multi === true ? 0 : 1 });
-        if (found.length === 0 && upsert === true) {
-          const base = equalityFields(filter);
-          const doc = operators ? applyOperators(base, update, true) : replacement(base._id, update);
-          if (doc._id === undefined && base._id !== undefined) doc._id = base._id;
-          collection.insert(doc);
-          const inserted = collection.get(doc._id) ?? doc;
-          upserted.push({ index, _id: inserted._id });
-          n++;
-          continue;
-        }
-        for (const old of found) {
-          const next = operators ? applyOperators(old, update, false) : replacement(old._id, update);
-          if (valueKey(next._id) !== valueKey(old._id)) {
-            throw new CommandError(
-              codes.ImmutableField,
-              'ImmutableField',
-              `After applying the update, the (immutable) field '_id' was found to have been altered to _id: ${showValue(next._id)}`,
-            );
-          }
-          n++;
-          if (valueKey(next) !== valueKey(old)) {
-            collection.replace(old, next);
-            nModified++;
-          }
-        }
+        const result = modify(collection, {
+          filter,
+          variables,
+          sort: [],
+          spec,
+          upsert: truthy(upsert),
+          multi: truthy(multi),
+        });
+        n += result.n;
+        nModified += result.nModified;
+        if (result.upserted !== undefined) upserted.push({ index, _id: result.upserted._id });
       } catch (error) {
         if (!(error instanceof CommandError)) throw error;
-        writeErrors.push(writeError(index, error, undefined));
+        writeErrors.push(writeError(index, error));
         if (ordered) break;
       }
     }
@@ -374,16 +388,18 @@ export class CommandHandler {
 
   #delete(cmd: Document, db: string, sequences: ReadonlyMap<string, Document[]>): Document {
     const name = collectionName(cmd, 'delete');
-    const deletes = this.#items(cmd, 'deletes', sequences);
+    const deletes = this.#statements('delete', 'deletes', cmd, sequences);
+    const variables = variablesOf(cmd.let);
     const ordered = cmd.ordered !== false;
     const collection = this.store.collection(db, name, false);
     const writeErrors: Document[] = [];
     let n = 0;
     for (let index = 0; index < deletes.length; index++) {
-      const { q, limit } = deletes[index]!;
+      const { q, limit, hint } = deletes[index]!;
       try {
         const filter = documentOr(q, 'q', {});
-        validateFilter(filter);
+        validateFilter(filter, variables);
+        checkHint(hint, collection);
         const max = int(limit, 'limit', 0);
         if (max !== 0 && max !== 1) {
           throw new CommandError(
@@ -393,35 +409,97 @@ export class CommandHandler {
           );
         }
         if (collection === undefined) continue;
-        for (const doc of collection.query({ filter, sort: [], skip: 0, limit: max })) {
+        for (const doc of collection.query({ filter, variables, sort: [], skip: 0, limit: max })) {
           collection.remove(doc);
           n++;
         }
       } catch (error) {
         if (!(error instanceof CommandError)) throw error;
-        writeErrors.push(writeError(index, error, undefined));
+        writeErrors.push(writeError(index, error));
         if (ordered) break;
       }
     }
     return writeErrors.length > 0 ? { n, writeErrors, ok: 1 } : { n, ok: 1 };
   }
 
-  #aggregate(cmd: Document, db: string): Document {
-    const name = cmd.aggregate;
-    if (typeof name !== 'string') {
+  /** findAndModify: one document updated, replaced or removed, and returned as it was or as it became. */
+  #findAndModify(cmd: Document, db: string): Document {
+    const name = collectionName(cmd, 'findAndModify');
+    const filter = documentOr(cmd.query, 'query', {});
+    const variables = variablesOf(cmd.let);
+    validateFilter(filter, variables);
+    checkCollation(cmd.collation);
+    const sort = parseSort(cmd.sort);
+    const projection = makeProjection(cmd.fields);
+    const remove = truthy(cmd.remove);
+    const returnNew = truthy(cmd.new);
+    const upsert = truthy(cmd.upsert);
+    const failed = (message: string) => new CommandError(codes.FailedToParse, 'FailedToParse', message);
+    if (remove && cmd.update !== undefined) throw failed('Cannot specify both an update and remove=true');
+    if (remove && upsert) throw failed('Cannot specify both upsert=true and remove=true');
+    if (remove && returnNew) {
+      throw failed("Cannot specify both new=true and remove=true; 'remove' always returns the deleted document");
+    }
+    if (!remove && cmd.update === undefined) throw failed('Either an update or remove=true must be specified');
+    if (remove && cmd.arrayFilters !== undefined) throw failed('Cannot specify arrayFilters and remove=true');
+    const show = (doc: Document | undefined) =>
+      doc === undefined ? null : projection === undefined ? doc : projection(doc);
+    if (remove) {
+      const collection = this.store.collection(db, name, false);
+      checkHint(cmd.hint, collection);
+      const [doc] = collection?.query({ filter, variables, sort, skip: 0, limit: 1 }) ?? [];
+      if (doc !== undefined) collection!.remove(doc);
+      return { lastErrorObject: { n: doc === undefined ? 0 : 1 }, value: show(doc), ok: 1 };
+    }
+    const collection = this.store.collection(db, name, true)!;
+    checkHint(cmd.hint, collection);
+    const spec: UpdateSpec = { update: updateDocument(cmd.update), arrayFilters: arrayFiltersOf(cmd.arrayFilters) };
+    const result = modify(collection, { filter, variables, sort, spec, upsert, multi: false });
+    const lastErrorObject: Document = { n: result.n, updatedExisting: result.before !== undefined };
+    if (result.upserted !== undefined) lastErrorObject.upserted = result.upserted._id;
+    return { lastErrorObject, value: show(returnNew ? result.after : result.before), ok: 1 };
+  }
+
+  #distinct(cmd: Document, db: string): Document {
+    const name = collectionName(cmd, 'distinct');
+    if (typeof cmd.key !== 'string') {
       throw new CommandError(
-        codes.CommandNotFound,
-        'CommandNotFound',
-        'aggregate on a database is not supported by the test server',
+        codes.TypeMismatch,
+        'TypeMismatch',
+        "BSON field 'distinct.key' is the wrong type, expected type 'string'",
       );
     }
+    const filter = documentOr(cmd.query, 'query', {});
+    validateFilter(filter);
+    checkCollation(cmd.collation);
+    const collection = this.store.collection(db, name, false);
+    checkHint(cmd.hint, collection);
+    const seen = new Map<string, unknown>();
+    const parts = cmd.key.split('.');
+    for (const doc of collection?.query({ filter, sort: [], skip: 0, limit: 0 }) ?? []) {
+      for (const value of pathValues(doc, parts)) {
+        // An array's elements are distinct values of their own; the array itself is not one.
+        if (value === undefined || Array.isArray(value)) continue;
+        const key = valueKey(value);
+        if (!seen.has(key)) seen.set(key, value);
+      }
+    }
+    return { values: [...seen.values()], ok: 1 };
+  }
+
+  #aggregate(cmd: Document, db: string): Document {
+    const name = cmd.aggregate;
+    if (typeof name !== 'string') throw notImplemented('aggregate on a whole database (aggregate: 1)');
     const pipeline = cmd.pipeline;
     if (!Array.isArray(pipeline) || !pipeline.every(isDocument)) {
       throw new CommandError(codes.TypeMismatch, 'TypeMismatch', "'pipeline' option must be specified as an array");
     }
+    checkCollation(cmd.collation);
+    const variables = variablesOf(cmd.let);
     const cursorOptions = documentOr(cmd.cursor, 'cursor', {});
     const collection = this.store.collection(db, name, false);
-    const docs = runPipeline(collection, pipeline as Document[]);
+    checkHint(cmd.hint, collection);
+    const docs = runPipeline(collection, pipeline as Document[], variables);
     const batchSize = cursorOptions.batchSize === undefined ? undefined : int(cursorOptions.batchSize, 'batchSize', 0);
     return this.#cursorReply(`${db}.${name}`, docs, batchSize, true);
   }
@@ -430,9 +508,99 @@ export class CommandHandler {
     const name = collectionName(cmd, 'count');
     const query = documentOr(cmd.query, 'query', {});
     validateFilter(query);
+    checkCollation(cmd.collation);
     const collection = this.store.collection(db, name, false);
+    checkHint(cmd.hint, collection);
     const n = collection?.count(query, int(cmd.skip, 'skip', 0), Math.abs(int(cmd.limit, 'limit', 0))) ?? 0;
     return { n, ok: 1 };
+  }
+
+  #listDatabases(cmd: Document, db: string): Document {
+    if (db !== 'admin')
+      throw new CommandError(
+        codes.Unauthorized,
+        'Unauthorized',
+        'listDatabases may only be run against the admin database.',
+      );
+    const filter = documentOr(cmd.filter, 'filter', {});
+    const infos = this.store.databases().map((name) => {
+      const sizeOnDisk = this.store.collections(name).reduce((sum, c) => sum + dataSize(c), 0);
+      return { name, sizeOnDisk, empty: sizeOnDisk === 0 };
+    });
+    const databases = infos.filter((info) => matches(info, filter));
+    if (truthy(cmd.nameOnly)) return { databases: databases.map(({ name }) => ({ name })), ok: 1 };
+    return { databases, totalSize: databases.reduce((sum, d) => sum + d.sizeOnDisk, 0), totalSizeMb: 0, ok: 1 };
+  }
+
+  #dbStats(cmd: Document, db: string): Document {
+    const scale = int(cmd.scale, 'scale', 1);
+    if (scale < 1) throw badValue('Scale factor must be greater than zero');
+    const collections = this.store.collections(db);
+    const objects = collections.reduce((sum, c) => sum + c.size, 0);
+    const size = collections.reduce((sum, c) => sum + dataSize(c), 0);
+    return {
+      db,
+      collections: collections.length,
+      views: 0,
+      objects,
+      avgObjSize: objects === 0 ? 0 : size / objects,
+      dataSize: size / scale,
+      storageSize: size / scale,
+      indexes: collections.reduce((sum, c) => sum + c.indexes.length, 0),
+      indexSize: 0,
+      totalSize: size / scale,
+      scaleFactor: scale,
+      ok: 1,
+    };
+  }
+
+  #collStats(cmd: Document, db: string): Document {
+    const name = collectionName(cmd, 'collStats');
+    const scale = int(cmd.scale, 'scale', 1);
+    if (scale < 1) throw badValue('Scale factor must be greater than zero');
+    const collection = this.store.collection(db, name, false);
+    if (collection === undefined) {
+      throw new CommandError(codes.NamespaceNotFound, 'NamespaceNotFound', `Collection [${db}.${name}] not found.`);
+    }
+    const size = dataSize(collection);
+    return {
+      ns: collection.ns,
+      size: size / scale,
+      count: collection.size,
+      avgObjSize: collection.size === 0 ? 0 : size / collection.size,
+      storageSize: size / scale,
+      nindexes: collection.indexes.length,
+      totalIndexSize: 0,
+      indexSizes: Object.fromEntries(collection.indexes.map((i) => [i.name, 0])),
+      scaleFactor: scale,
+      ok: 1,
+    };
+  }
+
+  #renameCollection(cmd: Document, db: string): Document {
+    if (db !== 'admin') {
+      throw new CommandError(
+        codes.Unauthorized,
+        'Unauthorized',
+        'renameCollection may only be run against the admin database.',
+      );
+    }
+    const [fromDb, from] = splitNamespace(cmd.renameCollection, 'renameCollection');
+    const [toDb, to] = splitNamespace(cmd.to, 'to');
+    if (this.store.collection(fromDb, from, false) === undefined) {
+      throw new CommandError(
+        codes.NamespaceNotFound,
+        'NamespaceNotFound',
+        `Source collection ${fromDb}.${from} does not exist`,
+      );
+    }
+    if (this.store.collection(toDb, to, false) !== undefined) {
+      if (!truthy(cmd.dropTarget))
+        throw new CommandError(codes.NamespaceExists, 'NamespaceExists', 'target namespace exists');
+      this.store.drop(toDb, to);
+    }
+    this.store.rename(fromDb, from, toDb, to);
+    return { ok: 1 };
   }
 
   #create(cmd: Document, db: string): Document {
@@ -499,6 +667,8 @@ export class CommandHandler {
     const created = this.store.collection(db, name, false) === undefined;
     const collection = this.store.collection(db, name, true)!;
     const before = collection.indexes.length;
+    for (const spec of indexes)
+      checkFields('createIndexes.indexes', spec, statementFields['createIndexes.indexes']!, false);
     for (const spec of indexes) {
       if (!isDocument(spec.key) || typeof spec.name !== 'string' || Object.keys(spec.key).length === 0) {
         throw new CommandError(
@@ -518,7 +688,8 @@ export class CommandHandler {
         }
         continue;
       }
-      collection.indexes.push({ v: 2, ...spec, key: spec.key, name: spec.name });
+      const index: IndexSpec = { v: 2, ...spec, key: spec.key, name: spec.name };
+      collection.addIndex(spec.unique === undefined ? index : { ...index, unique: truthy(spec.unique) });
     }
     return {
       numIndexesBefore: before,
@@ -529,176 +700,90 @@ export class CommandHandler {
   }
 }
 
-function writeError(index: number, error: CommandError, id: unknown): Document {
-  const out: Document = { index, code: error.code, errmsg: error.message };
-  if (error.code === codes.DuplicateKey) {
-    out.keyPattern = { _id: 1 };
-    out.keyValue = { _id: id };
+function writeError(index: number, error: CommandError): Document {
+  return { index, code: error.code, errmsg: error.message, ...error.extra };
+}
+
+/** An update's `u`: a document of operators or a replacement (pipelines are refused when applied). */
+function updateDocument(u: unknown): Document {
+  if (Array.isArray(u)) throw notImplemented('pipeline-style updates (an array as the update)');
+  if (!isDocument(u)) {
+    throw new CommandError(
+      codes.FailedToParse,
+      'FailedToParse',
+      'Update argument must be either an object or an array',
+    );
   }
-  return out;
+  return u;
 }
 
-/** The fields an upsert takes from its query: top-level equalities (`{ a: 1 }`, `{ a: { $eq: 1 } }`). */
-function equalityFields(filter: Document): Document {
-  const out: Document = {};
-  for (const [key, value] of Object.entries(filter)) {
-    if (key.startsWith('$') || key.includes('.')) continue;
-    if (isDocument(value) && Object.keys(value)[0]?.startsWith('$')) {
-      if ('$eq' in value) out[key] = value.$eq;
-      continue;
-    }
-    out[key] = value;
+interface ModifyOptions {
+  readonly filter: Document;
+  readonly variables: Variables | undefined;
+  readonly sort: SortSpec;
+  readonly spec: UpdateSpec;
+  readonly upsert: boolean;
+  readonly multi: boolean;
+}
+
+interface ModifyResult {
+  readonly n: number;
+  readonly nModified: number;
+  readonly upserted?: Document;
+  /** The first matched document, as it was and as it became (findAndModify returns one of them). */
+  readonly before?: Document;
+  readonly after?: Document;
+}
+
+/** Updates the first (or every) matching document, or upserts one; a no-op change does not count as modified. */
+function modify(collection: Collection, options: ModifyOptions): ModifyResult {
+  const { filter, variables, sort, spec, upsert, multi } = options;
+  const found = collection.query({ filter, variables, sort, skip: 0, limit: multi ? 0 : 1 });
+  if (found.length === 0) {
+    if (!upsert) return { n: 0, nModified: 0 };
+    const base = equalityFields(filter);
+    const doc = applyUpdate(base, spec, true);
+    if (doc._id === undefined && base._id !== undefined) doc._id = base._id;
+    const inserted = collection.insert(doc);
+    return { n: 1, nModified: 0, upserted: inserted, after: inserted };
   }
-  return out;
-}
-
-/** A replacement document keeps the `_id` of the one it replaces, first. */
-function replacement(id: unknown, update: Document): Document {
-  const { _id, ...rest } = update;
-  const keep = _id === undefined ? id : _id;
-  return keep === undefined ? { ...rest } : { _id: keep, ...rest };
-}
-
-function applyOperators(doc: Document, update: Document, inserting: boolean): Document {
-  const out: Document = structuredCloneDoc(doc);
-  for (const [op, fields] of Object.entries(update)) {
-    if (!isDocument(fields)) {
+  let nModified = 0;
+  let first: { before: Document; after: Document } | undefined;
+  for (const old of found) {
+    const next = applyUpdate(old, spec, false);
+    if (valueKey(next._id) !== valueKey(old._id)) {
       throw new CommandError(
-        codes.FailedToParse,
-        'FailedToParse',
-        `Modifiers operate on fields but we found type ${typeof fields} instead`,
+        codes.ImmutableField,
+        'ImmutableField',
+        `After applying the update, the (immutable) field '_id' was found to have been altered to _id: ${showValue(next._id)}`,
       );
     }
-    for (const [path, value] of Object.entries(fields)) {
-      const parts = path.split('.');
-      let target = out;
-      for (let i = 0; i < parts.length - 1; i++) {
-        if (!isDocument(target[parts[i]!])) target[parts[i]!] = {};
-        target = target[parts[i]!] as Document;
-      }
-      const last = parts[parts.length - 1]!;
-      switch (op) {
-        case '$set':
-          target[last] = value;
-          break;
-        case '$setOnInsert':
-          if (inserting) target[last] = value;
-          break;
-        case '$unset':
-          delete target[last];
-          break;
-        case '$inc': {
-          const current = getPath(out, path);
-          target[last] = (typeof current === 'number' ? current : 0) + Number(value);
-          break;
-        }
-        default:
-          throw new CommandError(
-            codes.FailedToParse,
-            'FailedToParse',
-            `Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`,
-          );
-      }
+    // mongod compares the BSON bytes: Int32 5 → Long 5 is a change, 5 → 5 is not.
+    if (!sameBson(next, old)) {
+      collection.replace(old, next);
+      nModified++;
     }
+    first ??= { before: old, after: sameBson(next, old) ? old : next };
   }
-  return out;
+  return { n: found.length, nModified, before: first?.before, after: first?.after };
 }
 
-function structuredCloneDoc(doc: Document): Document {
-  const out: Document = {};
-  for (const [key, value] of Object.entries(doc)) out[key] = isDocument(value) ? structuredCloneDoc(value) : value;
-  return out;
+/** A `db.collection` namespace of an admin command. */
+function splitNamespace(value: unknown, field: string): [db: string, collection: string] {
+  const dot = typeof value === 'string' ? value.indexOf('.') : -1;
+  if (typeof value !== 'string' || dot <= 0 || dot === value.length - 1) {
+    throw new CommandError(
+      codes.InvalidNamespace,
+      'InvalidNamespace',
+      `Invalid namespace specified '${String(value)}' for ${field}`,
+    );
+  }
+  return [value.slice(0, dot), value.slice(dot + 1)];
 }
 
-/** The aggregation stages countDocuments uses ($match, $skip, $limit, $group with $sum) plus $sort and $count. */
-function runPipeline(collection: Collection | undefined, pipeline: Document[]): Document[] {
-  // countDocuments: [$match, $skip?, $limit?, $group { _id: 1, n: { $sum: 1 } }] counts without copying.
-  const first = pipeline[0];
-  let stages = pipeline;
-  let docs: Document[];
-  if (first !== undefined && isDocument(first.$match)) {
-    const filter = first.$match;
-    validateFilter(filter);
-    let skip = 0;
-    let limit = 0;
-    let i = 1;
-    if (pipeline[i] !== undefined && '$skip' in pipeline[i]!) skip = int(pipeline[i++]!.$skip, '$skip', 0);
-    if (pipeline[i] !== undefined && '$limit' in pipeline[i]!) limit = int(pipeline[i++]!.$limit, '$limit', 0);
-    const group = pipeline[i]?.$group;
-    if (isDocument(group) && i === pipeline.length - 1 && isCountGroup(group)) {
-      const n = collection?.count(filter, skip, limit) ?? 0;
-      const field = Object.keys(group).find((k) => k !== '_id')!;
-      return n === 0 ? [] : [{ _id: group._id, [field]: n }];
-    }
-    docs = collection?.query({ filter, sort: [], skip: 0, limit: 0 }) ?? [];
-    stages = pipeline.slice(1);
-  } else {
-    docs = collection?.query({ filter: {}, sort: [], skip: 0, limit: 0 }) ?? [];
-  }
-  for (const stage of stages) {
-    const [op] = Object.keys(stage);
-    const arg = stage[op!];
-    switch (op) {
-      case '$match':
-        validateFilter(documentOr(arg, '$match', {}));
-        docs = docs.filter((d) => matches(d, arg as Document));
-        break;
-      case '$skip':
-        docs = docs.slice(int(arg, '$skip', 0));
-        break;
-      case '$limit':
-        docs = docs.slice(0, int(arg, '$limit', 0));
-        break;
-      case '$sort':
-        docs = sortDocuments([...docs], parseSort(arg));
-        break;
-      case '$count':
-        docs = docs.length === 0 ? [] : [{ [String(arg)]: docs.length }];
-        break;
-      case '$group':
-        docs = group(docs, documentOr(arg, '$group', {}));
-        break;
-      default:
-        throw new CommandError(40324, 'Location40324', `Unrecognized pipeline stage name: '${op}'`);
-    }
-  }
-  return docs;
-}
-
-function isCountGroup(group: Document): boolean {
-  const fields = Object.entries(group).filter(([k]) => k !== '_id');
-  if (fields.length !== 1 || typeof group._id === 'string') return false;
-  const [, acc] = fields[0]!;
-  return isDocument(acc) && Object.keys(acc).length === 1 && Number(acc.$sum) === 1;
-}
-
-/** $group by a constant or a `$field`, with `$sum` of a constant or a `$field` per group. */
-function group(docs: Document[], spec: Document): Document[] {
-  const keyOf = (doc: Document): unknown =>
-    typeof spec._id === 'string' && spec._id.startsWith('$') ? getPath(doc, spec._id.slice(1)) : spec._id;
-  const groups = new Map<string, Document>();
-  for (const doc of docs) {
-    const key = keyOf(doc);
-    const id = valueKey(key);
-    let out = groups.get(id);
-    if (out === undefined) {
-      out = { _id: key ?? null };
-      for (const field of Object.keys(spec)) if (field !== '_id') out[field] = 0;
-      groups.set(id, out);
-    }
-    for (const [field, acc] of Object.entries(spec)) {
-      if (field === '_id') continue;
-      if (!isDocument(acc) || !('$sum' in acc)) {
-        throw new CommandError(
-          15952,
-          'Location15952',
-          `unknown group operator '${isDocument(acc) ? Object.keys(acc)[0] : acc}'`,
-        );
-      }
-      const term = acc.$sum;
-      const add = typeof term === 'string' && term.startsWith('$') ? getPath(doc, term.slice(1)) : term;
-      if (typeof add === 'number') out[field] = (out[field] as number) + add;
-    }
-  }
-  return [...groups.values()];
+/** The BSON bytes of a collection's documents: its data size, as the stats commands report it. */
+function dataSize(collection: Collection): number {
+  let size = 0;
+  for (const doc of collection.query({ filter: {}, sort: [], skip: 0, limit: 0 })) size += calculateObjectSize(doc);
+  return size;
 }

@@ -1,82 +1,71 @@
-import { type Binary, BSONRegExp, Decimal128, Double, Int32, Long, type ObjectId, type Timestamp } from 'bson';
+import { type Binary, BSONRegExp, type Code, type ObjectId, serialize, type Timestamp } from 'bson';
+import { compareNumbers, numberKey } from './mongo-numbers.js';
+
+/** MongoDB's comparison order of BSON types, as ranks. */
+export const ranks = {
+  minKey: 0,
+  null: 1,
+  number: 2,
+  string: 3,
+  object: 4,
+  array: 5,
+  binData: 6,
+  objectId: 7,
+  boolean: 8,
+  date: 9,
+  timestamp: 10,
+  regex: 11,
+  code: 12,
+  codeWithScope: 13,
+  maxKey: 14,
+} as const;
 
 /**
- * MongoDB's comparison order of BSON types (the "BSON comparison order" page):
- * MinKey < null < numbers < strings < objects < arrays < BinData < ObjectId
- * < booleans < dates < timestamps < regular expressions < MaxKey.
- * Undefined and a missing field sort with null.
+ * The rank of a value in MongoDB's comparison order of BSON types (the "BSON
+ * comparison order" page): MinKey < null < numbers < strings < objects <
+ * arrays < BinData < ObjectId < booleans < dates < timestamps < regular
+ * expressions < JavaScript < MaxKey. Undefined and a missing field sort with null.
  */
 export function typeRank(value: unknown): number {
-  if (value === null || value === undefined) return 1;
+  if (value === null || value === undefined) return ranks.null;
   switch (typeof value) {
     case 'number':
     case 'bigint':
-      return 2;
+      return ranks.number;
     case 'string':
-      return 3;
+      return ranks.string;
     case 'boolean':
-      return 8;
+      return ranks.boolean;
     default:
       break;
   }
-  if (Array.isArray(value)) return 5;
-  if (value instanceof Date) return 9;
-  const bsontype = (value as { _bsontype?: string })._bsontype;
-  switch (bsontype) {
+  if (Array.isArray(value)) return ranks.array;
+  if (value instanceof Date) return ranks.date;
+  switch ((value as { _bsontype?: string })._bsontype) {
     case 'MinKey':
-      return 0;
+      return ranks.minKey;
     case 'Int32':
     case 'Double':
     case 'Long':
     case 'Decimal128':
-      return 2;
+      return ranks.number;
     case 'BSONSymbol':
-      return 3;
+      return ranks.string;
     case 'Binary':
-      return 6;
+      return ranks.binData;
     case 'ObjectId':
-      return 7;
+      return ranks.objectId;
     case 'Timestamp':
-      return 10;
+      return ranks.timestamp;
     case 'BSONRegExp':
-      return 11;
+      return ranks.regex;
+    case 'Code':
+      return (value as Code).scope == null ? ranks.code : ranks.codeWithScope;
     case 'MaxKey':
-      return 12;
+      return ranks.maxKey;
     default:
-      return value instanceof RegExp ? 11 : 4;
+      return value instanceof RegExp ? ranks.regex : ranks.object;
   }
-}
-
-/** A BSON number as a JS number (or bigint for a Long beyond 2^53), for comparisons. */
-export function numberOf(value: unknown): number | bigint {
-  if (typeof value === 'number' || typeof value === 'bigint') return value;
-  if (value instanceof Long) {
-    return value.greaterThan(Long.fromNumber(Number.MAX_SAFE_INTEGER)) ||
-      value.lessThan(Long.fromNumber(Number.MIN_SAFE_INTEGER))
-      ? value.toBigInt()
-      : value.toNumber();
-  }
-  if (value instanceof Int32 || value instanceof Double) return value.valueOf();
-  if (value instanceof Decimal128) return Number(value.toString());
-  return Number.NaN;
-}
-
-function compareNumbers(a: number | bigint, b: number | bigint): number {
-  if (typeof a === 'number' && typeof b === 'number') {
-    // MongoDB sorts NaN below every other number and equal to itself.
-    if (Number.isNaN(a)) return Number.isNaN(b) ? 0 : -1;
-    if (Number.isNaN(b)) return 1;
-    return a < b ? -1 : a > b ? 1 : 0;
-  }
-  if (typeof a === 'number' && !Number.isFinite(a)) return Number.isNaN(a) ? -1 : a > 0 ? 1 : -1;
-  if (typeof b === 'number' && !Number.isFinite(b)) return Number.isNaN(b) ? 1 : b > 0 ? -1 : 1;
-  const x = typeof a === 'bigint' ? a : BigInt(Math.trunc(a));
-  const y = typeof b === 'bigint' ? b : BigInt(Math.trunc(b));
-  if (x !== y) return x < y ? -1 : 1;
-  // Same integer part: a fraction decides.
-  const fa = typeof a === 'number' ? a - Math.trunc(a) : 0;
-  const fb = typeof b === 'number' ? b - Math.trunc(b) : 0;
-  return fa < fb ? -1 : fa > fb ? 1 : 0;
 }
 
 /** MongoDB compares strings by their UTF-8 bytes (the simple collation). */
@@ -96,23 +85,23 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   );
 }
 
+function asBsonRegExp(value: unknown): BSONRegExp {
+  return value instanceof BSONRegExp ? value : new BSONRegExp((value as RegExp).source, (value as RegExp).flags);
+}
+
 /** Total order of two BSON values, as MongoDB sorts them: negative, 0 or positive. */
 export function compareValues(a: unknown, b: unknown): number {
   const ra = typeRank(a);
   const rb = typeRank(b);
   if (ra !== rb) return ra - rb;
   switch (ra) {
-    case 0:
-    case 1:
-    case 12:
-      return 0;
-    case 2:
-      return compareNumbers(numberOf(a), numberOf(b));
-    case 3:
+    case ranks.number:
+      return compareNumbers(a, b);
+    case ranks.string:
       return compareStrings(String(a), String(b));
-    case 4:
+    case ranks.object:
       return compareObjects(a as Record<string, unknown>, b as Record<string, unknown>);
-    case 5: {
+    case ranks.array: {
       const x = a as unknown[];
       const y = b as unknown[];
       for (let i = 0; i < Math.min(x.length, y.length); i++) {
@@ -121,7 +110,7 @@ export function compareValues(a: unknown, b: unknown): number {
       }
       return x.length - y.length;
     }
-    case 6: {
+    case ranks.binData: {
       const x = a as Binary;
       const y = b as Binary;
       // BinData: length first, then subtype, then bytes.
@@ -129,26 +118,34 @@ export function compareValues(a: unknown, b: unknown): number {
       if (x.sub_type !== y.sub_type) return x.sub_type - y.sub_type;
       return compareBytes(x.value(), y.value());
     }
-    case 7:
+    case ranks.objectId:
       return compareBytes((a as ObjectId).id, (b as ObjectId).id);
-    case 8:
+    case ranks.boolean:
       return Number(a) - Number(b);
-    case 9: {
+    case ranks.date: {
       const x = (a as Date).getTime();
       const y = (b as Date).getTime();
       return x < y ? -1 : x > y ? 1 : 0;
     }
-    case 10: {
+    case ranks.timestamp: {
       const x = a as Timestamp;
       const y = b as Timestamp;
       return x.high !== y.high ? (x.high >>> 0) - (y.high >>> 0) : (x.low >>> 0) - (y.low >>> 0);
     }
-    case 11: {
-      const x = a instanceof BSONRegExp ? a : new BSONRegExp((a as RegExp).source, (a as RegExp).flags);
-      const y = b instanceof BSONRegExp ? b : new BSONRegExp((b as RegExp).source, (b as RegExp).flags);
+    case ranks.regex: {
+      const x = asBsonRegExp(a);
+      const y = asBsonRegExp(b);
       return compareStrings(x.pattern, y.pattern) || compareStrings(x.options, y.options);
     }
+    case ranks.code:
+      return compareStrings((a as Code).code, (b as Code).code);
+    case ranks.codeWithScope:
+      return (
+        compareStrings((a as Code).code, (b as Code).code) ||
+        compareObjects((a as Code).scope ?? {}, (b as Code).scope ?? {})
+      );
     default:
+      // MinKey, null and MaxKey: one value each.
       return 0;
   }
 }
@@ -171,36 +168,50 @@ function compareObjects(a: Record<string, unknown>, b: Record<string, unknown>):
 
 /**
  * A string that two values share exactly when MongoDB sees them as equal
- * (1, 1.0 and Long 1 are one key): how the store keys documents by `_id`.
+ * (Int32 1, Double 1.0, Long 1 and Decimal128 1.0 are one key): how the store
+ * keys documents by `_id`.
  */
 export function valueKey(value: unknown): string {
   const rank = typeRank(value);
   switch (rank) {
-    case 1:
+    case ranks.null:
       return 'null';
-    case 2:
-      return `n:${String(numberOf(value))}`;
-    case 3:
+    case ranks.number:
+      return `n:${numberKey(value)}`;
+    case ranks.string:
       return `s:${String(value)}`;
-    case 7:
+    case ranks.objectId:
       return `o:${(value as ObjectId).toHexString()}`;
-    case 8:
+    case ranks.boolean:
       return `b:${String(value)}`;
-    case 9:
+    case ranks.date:
       return `d:${(value as Date).getTime()}`;
-    case 4: {
+    case ranks.object: {
       const object = value as Record<string, unknown>;
       return `{${Object.keys(object)
         .map((key) => `${JSON.stringify(key)}:${valueKey(object[key])}`)
         .join(',')}}`;
     }
-    case 5:
+    case ranks.array:
       return `[${(value as unknown[]).map(valueKey).join(',')}]`;
-    case 6:
+    case ranks.binData:
       return `x:${(value as Binary).sub_type}:${Buffer.from((value as Binary).value()).toString('hex')}`;
-    case 10:
+    case ranks.timestamp:
       return `t:${(value as Timestamp).toString()}`;
+    case ranks.regex: {
+      const regex = asBsonRegExp(value);
+      return `r:${JSON.stringify([regex.pattern, regex.options])}`;
+    }
+    case ranks.code:
+      return `c:${JSON.stringify((value as Code).code)}`;
+    case ranks.codeWithScope:
+      return `w:${JSON.stringify((value as Code).code)}${valueKey((value as Code).scope)}`;
     default:
-      return `${rank}:${String(value)}`;
+      return `${rank}`;
   }
+}
+
+/** True when two documents have the same BSON bytes: types, values and field order (mongod's no-op test for updates). */
+export function sameBson(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  return Buffer.from(serialize(a)).equals(Buffer.from(serialize(b)));
 }

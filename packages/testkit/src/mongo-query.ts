@@ -1,12 +1,14 @@
 import { BSONRegExp } from 'bson';
-import { compareValues, typeRank } from './mongo-compare.js';
-import { badValue, CommandError } from './mongo-errors.js';
+import { compareValues, ranks, typeRank } from './mongo-compare.js';
+import { badValue, CommandError, notImplemented } from './mongo-errors.js';
+import { evaluate, truthyExpression, type Variables } from './mongo-expression.js';
+import { numberType, toJsNumber } from './mongo-numbers.js';
 
 export type Document = Record<string, unknown>;
 
 /** A plain embedded document (not an array, not a BSON value object). */
 export function isDocument(value: unknown): value is Document {
-  return typeRank(value) === 4 && value !== null && typeof value === 'object';
+  return typeRank(value) === ranks.object && value !== null && typeof value === 'object';
 }
 
 /** True when an object's first key is an operator (`{ $gt: 1 }`), as MongoDB decides it. */
@@ -51,22 +53,48 @@ export function getPath(doc: Document, path: string): unknown {
   return current;
 }
 
+/** A BSON regular expression as JS runs it: the flags both know, the others refused by name. */
+export function toRegExp(pattern: string, options: string): RegExp {
+  const unknown = options.replace(/[imsu]/g, '');
+  if (unknown !== '') throw notImplemented(`regular expression option(s) '${unknown}'`);
+  try {
+    return new RegExp(pattern, options.replace('u', ''));
+  } catch (error) {
+    throw new CommandError(51091, 'Location51091', `Regular expression is invalid: ${(error as Error).message}`);
+  }
+}
+
 function regexOf(value: unknown): RegExp | undefined {
   if (value instanceof RegExp) return value;
-  if (value instanceof BSONRegExp) return new RegExp(value.pattern, value.options.replace(/[^imsu]/g, ''));
+  if (value instanceof BSONRegExp) return toRegExp(value.pattern, value.options);
   return undefined;
+}
+
+function testRegex(regex: RegExp, candidate: unknown): boolean {
+  const text =
+    typeof candidate === 'string'
+      ? candidate
+      : (candidate as { _bsontype?: string } | null)?._bsontype === 'BSONSymbol'
+        ? String(candidate)
+        : undefined;
+  return text !== undefined && regex.test(text);
 }
 
 function equals(candidate: unknown, value: unknown): boolean {
   const regex = regexOf(value);
-  if (regex !== undefined && typeof candidate === 'string') return regex.test(candidate);
+  if (regex !== undefined && testRegex(regex, candidate)) return true;
   return typeRank(candidate) === typeRank(value) && compareValues(candidate, value) === 0;
 }
 
-/** Comparisons only match values of the same BSON type bracket (numbers with numbers…). */
+/**
+ * Comparisons only match values of the same BSON type bracket (numbers with
+ * numbers…), except against MinKey and MaxKey: every value is above MinKey
+ * and below MaxKey, so `$gt: MinKey` and `$lt: MaxKey` match whatever is there.
+ */
 function compares(candidates: readonly unknown[], value: unknown, test: (order: number) => boolean): boolean {
   const rank = typeRank(value);
-  return candidates.some((c) => typeRank(c) === rank && test(compareValues(c, value)));
+  const crossType = rank === ranks.minKey || rank === ranks.maxKey;
+  return candidates.some((c) => (typeRank(c) === rank || crossType) && test(compareValues(c, value)));
 }
 
 function inList(candidates: readonly unknown[], list: unknown, op: string): boolean {
@@ -74,7 +102,117 @@ function inList(candidates: readonly unknown[], list: unknown, op: string): bool
   return candidates.some((c) => list.some((v) => equals(c, v)));
 }
 
-function matchOperator(candidates: readonly unknown[], op: string, value: unknown): boolean {
+/** A boolean argument as mongod reads one: a boolean or a number (0 is false). */
+export function truthy(value: unknown): boolean {
+  if (typeof value === 'boolean') return value;
+  if (numberType(value) !== undefined) return toJsNumber(value) !== 0;
+  return value !== null && value !== undefined;
+}
+
+/** The `$type` codes and aliases mongod knows. */
+const typeAliases: Record<string, number> = {
+  double: 1,
+  string: 2,
+  object: 3,
+  array: 4,
+  binData: 5,
+  undefined: 6,
+  objectId: 7,
+  bool: 8,
+  date: 9,
+  null: 10,
+  regex: 11,
+  dbPointer: 12,
+  javascript: 13,
+  symbol: 14,
+  javascriptWithScope: 15,
+  int: 16,
+  timestamp: 17,
+  long: 18,
+  decimal: 19,
+  minKey: -1,
+  maxKey: 127,
+};
+
+/** The BSON type byte a value is stored with. */
+export function bsonTypeCode(value: unknown): number {
+  if (value === undefined) return 6;
+  if (value === null) return 10;
+  switch (numberType(value)) {
+    case 'double':
+      return 1;
+    case 'int':
+      return 16;
+    case 'long':
+      return 18;
+    case 'decimal':
+      return 19;
+    default:
+      break;
+  }
+  if (typeof value === 'string') return 2;
+  if (typeof value === 'boolean') return 8;
+  if (Array.isArray(value)) return 4;
+  if (value instanceof Date) return 9;
+  switch ((value as { _bsontype?: string })._bsontype) {
+    case 'Binary':
+      return 5;
+    case 'ObjectId':
+      return 7;
+    case 'BSONRegExp':
+      return 11;
+    case 'Code':
+      return (value as { scope?: unknown }).scope == null ? 13 : 15;
+    case 'BSONSymbol':
+      return 14;
+    case 'Timestamp':
+      return 17;
+    case 'MinKey':
+      return -1;
+    case 'MaxKey':
+      return 127;
+    default:
+      return value instanceof RegExp ? 11 : 3;
+  }
+}
+
+function typeCodes(spec: unknown): Set<number | 'number'> {
+  const out = new Set<number | 'number'>();
+  for (const item of Array.isArray(spec) ? spec : [spec]) {
+    if (typeof item === 'string') {
+      if (item === 'number') out.add('number');
+      else if (typeAliases[item] !== undefined) out.add(typeAliases[item]);
+      else throw badValue(`Unknown type name alias: ${item}`);
+    } else if (numberType(item) !== undefined) {
+      out.add(toJsNumber(item));
+    } else {
+      throw new CommandError(14, 'TypeMismatch', 'type must be represented as a number or a string');
+    }
+  }
+  return out;
+}
+
+function matchesType(candidate: unknown, wanted: Set<number | 'number'>): boolean {
+  if (candidate === undefined) return false;
+  if (wanted.has('number') && numberType(candidate) !== undefined) return true;
+  return wanted.has(bsonTypeCode(candidate));
+}
+
+/** Operators mongod has that this server does not evaluate: refused by name rather than answered wrongly. */
+const unimplementedOperators = new Set([
+  '$mod',
+  '$bitsAllSet',
+  '$bitsAllClear',
+  '$bitsAnySet',
+  '$bitsAnyClear',
+  '$geoWithin',
+  '$geoIntersects',
+  '$near',
+  '$nearSphere',
+  '$within',
+]);
+
+function matchOperator(candidates: readonly unknown[], op: string, value: unknown, conditions: Document): boolean {
   switch (op) {
     case '$eq':
       return candidates.some((c) => equals(c, value));
@@ -93,18 +231,55 @@ function matchOperator(candidates: readonly unknown[], op: string, value: unknow
     case '$nin':
       return !inList(candidates, value, '$nin');
     case '$exists':
-      return candidates.some((c) => c !== undefined) === Boolean(value);
+      return candidates.some((c) => c !== undefined) === truthy(value);
+    case '$type':
+      return candidates.some((c) => matchesType(c, typeCodes(value)));
+    case '$size': {
+      if (numberType(value) === undefined) throw badValue('$size needs a number');
+      const size = toJsNumber(value);
+      return candidates.some((c) => Array.isArray(c) && c.length === size);
+    }
+    case '$regex': {
+      const options = conditions.$options;
+      if (options !== undefined && typeof options !== 'string') throw badValue('$options has to be a string');
+      const source = value instanceof BSONRegExp ? value.pattern : value;
+      if (typeof source !== 'string') throw badValue('$regex has to be a string');
+      const flags = `${value instanceof BSONRegExp ? value.options : ''}${options ?? ''}`;
+      const regex = toRegExp(source, [...new Set(flags)].join(''));
+      return candidates.some((c) => testRegex(regex, c));
+    }
+    case '$options':
+      if (!('$regex' in conditions)) throw badValue('$options needs a $regex');
+      return true;
+    case '$elemMatch': {
+      if (!isDocument(value)) throw badValue('$elemMatch needs an Object');
+      const byOperators = isOperatorObject(value);
+      return candidates.some(
+        (c) =>
+          Array.isArray(c) &&
+          c.some((element) =>
+            byOperators ? matchConditions([element], value) : isDocument(element) && matches(element, value),
+          ),
+      );
+    }
+    case '$all': {
+      if (!Array.isArray(value)) throw badValue('$all needs an array');
+      if (value.some(isOperatorObject)) throw notImplemented('$all with $elemMatch');
+      return value.length > 0 && value.every((v) => candidates.some((c) => equals(c, v)));
+    }
     case '$not':
+      if (regexOf(value) !== undefined) return !candidates.some((c) => equals(c, value));
       if (!isOperatorObject(value)) throw badValue('$not needs a regex or a document');
       return !matchConditions(candidates, value);
     default:
+      if (unimplementedOperators.has(op)) throw notImplemented(`the query operator ${op}`);
       throw badValue(`unknown operator: ${op}`);
   }
 }
 
 function matchConditions(candidates: readonly unknown[], conditions: Document): boolean {
   for (const op in conditions) {
-    if (!matchOperator(candidates, op, conditions[op])) return false;
+    if (!matchOperator(candidates, op, conditions[op], conditions)) return false;
   }
   return true;
 }
@@ -116,17 +291,26 @@ function clauses(value: unknown, op: string): Document[] {
   return value as Document[];
 }
 
+/** Top-level operators mongod has that this server does not evaluate. */
+const unimplementedTopLevel = new Set(['$where', '$text', '$jsonSchema', '$sampleRate', '$alwaysTrue', '$alwaysFalse']);
+
 /** True when the document matches a query filter (the operators of the find command this server knows). */
-export function matches(doc: Document, filter: Document): boolean {
+export function matches(doc: Document, filter: Document, variables?: Variables): boolean {
   for (const key in filter) {
     const condition = filter[key];
     if (key.startsWith('$')) {
       if (key === '$and') {
-        if (!clauses(condition, key).every((c) => matches(doc, c))) return false;
+        if (!clauses(condition, key).every((c) => matches(doc, c, variables))) return false;
       } else if (key === '$or') {
-        if (!clauses(condition, key).some((c) => matches(doc, c))) return false;
+        if (!clauses(condition, key).some((c) => matches(doc, c, variables))) return false;
       } else if (key === '$nor') {
-        if (clauses(condition, key).some((c) => matches(doc, c))) return false;
+        if (clauses(condition, key).some((c) => matches(doc, c, variables))) return false;
+      } else if (key === '$expr') {
+        if (!truthyExpression(evaluate(condition, doc, variables))) return false;
+      } else if (key === '$comment') {
+        // A comment for the logs: nothing to match.
+      } else if (unimplementedTopLevel.has(key)) {
+        throw notImplemented(`the query operator ${key}`);
       } else {
         throw badValue(`unknown top level operator: ${key}`);
       }
@@ -143,8 +327,8 @@ export function matches(doc: Document, filter: Document): boolean {
 }
 
 /** Checks a filter's operators once, so that an unknown one fails even on an empty collection. */
-export function validateFilter(filter: Document): void {
-  matches({}, filter);
+export function validateFilter(filter: Document, variables?: Variables): void {
+  matches({}, filter, variables);
 }
 
 export type SortSpec = readonly (readonly [path: string, direction: 1 | -1])[];
@@ -153,7 +337,8 @@ export function parseSort(sort: unknown): SortSpec {
   if (sort === undefined || sort === null) return [];
   if (!isDocument(sort)) throw new CommandError(14, 'TypeMismatch', 'Expected field sort to be of type object');
   return Object.entries(sort).map(([path, direction]) => {
-    const n = Number(typeof direction === 'object' && direction !== null ? direction.valueOf() : direction);
+    if (isDocument(direction)) throw notImplemented(`sort by ${Object.keys(direction)[0] ?? 'an object'}`);
+    const n = numberType(direction) === undefined ? Number.NaN : toJsNumber(direction);
     if (n !== 1 && n !== -1) throw badValue('$sort key ordering must be 1 (for ascending) or -1 (for descending)');
     return [path, n] as const;
   });
@@ -176,70 +361,4 @@ export function sortDocuments(docs: Document[], sort: SortSpec): Document[] {
     }
     return 0;
   });
-}
-
-function setPath(target: Document, parts: readonly string[], value: unknown): void {
-  let current = target;
-  for (let i = 0; i < parts.length - 1; i++) {
-    const next = current[parts[i]!];
-    if (!isDocument(next)) current[parts[i]!] = {};
-    current = current[parts[i]!] as Document;
-  }
-  current[parts[parts.length - 1]!] = value;
-}
-
-/** A projection parsed once per query: inclusion or exclusion of paths, `_id` in unless excluded. */
-export function makeProjection(spec: unknown): ((doc: Document) => Document) | undefined {
-  if (spec === undefined || spec === null) return undefined;
-  if (!isDocument(spec)) throw new CommandError(14, 'TypeMismatch', 'Expected field projection to be of type object');
-  const entries = Object.entries(spec);
-  if (entries.length === 0) return undefined;
-  let includeId = true;
-  const include: string[] = [];
-  const exclude: string[] = [];
-  for (const [path, raw] of entries) {
-    const on = typeof raw === 'object' && raw !== null ? Boolean(raw.valueOf()) : Boolean(raw);
-    if (path === '_id') {
-      includeId = on;
-      continue;
-    }
-    (on ? include : exclude).push(path);
-  }
-  if (include.length > 0 && exclude.length > 0) {
-    throw new CommandError(
-      31254,
-      'Location31254',
-      `Cannot do exclusion on field ${exclude[0]} in inclusion projection`,
-    );
-  }
-  if (include.length > 0) {
-    return (doc) => {
-      const out: Document = {};
-      if (includeId && doc._id !== undefined) out._id = doc._id;
-      for (const path of include) {
-        const value = getPath(doc, path);
-        if (value !== undefined) setPath(out, path.split('.'), value);
-      }
-      return out;
-    };
-  }
-  if (!includeId) exclude.push('_id');
-  return (doc) => {
-    const out: Document = { ...doc };
-    for (const path of exclude) {
-      const parts = path.split('.');
-      let current = out;
-      for (let i = 0; i < parts.length - 1 && isDocument(current); i++) {
-        const next = current[parts[i]!];
-        if (!isDocument(next)) {
-          current = undefined as unknown as Document;
-          break;
-        }
-        current[parts[i]!] = { ...next };
-        current = current[parts[i]!] as Document;
-      }
-      if (current !== undefined) delete current[parts[parts.length - 1]!];
-    }
-    return out;
-  };
 }

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Binary, ObjectId } from 'bson';
-import { compareValues, typeRank, valueKey } from './mongo-compare.js';
-import { CommandError, codes } from './mongo-errors.js';
-import { type Document, isDocument, matches, type SortSpec, sortDocuments } from './mongo-query.js';
+import { compareValues, ranks, typeRank, valueKey } from './mongo-compare.js';
+import { badValue, CommandError, codes, notImplemented } from './mongo-errors.js';
+import type { Variables } from './mongo-expression.js';
+import { type Document, getPath, isDocument, matches, type SortSpec, sortDocuments } from './mongo-query.js';
 
 interface Entry {
   readonly key: string;
@@ -19,10 +20,45 @@ export interface IndexSpec {
 
 export interface QueryOptions {
   readonly filter: Document;
+  readonly variables?: Variables;
   readonly sort: SortSpec;
   readonly skip: number;
   /** 0: no limit. */
   readonly limit: number;
+}
+
+interface UniqueIndex {
+  readonly spec: IndexSpec;
+  readonly fields: readonly string[];
+  /** Index key → the `_id` key of the document that holds it. */
+  readonly keys: Map<string, string>;
+}
+
+/** A document's key in a unique index: its values at the index's fields, a missing one as null. */
+function uniqueKeyOf(index: UniqueIndex, doc: Document): string {
+  return index.fields
+    .map((field) => {
+      const value = getPath(doc, field);
+      if (Array.isArray(value)) throw notImplemented(`unique indexes over array values (field '${field}')`);
+      return valueKey(value ?? null);
+    })
+    .join('|');
+}
+
+/** An `_id` as mongod accepts one: not an array, not a regex, no `$`-prefixed field inside. */
+function checkId(id: unknown): void {
+  if (Array.isArray(id)) throw badValue(`can't use an array for _id`);
+  if (typeRank(id) === ranks.regex) throw badValue(`can't use a regex for _id`);
+  if (isDocument(id)) {
+    const dollar = Object.keys(id).find((k) => k.startsWith('$'));
+    if (dollar !== undefined) {
+      throw new CommandError(
+        codes.DollarPrefixedFieldName,
+        'DollarPrefixedFieldName',
+        `_id fields may not contain '$'-prefixed fields: ${dollar} is not valid for storage.`,
+      );
+    }
+  }
 }
 
 /** True when the filter pins `_id` to values or a range that the `_id` index can answer. */
@@ -35,7 +71,7 @@ function idConditions(filter: Document): Document | undefined {
       return keys.every((k) => ['$eq', '$in', '$gt', '$gte', '$lt', '$lte'].includes(k)) ? id : undefined;
     }
   }
-  if (Array.isArray(id) || id instanceof RegExp || typeRank(id) === 11) return undefined;
+  if (Array.isArray(id) || typeRank(id) === ranks.regex) return undefined;
   return { $eq: id };
 }
 
@@ -48,12 +84,13 @@ export class Collection {
   readonly uuid = new Binary(Buffer.from(randomUUID().replace(/-/g, ''), 'hex'), Binary.SUBTYPE_UUID);
   readonly indexes: IndexSpec[] = [{ v: 2, key: { _id: 1 }, name: '_id_' }];
   readonly #byKey = new Map<string, Entry>();
+  readonly #unique: UniqueIndex[] = [];
   #sorted: Entry[] | undefined = [];
   #dead = 0;
 
   constructor(
-    readonly db: string,
-    readonly name: string,
+    public db: string,
+    public name: string,
   ) {}
 
   get ns(): string {
@@ -65,21 +102,59 @@ export class Collection {
   }
 
   /** Inserts one document, giving it an ObjectId `_id` first when it has none; throws 11000 on a duplicate. */
-  insert(input: Document): void {
+  insert(input: Document): Document {
     const doc = input._id === undefined ? { _id: new ObjectId(), ...input } : input;
-    if (Array.isArray(doc._id) || doc._id instanceof RegExp || typeRank(doc._id) === 11) {
-      throw new CommandError(2, 'BadValue', `can't use a${Array.isArray(doc._id) ? 'n array' : ' regex'} for _id`);
-    }
+    checkId(doc._id);
     const key = valueKey(doc._id);
     if (this.#byKey.has(key)) throw this.duplicate(doc._id);
+    const uniqueKeys = this.#uniqueKeys(doc, undefined);
     const entry: Entry = { key, doc, alive: true };
     this.#byKey.set(key, entry);
+    for (const [index, indexKey] of uniqueKeys) index.keys.set(indexKey, key);
     const sorted = this.#sorted;
     if (sorted !== undefined) {
       const last = sorted[sorted.length - 1];
       if (last === undefined || compareValues(last.doc._id, doc._id) < 0) sorted.push(entry);
       else this.#sorted = undefined;
     }
+    return doc;
+  }
+
+  /** Adds an index; a unique one is checked against the documents already there. */
+  addIndex(spec: IndexSpec): void {
+    if (spec.unique === true) {
+      const index: UniqueIndex = { spec, fields: Object.keys(spec.key), keys: new Map() };
+      for (const entry of this.#byKey.values()) {
+        const key = uniqueKeyOf(index, entry.doc);
+        if (index.keys.has(key)) throw this.#duplicateOn(index, entry.doc);
+        index.keys.set(key, entry.key);
+      }
+      this.#unique.push(index);
+    }
+    this.indexes.push(spec);
+  }
+
+  /** The keys a document takes in each unique secondary index; throws 11000 when another document holds one. */
+  #uniqueKeys(doc: Document, self: string | undefined): [UniqueIndex, string][] {
+    const out: [UniqueIndex, string][] = [];
+    for (const index of this.#unique) {
+      const key = uniqueKeyOf(index, doc);
+      const holder = index.keys.get(key);
+      if (holder !== undefined && holder !== self) throw this.#duplicateOn(index, doc);
+      out.push([index, key]);
+    }
+    return out;
+  }
+
+  #duplicateOn(index: UniqueIndex, doc: Document): CommandError {
+    const keyValue: Document = {};
+    for (const field of index.fields) keyValue[field] = getPath(doc, field) ?? null;
+    return new CommandError(
+      codes.DuplicateKey,
+      'DuplicateKey',
+      `E11000 duplicate key error collection: ${this.ns} index: ${index.spec.name} dup key: ${showValue(keyValue)}`,
+      { keyPattern: index.spec.key, keyValue },
+    );
   }
 
   duplicate(id: unknown): CommandError {
@@ -87,6 +162,7 @@ export class Collection {
       codes.DuplicateKey,
       'DuplicateKey',
       `E11000 duplicate key error collection: ${this.ns} index: _id_ dup key: { _id: ${showValue(id)} }`,
+      { keyPattern: { _id: 1 }, keyValue: { _id: id } },
     );
   }
 
@@ -94,18 +170,31 @@ export class Collection {
     return this.#byKey.get(valueKey(id))?.doc;
   }
 
+  /** Replaces a document by one with the same `_id`; throws 11000 when the new one collides in a unique index. */
   replace(oldDoc: Document, newDoc: Document): void {
     const entry = this.#byKey.get(valueKey(oldDoc._id));
-    if (entry !== undefined) entry.doc = newDoc;
+    if (entry === undefined) return;
+    const uniqueKeys = this.#uniqueKeys(newDoc, entry.key);
+    this.#forgetUnique(entry);
+    for (const [index, indexKey] of uniqueKeys) index.keys.set(indexKey, entry.key);
+    entry.doc = newDoc;
   }
 
   remove(doc: Document): void {
     const key = valueKey(doc._id);
     const entry = this.#byKey.get(key);
     if (entry === undefined) return;
+    this.#forgetUnique(entry);
     entry.alive = false;
     this.#byKey.delete(key);
     this.#dead++;
+  }
+
+  #forgetUnique(entry: Entry): void {
+    for (const index of this.#unique) {
+      const key = uniqueKeyOf(index, entry.doc);
+      if (index.keys.get(key) === entry.key) index.keys.delete(key);
+    }
   }
 
   /** The `_id` index: live entries in `_id` order. */
@@ -170,7 +259,7 @@ export class Collection {
   }
 
   /** The matching documents, sorted, skipped and limited. */
-  query({ filter, sort, skip, limit }: QueryOptions): Document[] {
+  query({ filter, variables, sort, skip, limit }: QueryOptions): Document[] {
     const byId = sort.length === 1 && sort[0]![0] === '_id';
     const presorted = sort.length === 0 || byId;
     const found: Document[] = [];
@@ -178,7 +267,7 @@ export class Collection {
     const early = sort.length === 0 || (byId && sort[0]![1] === 1);
     const wanted = early && limit > 0 ? skip + limit : Number.POSITIVE_INFINITY;
     for (const doc of this.#candidates(filter, byId)) {
-      if (!matches(doc, filter)) continue;
+      if (!matches(doc, filter, variables)) continue;
       found.push(doc);
       if (found.length >= wanted) break;
     }
@@ -187,10 +276,10 @@ export class Collection {
     return ordered.slice(skip, limit > 0 ? skip + limit : undefined);
   }
 
-  count(filter: Document, skip = 0, limit = 0): number {
+  count(filter: Document, skip = 0, limit = 0, variables?: Variables): number {
     let n = 0;
     if (Object.keys(filter).length === 0) n = this.size;
-    else for (const doc of this.#candidates(filter, false)) if (matches(doc, filter)) n++;
+    else for (const doc of this.#candidates(filter, false)) if (matches(doc, filter, variables)) n++;
     n = Math.max(0, n - skip);
     return limit > 0 ? Math.min(n, limit) : n;
   }
@@ -250,6 +339,21 @@ export class Store {
     collections?.delete(name);
     if (collections?.size === 0) this.#dbs.delete(db);
     return collection;
+  }
+
+  /** Moves a collection to another name, in its database or another (renameCollection). */
+  rename(fromDb: string, from: string, toDb: string, to: string): void {
+    const collection = this.drop(fromDb, from);
+    if (collection === undefined) return;
+    checkNames(toDb, to);
+    let collections = this.#dbs.get(toDb);
+    if (collections === undefined) {
+      collections = new Map();
+      this.#dbs.set(toDb, collections);
+    }
+    collection.db = toDb;
+    collection.name = to;
+    collections.set(to, collection);
   }
 
   dropDatabase(db: string): void {

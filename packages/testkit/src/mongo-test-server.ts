@@ -63,7 +63,7 @@ function answer(handler: CommandHandler, request: Request, connectionId: number)
     return handler.run(request.body, request.db, request.sequences, connectionId);
   } catch (error) {
     if (error instanceof CommandError) {
-      return { ok: 0, errmsg: error.message, code: error.code, codeName: error.codeName };
+      return { ok: 0, errmsg: error.message, code: error.code, codeName: error.codeName, ...error.extra };
     }
     return {
       ok: 0,

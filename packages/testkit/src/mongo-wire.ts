@@ -39,10 +39,17 @@ function cstring(buffer: Buffer, at: number): [text: string, next: number] {
   return [buffer.toString('utf8', at, end), end + 1];
 }
 
+/**
+ * Values stay the BSON types they came as (Int32, Long, Double, Decimal128,
+ * regular expressions with all their flags), so that what is stored and sent
+ * back is what the client wrote.
+ */
+const asSent = { promoteValues: false, promoteLongs: false, bsonRegExp: true } as const;
+
 function document(buffer: Buffer, at: number): [doc: Document, next: number] {
   const size = buffer.readInt32LE(at);
   if (size < 5 || at + size > buffer.length) throw new Error(`invalid BSON document length ${size}`);
-  const doc = deserialize(buffer.subarray(at, at + size)) as Document;
+  const doc = deserialize(buffer.subarray(at, at + size), asSent) as Document;
   return [doc, at + size];
 }
 
