@@ -31,6 +31,7 @@ const serveFlags = {
   port: { type: 'string' },
   concurrency: { type: 'string' },
   'stop-timeout': { type: 'string' },
+  'job-lock': { type: 'string' },
 } as const;
 
 export const serveHelp = `usage:
@@ -48,6 +49,9 @@ flags:
   --port N                API port (default ${defaultPort}; 0 picks a free one)
   --concurrency N         jobs a worker runs at once (default 1)
   --stop-timeout SECONDS  on SIGTERM/SIGINT, how long running flows get to stop cleanly (default 20)
+  --job-lock SECONDS      how long a running job's lock lasts without renewal, and how often
+                          jobs of workers that died are looked for: a job a dead worker held
+                          runs again elsewhere within about twice this (default 30)
 
 The API token comes from FERRY_API_TOKEN or the config's api.token; with one, every
 route but /health needs "Authorization: Bearer <token>".
@@ -110,6 +114,7 @@ export async function serveCommand(mode: 'serve' | 'api' | 'worker', args: strin
   const host = values.host ?? defaultHost;
   const concurrency = positiveInt(values.concurrency, 'concurrency', 1);
   const stopTimeoutMs = positiveInt(values['stop-timeout'], 'stop-timeout', 20) * 1000;
+  const jobLockMs = positiveInt(values['job-lock'], 'job-lock', 30) * 1000;
   const server = loadServerConfig(values.config, io.env, values.redis);
   const control = controlSettings(values, io.env, server);
   const registry = createRegistry();
@@ -124,7 +129,17 @@ export async function serveCommand(mode: 'serve' | 'api' | 'worker', args: strin
   const worker =
     mode === 'api'
       ? undefined
-      : startFlowWorker({ redis, url: control.url, prefix: control.prefix, server, registry, concurrency, log });
+      : startFlowWorker({
+          redis,
+          url: control.url,
+          prefix: control.prefix,
+          server,
+          registry,
+          concurrency,
+          log,
+          lockDurationMs: jobLockMs,
+          stalledIntervalMs: jobLockMs,
+        });
 
   let stopping: Promise<number> | undefined;
   const stop = async (signal: string): Promise<number> => {
