@@ -5,8 +5,12 @@ import { hostname } from 'node:os';
 import { AbortedError, parseConfig } from '@ferry/core';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { buildFlow } from './flow-builder.js';
+import { openFlowReader } from './flow-reader.js';
 import { createRedisJournal, type JournalPlace, journalPlace } from './journal.js';
+import { formatNotes, listJournalNotes } from './journal-notes.js';
 import { acquireReaderLease } from './reader-lease.js';
+import { createRegistry } from './registry.js';
 import { acquireSourceLock } from './source-lock.js';
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
@@ -157,5 +161,43 @@ describe('the batch journal fenced by the source lock', () => {
     await redis.del(lock.key);
     await expect.poll(() => lock.lost.aborted, { timeout: 2_000 }).toBe(true);
     await lock.release();
+  });
+});
+
+describe('the notes ferry doctor lists', () => {
+  it('says which batches in doubt have a live reader and which are orphaned', async () => {
+    const prefix = `${base}-doctor`;
+    const config = parseConfig({
+      connections: { default: { kind: 'redis-stream', url: 'redis://127.0.0.1:6379' } },
+      flows: { f: { source: { stream: `${prefix}.in`, mode: 'group' }, sink: { stream: `${prefix}.out` } } },
+    });
+    const registry = createRegistry();
+    const open = () =>
+      openFlowReader({
+        redis,
+        prefix,
+        config,
+        flowName: 'f',
+        spec: config.flows.f!,
+        build: (spec) => buildFlow({ ...config, flows: { f: spec } }, 'f', registry),
+      });
+    const running = await open();
+    const gone = await open();
+    expect((gone.flow.spec.source as { consumer?: string }).consumer).toBe('ferry:f:1');
+    await running.journal.begin({ ids: ['1-0', '2-0'], attempts: 1 });
+    await gone.journal.begin({ ids: ['3-0'], attempts: 2 });
+    await gone.lease.release();
+
+    const notes = await listJournalNotes(redis, prefix);
+    expect(notes.map((n) => [n.reader, n.records, n.live])).toEqual([
+      ['ferry:f:0', 2, true],
+      ['ferry:f:1', 1, false],
+    ]);
+    expect(notes[0]).toMatchObject({ flow: 'f', sink: expect.stringContaining(`stream=${prefix}.out`) });
+    expect(formatNotes(notes)).toMatch(/2 batches in doubt, 1 orphaned/);
+    await running.journal.end();
+    await running.lease.release();
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
   });
 });

@@ -7,6 +7,7 @@ import { checkConnection, formatChecks } from './doctor.js';
 import { flowRequest } from './job-spec.js';
 import { watchJob } from './job-watch.js';
 import { type JobState, JobStore, jobStates } from './jobs.js';
+import { formatNotes, listJournalNotes } from './journal-notes.js';
 import { createRegistry } from './registry.js';
 import { UsageError } from './run-args.js';
 import { controlSettings, defaultHost, defaultPort, loadServerConfig } from './server-config.js';
@@ -83,8 +84,10 @@ hand finished or released). Flags --config, --redis and --prefix as for serve.
 
 export const doctorHelp = `usage: ferry doctor <config-file>
 
-Checks every connection of a config: reachable, server version, credentials.
-Exit code 0 when all answer, 1 otherwise.
+Checks every connection of a config: reachable, server version, credentials;
+then lists the batches the journal holds in doubt in the control store, each
+said live (a reader runs under its name) or orphaned.
+Exit code 0 when all connections answer, 1 otherwise.
 `;
 
 function positiveInt(text: string | undefined, flag: string, fallback: number, min = 1): number {
@@ -357,6 +360,17 @@ export async function doctorCommand(args: string[], io: Io): Promise<number> {
     Object.entries(server.config.connections).map(([name, c]) => checkConnection(name, c)),
   );
   io.stdout.write(`${formatChecks(checks)}\n`);
+  const control = controlSettings({}, io.env, server);
+  try {
+    const redis = await connectControl(control.url);
+    try {
+      io.stdout.write(`${formatNotes(await listJournalNotes(redis, control.prefix))}\n`);
+    } finally {
+      redis.disconnect();
+    }
+  } catch (error) {
+    io.stdout.write(`journal: not read (${describeError(error)})\n`);
+  }
   const failed = checks.filter((c) => !c.ok).length;
   io.stdout.write(
     failed === 0
