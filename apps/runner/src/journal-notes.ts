@@ -41,7 +41,8 @@ export async function listJournalNotes(redis: Redis, prefix: string): Promise<No
       if (text !== null) listings.push({ key, reader: '(older ferry)', ...summary(text), live: false, legacy: true });
       continue;
     }
-    for (const [reader, text] of Object.entries(await redis.hgetall(key))) {
+    const fields = Object.entries(await redis.hgetall(key)).sort(([a], [b]) => a.localeCompare(b));
+    for (const [reader, text] of fields) {
       const note = summary(text);
       const slot = /^ferry:(.+):(\d+)$/.exec(reader);
       const live =
