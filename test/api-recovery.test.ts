@@ -153,3 +153,46 @@ describe('retries', () => {
     }
   });
 });
+
+describe('a worker killed with SIGKILL while it runs a group-mode job', () => {
+  it("the worker that takes the job over finishes the dead worker's pending batch before it says completed", async () => {
+    const prefix = uniquePrefix('takeover');
+    prefixes.push(prefix);
+    const config = configFile(['connections:', `  default: { kind: redis-stream, url: "${redisUrl}" }`].join('\n'));
+    // Short job locks, so that the dead worker's job is found stalled in seconds, not a minute.
+    const flags = ['--config', config, '--prefix', prefix, '--job-lock', '2'];
+    const api = apiClient((await start('api', ['--config', config, '--prefix', prefix])).url);
+    const first = await start('worker', flags);
+
+    const source = streams.name('takeover.in');
+    const sink = streams.name('takeover.out');
+    const total = 30_000;
+    await streams.seed(source, total);
+    const res = await api.post('/flows', {
+      source: { stream: source, mode: 'group' },
+      sink: { stream: sink },
+      batchSize: 50,
+    });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    await api.waitFor(id, (j) => (j.progress?.records ?? 0) >= 2_000);
+
+    // Killed while its consumer holds entries it read and did not ack.
+    const pending = async () => ((await streams.redis.xpending(source, 'ferry')) as [number])[0];
+    await expect.poll(pending, { interval: 1, timeout: 10_000 }).toBeGreaterThan(0);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(await pending()).toBeGreaterThan(0);
+    expect(await streams.len(sink)).toBeLessThan(total);
+
+    const second = await start('worker', flags);
+    const job = await api.waitFor(id, undefined, 60_000);
+    expect(job, `${JSON.stringify(job)}\n${second.stderr()}`).toMatchObject({
+      state: 'completed',
+      result: { stopReason: 'empty' },
+    });
+    expect(await pending()).toBe(0);
+    expect(await streams.len(source)).toBe(0);
+    expect(await distinctSourceIds(sink)).toBe(total);
+  }, 90_000);
+});

@@ -86,7 +86,11 @@ describe('S2S range mode with the batch journal, killed with SIGKILL between a w
     expect(runFlow(from, to, 'range', 3, journal).signal).toBe('SIGKILL');
     expect(await redis.xlen(to)).toBe(3 * batch);
     // The third batch is written, not acked, and noted in the journal.
-    expect(JSON.parse((await redis.get(journal))!)).toEqual({ ids: ids.slice(2 * batch, 3 * batch), attempts: 1 });
+    expect(JSON.parse((await redis.hget(journal, 'worker-1'))!)).toMatchObject({
+      ids: ids.slice(2 * batch, 3 * batch),
+      attempts: 1,
+      position: expect.stringMatching(/^\d+-\d+$/),
+    });
 
     const restarted = runFlow(from, to, 'range', 0, journal);
     expect(restarted.status, restarted.stderr).toBe(0);

@@ -34,6 +34,8 @@ export function controlKeys(prefix: string) {
     metrics: `${base}:metrics`,
     backlog: `${base}:backlog`,
     journal: `${base}:journal`,
+    /** A reader's lease on its stable name: source (digested), flow and slot. */
+    reader: (source: string, flow: string, slot: number) => `${base}:reader:${source}:${flow}:${slot}`,
   };
 }
 

@@ -11,6 +11,7 @@ import {
 } from '@ferry/core';
 import { z } from 'zod';
 import { type BuiltFlow, buildFlow, endpointOptions } from './flow-builder.js';
+import { withReader } from './flow-identity.js';
 import type { ConnectorRegistry } from './registry.js';
 import { s2sDictSchema, s2sFlow } from './s2s.js';
 import type { ServerConfig } from './server-config.js';
@@ -112,12 +113,10 @@ export function buildJobFlow(
 ): BuiltFlow {
   const { config, spec } = flowOfJob(server, data);
   let flowSpec = spec;
-  // Competing readers of one Redis group need consumer names of their own.
+  // Competing readers of one Redis group need consumer names of their own: the worker
+  // gives each a leased stable one (see openFlowReader); this one only serves a check.
   if (data.parallelism > 1 && endpointOptions(config, spec.source).kind === 'redis-stream') {
-    const source = spec.source as Record<string, unknown>;
-    if (source.consumer === undefined && source.mode === 'group') {
-      flowSpec = { ...spec, source: { ...spec.source, consumer: `ferry-${process.pid}-${instance}-${Date.now()}` } };
-    }
+    flowSpec = withReader(spec, `ferry:${data.name}:check-${instance}`);
   }
   const built = buildFlow({ ...config, flows: { ...config.flows, [data.name]: flowSpec } }, data.name, registry);
   if (data.fullRule !== 'original') return built;

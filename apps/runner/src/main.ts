@@ -5,6 +5,7 @@ import {
   describeError,
   edgeMatrix,
   FerryError,
+  getFlow,
   type PumpResult,
   type SystemLetter,
   systemLetters,
@@ -13,8 +14,8 @@ import {
 import { loadConfigFile } from './config-file.js';
 import { connectControl } from './control.js';
 import { buildFlow, validateConfig } from './flow-builder.js';
+import { type FlowReader, openFlowReader } from './flow-reader.js';
 import { BadRequestError } from './job-spec.js';
-import { createRedisJournal, journalKey } from './journal.js';
 import { createProgressReporter, formatResult } from './progress.js';
 import { createRegistry } from './registry.js';
 import { type RunFlagValues, resolveRunTarget, runFlags, UsageError } from './run-args.js';
@@ -162,7 +163,9 @@ async function runCommand(args: string[], io: CliIo): Promise<number> {
     return exitCodes.ok;
   }
   const target = resolveRunTarget(positionals, flags, io.env);
-  const flow = buildFlow(target.config, target.flowName, createRegistry());
+  const registry = createRegistry();
+  // Built once without a control store, to refuse a bad flow before connecting anywhere.
+  let flow = buildFlow(target.config, target.flowName, registry);
 
   const controller = new AbortController();
   let interrupts = 0;
@@ -182,10 +185,27 @@ async function runCommand(args: string[], io: CliIo): Promise<number> {
   // crash does not write it twice where the sink can tell; without one, at-least-once.
   const control = target.config.control?.url;
   const redis = control === undefined ? undefined : await connectControl(control);
-  const journal =
-    redis === undefined
-      ? undefined
-      : createRedisJournal(redis, journalKey(target.config.control?.prefix ?? defaultQueuePrefix, flow));
+  let reader: FlowReader | undefined;
+  if (redis !== undefined) {
+    const { config, flowName } = target;
+    try {
+      reader = await openFlowReader({
+        redis,
+        prefix: config.control?.prefix ?? defaultQueuePrefix,
+        config,
+        flowName,
+        spec: getFlow(config, flowName),
+        build: (spec) => buildFlow({ ...config, flows: { ...config.flows, [flowName]: spec } }, flowName, registry),
+      });
+    } catch (error) {
+      redis.disconnect();
+      throw error;
+    }
+    flow = reader.flow;
+    // Another reader may have this one's name once its lease is lost: stop before the next batch.
+    reader.lease.lost.addEventListener('abort', () => controller.abort());
+  }
+  const journal = reader?.journal;
 
   const tty = io.stderr.isTTY === true;
   if (tty) {
@@ -200,6 +220,7 @@ async function runCommand(args: string[], io: CliIo): Promise<number> {
     reporter.finish();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await reader?.lease.release();
     redis?.disconnect();
   }
   if (flags.json === true) {

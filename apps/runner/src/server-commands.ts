@@ -7,6 +7,7 @@ import { checkConnection, formatChecks } from './doctor.js';
 import { flowRequest } from './job-spec.js';
 import { watchJob } from './job-watch.js';
 import { type JobState, JobStore, jobStates } from './jobs.js';
+import { formatNotes, listJournalNotes } from './journal-notes.js';
 import { createRegistry } from './registry.js';
 import { UsageError } from './run-args.js';
 import { controlSettings, defaultHost, defaultPort, loadServerConfig } from './server-config.js';
@@ -31,6 +32,7 @@ const serveFlags = {
   port: { type: 'string' },
   concurrency: { type: 'string' },
   'stop-timeout': { type: 'string' },
+  'job-lock': { type: 'string' },
 } as const;
 
 export const serveHelp = `usage:
@@ -48,6 +50,9 @@ flags:
   --port N                API port (default ${defaultPort}; 0 picks a free one)
   --concurrency N         jobs a worker runs at once (default 1)
   --stop-timeout SECONDS  on SIGTERM/SIGINT, how long running flows get to stop cleanly (default 20)
+  --job-lock SECONDS      how long a running job's lock lasts without renewal, and how often
+                          jobs of workers that died are looked for: a job a dead worker held
+                          runs again elsewhere within about twice this (default 30)
 
 The API token comes from FERRY_API_TOKEN or the config's api.token; with one, every
 route but /health needs "Authorization: Bearer <token>".
@@ -79,8 +84,10 @@ hand finished or released). Flags --config, --redis and --prefix as for serve.
 
 export const doctorHelp = `usage: ferry doctor <config-file>
 
-Checks every connection of a config: reachable, server version, credentials.
-Exit code 0 when all answer, 1 otherwise.
+Checks every connection of a config: reachable, server version, credentials;
+then lists the batches the journal holds in doubt in the control store, each
+said live (a reader runs under its name) or orphaned.
+Exit code 0 when all connections answer, 1 otherwise.
 `;
 
 function positiveInt(text: string | undefined, flag: string, fallback: number, min = 1): number {
@@ -110,6 +117,7 @@ export async function serveCommand(mode: 'serve' | 'api' | 'worker', args: strin
   const host = values.host ?? defaultHost;
   const concurrency = positiveInt(values.concurrency, 'concurrency', 1);
   const stopTimeoutMs = positiveInt(values['stop-timeout'], 'stop-timeout', 20) * 1000;
+  const jobLockMs = positiveInt(values['job-lock'], 'job-lock', 30) * 1000;
   const server = loadServerConfig(values.config, io.env, values.redis);
   const control = controlSettings(values, io.env, server);
   const registry = createRegistry();
@@ -124,7 +132,17 @@ export async function serveCommand(mode: 'serve' | 'api' | 'worker', args: strin
   const worker =
     mode === 'api'
       ? undefined
-      : startFlowWorker({ redis, url: control.url, prefix: control.prefix, server, registry, concurrency, log });
+      : startFlowWorker({
+          redis,
+          url: control.url,
+          prefix: control.prefix,
+          server,
+          registry,
+          concurrency,
+          log,
+          lockDurationMs: jobLockMs,
+          stalledIntervalMs: jobLockMs,
+        });
 
   let stopping: Promise<number> | undefined;
   const stop = async (signal: string): Promise<number> => {
@@ -342,6 +360,17 @@ export async function doctorCommand(args: string[], io: Io): Promise<number> {
     Object.entries(server.config.connections).map(([name, c]) => checkConnection(name, c)),
   );
   io.stdout.write(`${formatChecks(checks)}\n`);
+  const control = controlSettings({}, io.env, server);
+  try {
+    const redis = await connectControl(control.url);
+    try {
+      io.stdout.write(`${formatNotes(await listJournalNotes(redis, control.prefix))}\n`);
+    } finally {
+      redis.disconnect();
+    }
+  } catch (error) {
+    io.stdout.write(`journal: not read (${describeError(error)})\n`);
+  }
   const failed = checks.filter((c) => !c.ok).length;
   io.stdout.write(
     failed === 0

@@ -11,8 +11,8 @@ import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { controlKeys, queueName, redisOptionsFromUrl } from './control.js';
 import type { BuiltFlow } from './flow-builder.js';
+import { type FlowReader, openFlowReader } from './flow-reader.js';
 import { buildJobFlow, type FlowJobData, flowOfJob, isSingleReader, sourceLockName } from './job-spec.js';
-import { createRedisJournal, journalKey } from './journal.js';
 import { addFlowCounters, type FlowLabels, setBacklog } from './metrics.js';
 import type { ConnectorRegistry } from './registry.js';
 import { runFlow } from './run-flow.js';
@@ -110,11 +110,13 @@ export function startFlowWorker(options: FlowWorkerOptions): FlowWorker {
 
     let flows: BuiltFlow[];
     let spec: ReturnType<typeof flowOfJob>['spec'];
+    let config: ReturnType<typeof flowOfJob>['config'];
     let single: boolean;
     let lockName: string;
     try {
       const resolved = flowOfJob(server, data);
       spec = resolved.spec;
+      config = resolved.config;
       single = isSingleReader(resolved.config, spec);
       lockName = sourceLockName(resolved.config, spec);
       flows = Array.from({ length: data.parallelism }, (_, i) => buildJobFlow(server, data, registry, i));
@@ -130,6 +132,34 @@ export function startFlowWorker(options: FlowWorkerOptions): FlowWorker {
       return putBack(job, token, lockRetryMs + Math.random() * lockRetryMs);
     }
 
+    // Each pump a stable reader name of its own, which a restart of it takes back, and its journal note.
+    const readers: FlowReader[] = [];
+    try {
+      for (let i = 0; i < data.parallelism; i++) {
+        readers.push(
+          await openFlowReader({
+            redis,
+            prefix,
+            config,
+            flowName: data.name,
+            spec,
+            build: (s) => buildJobFlow(server, { ...data, flow: s }, registry, i),
+            instance: i,
+            fence: lock,
+          }),
+        );
+      }
+    } catch (error) {
+      await Promise.all(readers.map((r) => r.lease.release()));
+      await lock?.release();
+      throw error;
+    }
+    flows = readers.map((r) => r.flow);
+    const releaseAll = async () => {
+      await Promise.all(readers.map((r) => r.lease.release()));
+      await lock?.release();
+    };
+
     const controller = new AbortController();
     const entry: Running = { controller };
     running.set(id, entry);
@@ -138,6 +168,7 @@ export function startFlowWorker(options: FlowWorkerOptions): FlowWorker {
       controller.abort();
     };
     lock?.lost.addEventListener('abort', () => stop('lock'));
+    for (const r of readers) r.lease.lost.addEventListener('abort', () => stop('lock'));
     const poll = setInterval(() => {
       redis.exists(keys.cancel(id)).then(
         (n) => n === 1 && stop('cancel'),
@@ -226,14 +257,14 @@ export function startFlowWorker(options: FlowWorkerOptions): FlowWorker {
           runFlow(flow, {
             signal: controller.signal,
             onProgress: onProgress(i),
-            journal: createRedisJournal(redis, journalKey(prefix, flow, i), lock),
+            journal: readers[i]!.journal,
           }),
         ),
       );
     } catch (error) {
       clearInterval(poll);
       running.delete(id);
-      await lock?.release();
+      await releaseAll();
       throw error;
     }
     clearInterval(poll);
@@ -243,7 +274,7 @@ export function startFlowWorker(options: FlowWorkerOptions): FlowWorker {
     try {
       return await finish();
     } finally {
-      await lock?.release();
+      await releaseAll();
     }
 
     async function finish(): Promise<FlowJobResult> {

@@ -136,7 +136,20 @@ export interface Sink {
    */
   // biome-ignore lint/suspicious/noConfusingVoidType: a sink that never refuses a record resolves with nothing
   write(records: readonly FerryRecord[], options?: WriteOptions): Promise<void | WriteOutcome>;
-  /** The records of an in-doubt batch that are not in the target yet, where the target can tell. */
-  reconcile?(records: readonly FerryRecord[]): Promise<readonly FerryRecord[]>;
+  /**
+   * Where the target stands now, as text only this sink reads back (a Redis
+   * entry id, a row count): the pump notes it with a batch before writing it,
+   * so that `reconcile` can look for that batch from there instead of
+   * through the whole target. Any earlier position is also valid (a lower
+   * bound), so a sink may answer from its own last write without a round trip.
+   */
+  position?(): Promise<string | undefined>;
+  /**
+   * The records of an in-doubt batch that are not in the target yet, where
+   * the target can tell. `since` is a `position()` taken before any of them
+   * was written: the search starts there. Without it, a sink searches where
+   * it can afford to and says so in its README.
+   */
+  reconcile?(records: readonly FerryRecord[], since?: string): Promise<readonly FerryRecord[]>;
   close(): Promise<void>;
 }

@@ -53,7 +53,13 @@ export {
   RecordRejectedError,
   TransientError,
 } from './errors.js';
-export { type BatchJournal, createMemoryJournal, type JournalEntry, parseJournalEntry } from './journal.js';
+export {
+  type BatchJournal,
+  createMemoryJournal,
+  type JournalEntry,
+  parseJournalEntry,
+  type ReaderNote,
+} from './journal.js';
 export {
   floatLiteral,
   floatText,

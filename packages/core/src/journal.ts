@@ -24,6 +24,16 @@ export interface JournalEntry {
   readonly attempts: number;
   /** While records are read one at a time: how many are left, this one included. */
   readonly span?: number;
+  /** The sink's `position()` before the batch was written: where its reconcile looks from. */
+  readonly position?: string;
+}
+
+/** A note another reader of the same source and sink left: a batch taken over from a reader that died. */
+export interface ReaderNote extends JournalEntry {
+  /** The reader that noted it (its stable identity). */
+  readonly reader: string;
+  /** The note as stored, so that it is removed only while it still says this. */
+  readonly text: string;
 }
 
 export interface BatchJournal {
@@ -33,6 +43,16 @@ export interface BatchJournal {
   begin(entry: JournalEntry): Promise<void>;
   /** After the ack: no batch in doubt. */
   end(): Promise<void>;
+  /**
+   * Notes of other readers of this source and sink that hold one of these
+   * records: they were read by a reader that died, and given to this one.
+   */
+  notesOf?(ids: readonly string[]): Promise<readonly ReaderNote[]>;
+  /**
+   * Removes another reader's note once every record of it is acked here,
+   * and only while it still says what `notesOf` found (that reader may live).
+   */
+  settle?(note: ReaderNote): Promise<void>;
 }
 
 /**
@@ -42,30 +62,50 @@ export interface BatchJournal {
 export function parseJournalEntry(text: string): JournalEntry | undefined {
   const stored: unknown = JSON.parse(text);
   if (Array.isArray(stored)) return stored.length === 0 ? undefined : { ids: stored.map(String), attempts: 1 };
-  const { ids, attempts, span } = (stored ?? {}) as Partial<JournalEntry>;
+  const { ids, attempts, span, position } = (stored ?? {}) as Partial<JournalEntry>;
   if (!Array.isArray(ids) || ids.length === 0) return undefined;
   return {
     ids: ids.map(String),
     attempts: Number.isInteger(attempts) && attempts! >= 0 ? attempts! : 1,
     ...(Number.isInteger(span) && span! > 0 ? { span: span! } : {}),
+    ...(typeof position === 'string' ? { position } : {}),
   };
 }
 
-/** A journal in memory: for tests, and for flows that restart inside one process. */
-export function createMemoryJournal(): BatchJournal & { readonly entry: JournalEntry | undefined } {
-  let entry: JournalEntry | undefined;
+/**
+ * A journal in memory: for tests, and for flows that restart inside one
+ * process. Readers that share `notes` see each other's notes, as the readers
+ * of one source and sink do in the control store.
+ */
+export function createMemoryJournal(
+  notes: Map<string, string> = new Map(),
+  reader = 'reader-0',
+): BatchJournal & { readonly entry: JournalEntry | undefined } {
+  const read = (text: string | undefined) => (text === undefined ? undefined : parseJournalEntry(text));
   return {
     get entry() {
-      return entry;
+      return read(notes.get(reader));
     },
     async inDoubt() {
-      return entry;
+      return read(notes.get(reader));
     },
     async begin(next) {
-      entry = { ...next, ids: [...next.ids] };
+      notes.set(reader, JSON.stringify(next));
     },
     async end() {
-      entry = undefined;
+      notes.delete(reader);
+    },
+    async notesOf(ids) {
+      const wanted = new Set(ids);
+      const found: ReaderNote[] = [];
+      for (const [other, text] of notes) {
+        const entry = other === reader ? undefined : read(text);
+        if (entry?.ids.some((id) => wanted.has(id))) found.push({ ...entry, reader: other, text });
+      }
+      return found;
+    },
+    async settle(note) {
+      if (notes.get(note.reader) === note.text) notes.delete(note.reader);
     },
   };
 }

@@ -19,6 +19,8 @@ export interface MemorySource extends Source<readonly string[]> {
 export interface MemorySink extends Sink {
   /** Everything written so far, in order. */
   readonly records: FerryRecord[];
+  /** How many written records reconcile has looked at, in all: what a search from a position spares. */
+  readonly examined: number;
 }
 
 export interface MemorySinkOptions {
@@ -105,9 +107,13 @@ export function createMemorySource(values: readonly RecordValue[] = [], name = '
 export function createMemorySink(options: MemorySinkOptions = {}, name = 'memory'): MemorySink {
   const maxLen = options.maxLen ?? Number.POSITIVE_INFINITY;
   const records: FerryRecord[] = [];
+  let examined = 0;
   return {
     name,
     records,
+    get examined() {
+      return examined;
+    },
     async open() {},
     async free() {
       return Math.max(0, maxLen - records.length);
@@ -115,8 +121,15 @@ export function createMemorySink(options: MemorySinkOptions = {}, name = 'memory
     async write(batch) {
       records.push(...batch);
     },
-    async reconcile(batch) {
-      const present = new Set(records.map((r) => r.id));
+    /** The position is how many records the sink held: a batch written since is at that index or after. */
+    async position() {
+      return String(records.length);
+    },
+    async reconcile(batch, since) {
+      const from = since === undefined ? 0 : Number(since);
+      const present = new Set<string>();
+      for (let i = from; i < records.length; i++) present.add(records[i]!.id);
+      examined += records.length - from;
       return batch.filter((r) => !present.has(r.id));
     },
     async close() {},

@@ -561,6 +561,114 @@ describe('pump with a batch journal', () => {
   });
 });
 
+describe('pump with a sink that tells its position', () => {
+  /** A sink that dies (as a SIGKILL would) right after its nth write, before the pump acks it. */
+  function dyingAfter(sink: MemorySink, nth: number): Sink {
+    let writes = 0;
+    return {
+      name: sink.name,
+      open: () => sink.open(),
+      free: () => sink.free(),
+      position: () => sink.position!(),
+      reconcile: (records, since) => sink.reconcile!(records, since),
+      close: () => sink.close(),
+      async write(records) {
+        await sink.write(records);
+        writes += 1;
+        if (writes === nth) throw new FatalError('[memory] the worker was killed');
+      },
+    };
+  }
+
+  /** A source that marks these records as handed out before, as a Redis group does with entries it claims. */
+  function redelivering(source: MemorySource, ids: ReadonlySet<string>): Source {
+    return {
+      ...source,
+      name: source.name,
+      async read(max, options) {
+        const batch = await source.read(max, options);
+        return { ...batch, records: batch.records.map((r) => (ids.has(r.id) ? { ...r, redelivered: true } : r)) };
+      },
+    };
+  }
+
+  it('notes the position with each batch before writing it; the restart looks for the batch in doubt from there', async () => {
+    const source = createMemorySource(values(3000));
+    const sink = createMemorySink();
+    const journal = createMemoryJournal();
+    await expect(run({ source, sink: dyingAfter(sink, 2), journal })).rejects.toThrow(/the worker was killed/);
+    expect(sink.records).toHaveLength(2000);
+    expect(journal.entry).toEqual({ ids: values(1000).map((_, i) => String(1001 + i)), attempts: 1, position: '1000' });
+
+    const again = await run({ source, sink, journal });
+    expect(again).toMatchObject({ records: 1000, stopReason: 'empty' });
+    expect(sink.records.map((r) => r.id)).toEqual(values(3000).map((_, i) => String(1 + i)));
+    // Only what was written after the noted position was looked at, not the batch before it.
+    expect(sink.examined).toBe(1000);
+    expect(journal.entry).toBeUndefined();
+  });
+
+  it("reconciles a batch taken over from a reader that died from that reader's note, then removes the note", async () => {
+    const notes = new Map<string, string>();
+    const source = createMemorySource(values(3000));
+    const sink = createMemorySink();
+    const dead = createMemoryJournal(notes, 'reader-a');
+    await expect(run({ source, sink: dyingAfter(sink, 2), journal: dead })).rejects.toThrow(/the worker was killed/);
+    expect(notes.has('reader-a')).toBe(true);
+
+    // Another reader gets the dead one's records back, marked as handed out before.
+    const inDoubt = new Set(dead.entry!.ids);
+    const other = createMemoryJournal(notes, 'reader-b');
+    const again = await run({ source: redelivering(source, inDoubt), sink, journal: other });
+    expect(again).toMatchObject({ records: 1000, stopReason: 'empty' });
+    expect(new Set(sink.records.map((r) => r.id)).size).toBe(3000);
+    expect(sink.records).toHaveLength(3000);
+    expect(sink.examined).toBe(1000);
+    // Every record of the dead reader's note is acked: the note is settled.
+    expect([...notes.keys()]).toEqual([]);
+  });
+
+  it("leaves another reader's note that changed since it was read: that reader is alive", async () => {
+    const notes = new Map<string, string>();
+    const alive = createMemoryJournal(notes, 'reader-a');
+    const other = createMemoryJournal(notes, 'reader-b');
+    await alive.begin({ ids: ['1', '2'], attempts: 1, position: '0' });
+    const [note] = await other.notesOf!(['1']);
+    await alive.begin({ ids: ['3'], attempts: 1, position: '2' });
+    await other.settle!(note!);
+    expect(alive.entry).toEqual({ ids: ['3'], attempts: 1, position: '2' });
+  });
+
+  it('retries a failed write from the position noted for it, so a write that landed in part is not doubled', async () => {
+    const source = createMemorySource(values(2000));
+    const sink = createMemorySink();
+    const calls: (string | undefined)[] = [];
+    let writes = 0;
+    const flaky: Sink = {
+      ...sink,
+      name: sink.name,
+      position: () => sink.position!(),
+      async reconcile(records, since) {
+        calls.push(since);
+        return sink.reconcile!(records, since);
+      },
+      async write(records) {
+        writes += 1;
+        // The second batch lands in half, then the connection drops.
+        if (writes === 2) {
+          await sink.write(records.slice(0, 500));
+          throw new ConnectionError('[memory] connection reset');
+        }
+        await sink.write(records);
+      },
+    };
+    const result = await run({ source, sink: flaky, journal: createMemoryJournal() });
+    expect(result).toMatchObject({ records: 2000, stopReason: 'empty' });
+    expect(calls).toEqual(['1000']);
+    expect(sink.records.map((r) => r.id)).toEqual(values(2000).map((_, i) => String(1 + i)));
+  });
+});
+
 describe('pump when the sink fails a whole batch for one record', () => {
   /** A sink that, like Redis's, refuses a batch before any of it lands when one record cannot be written. */
   function picky(sink: MemorySink): Sink {

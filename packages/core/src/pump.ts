@@ -7,7 +7,7 @@ import {
   LeaseLostError,
   RecordRejectedError,
 } from './errors.js';
-import type { BatchJournal, JournalEntry } from './journal.js';
+import type { BatchJournal, JournalEntry, ReaderNote } from './journal.js';
 import { type FerryRecord, type RecordValue, rejectRecord } from './record.js';
 import { AbortedError, defaultRetryPolicy, type RetryPolicy, sleep, withRetry } from './retry.js';
 
@@ -126,10 +126,14 @@ export function createPump(options: PumpOptions): Pump {
   let recordsAtBacklog = 0;
   let lastError: string | undefined;
   /**
-   * Ids of records written but not acked because the source lost its hold on
-   * their batch: they come back, and must not be written twice where the sink can tell.
+   * Ids of records that may be at the sink already (written but not acked
+   * because the source lost its hold on their batch, or noted by an earlier
+   * run), each with the sink's position noted before that write: they come
+   * back, and must not be written twice where the sink can tell.
    */
-  const inDoubt = new Set<string>();
+  const inDoubt = new Map<string, string | undefined>();
+  /** Notes of readers that died, whose records this run took over: removed once all of them are acked here. */
+  const takenOver = new Map<string, { note: ReaderNote; left: Set<string> }>();
   /** The journal's note of the batch an earlier run left in doubt, until the next batch is acked. */
   let prior: JournalEntry | undefined;
   /** Records still to read one at a time, to find the one a batch keeps failing on. */
@@ -208,7 +212,10 @@ export function createPump(options: PumpOptions): Pump {
    * has that record set aside for the dead-letter sink, and the rest written:
    * one bad record does not stop a flow that has somewhere to put it.
    */
-  const writeWithReconcile = async (batch: readonly FerryRecord[]): Promise<readonly RejectedRecord[]> => {
+  const writeWithReconcile = async (
+    batch: readonly FerryRecord[],
+    since: string | undefined,
+  ): Promise<readonly RejectedRecord[]> => {
     let attempt = 0;
     let remaining = batch;
     const isolated: RejectedRecord[] = [];
@@ -217,7 +224,8 @@ export function createPump(options: PumpOptions): Pump {
         const refused = await retrying(
           'writing a batch',
           async () => {
-            const todo = attempt > 0 && sink.reconcile !== undefined ? await sink.reconcile(remaining) : remaining;
+            const todo =
+              attempt > 0 && sink.reconcile !== undefined ? await sink.reconcile(remaining, since) : remaining;
             attempt += 1;
             if (todo.length === 0) return [];
             const outcome = await sink.write(todo);
@@ -288,20 +296,75 @@ export function createPump(options: PumpOptions): Pump {
   };
 
   /**
+   * Where the sink was before each of these records may have been written:
+   * the position noted with them (by this run or an earlier one), else the
+   * note of a reader that died holding them, which this run then settles.
+   */
+  const positionsOf = async (again: readonly FerryRecord[]): Promise<Map<FerryRecord, string | undefined>> => {
+    const since = new Map<FerryRecord, string | undefined>();
+    const unknown: FerryRecord[] = [];
+    for (const record of again) {
+      if (inDoubt.has(record.id)) since.set(record, inDoubt.get(record.id));
+      else unknown.push(record);
+    }
+    if (unknown.length === 0 || journal?.notesOf === undefined) {
+      for (const record of unknown) since.set(record, undefined);
+      return since;
+    }
+    const notes = await retrying('reading the journal', () => journal.notesOf!(unknown.map((r) => r.id)), true);
+    for (const record of unknown) {
+      const note = notes.find((n) => n.ids.includes(record.id));
+      since.set(record, note?.position);
+      if (note !== undefined && !takenOver.has(note.reader)) {
+        takenOver.set(note.reader, { note, left: new Set(note.ids) });
+      }
+    }
+    return since;
+  };
+
+  /**
    * The records of a batch minus those the sink already holds, asked only of
    * records that may be there: redeliveries, and records of a batch in doubt.
+   * Each is looked for from the sink's position noted before it was written.
    */
   const dropInDoubt = async (batch: readonly FerryRecord[]): Promise<readonly FerryRecord[]> => {
     // Nothing in doubt (the usual case): no lookup per record.
     const again = batch.filter((record) => record.redelivered === true || (inDoubt.size > 0 && inDoubt.has(record.id)));
     if (again.length === 0) return batch;
+    if (sink.reconcile === undefined) {
+      for (const record of again) inDoubt.delete(record.id);
+      return batch;
+    }
+    const since = await positionsOf(again);
     for (const record of again) inDoubt.delete(record.id);
-    if (sink.reconcile === undefined) return batch;
-    const inDoubtAgain = new Set(again);
-    const missing = new Set(
-      (await retrying('reconciling a redelivered batch', () => sink.reconcile!(again), true)).map((r) => r.id),
-    );
-    return batch.filter((record) => !inDoubtAgain.has(record) || missing.has(record.id));
+    const groups = new Map<string | undefined, FerryRecord[]>();
+    for (const [record, position] of since) {
+      const group = groups.get(position);
+      if (group === undefined) groups.set(position, [record]);
+      else group.push(record);
+    }
+    const missing = new Set<string>();
+    for (const [position, records] of groups) {
+      const left = await retrying('reconciling a redelivered batch', () => sink.reconcile!(records, position), true);
+      for (const record of left) missing.add(record.id);
+    }
+    return batch.filter((record) => !since.has(record) || missing.has(record.id));
+  };
+
+  /** After an ack: a dead reader's note whose records are now all acked here is settled, and removed. */
+  const settleTakenOver = async (acked: readonly FerryRecord[]): Promise<void> => {
+    if (takenOver.size === 0 || journal?.settle === undefined) return;
+    for (const [reader, taken] of takenOver) {
+      for (const record of acked) taken.left.delete(record.id);
+      if (taken.left.size > 0) continue;
+      takenOver.delete(reader);
+      try {
+        await retrying('settling a note taken over', () => journal.settle!(taken.note), false);
+      } catch (error) {
+        // Left for `ferry doctor` to list: it names a batch that is acked.
+        lastError = `settling the journal note of reader ${reader}: ${describeError(error)}`;
+      }
+    }
   };
 
   /**
@@ -434,15 +497,21 @@ export function createPump(options: PumpOptions): Pump {
     try {
       toWrite = givenUp.length > 0 ? [] : await dropInDoubt(batch.records);
       if (journal !== undefined && toWrite.length > 0) {
+        // Where to look for this batch if it is ever in doubt: noted before any of it is written.
+        const position =
+          sink.position === undefined
+            ? undefined
+            : await retrying('asking the sink its position', () => sink.position!(), true);
         const noted: JournalEntry = {
           ids: batch.records.map((record) => record.id),
           attempts,
           ...(careful > 0 ? { span: careful } : {}),
+          ...(position === undefined ? {} : { position }),
         };
         await retrying('noting the batch in the journal', () => journal.begin(noted), true);
         entry = noted;
       }
-      refused = await writeWithReconcile(toWrite);
+      refused = await writeWithReconcile(toWrite, entry?.position);
     } catch (error) {
       if (entry !== undefined && isTransient(error)) await uncount(entry);
       await releaseQuietly(batch);
@@ -452,7 +521,7 @@ export function createPump(options: PumpOptions): Pump {
     if (refused.length > 0) {
       // The rest of the batch is written: if the flow stops here, they come back in doubt.
       const refusedIds = new Set(refused.map((r) => r.id));
-      for (const record of toWrite) if (!refusedIds.has(record.id)) inDoubt.add(record.id);
+      for (const record of toWrite) if (!refusedIds.has(record.id)) inDoubt.set(record.id, entry?.position);
       await deadLetterAll(batch, refused, sink.name, 'writing', toWrite.length - refused.length);
       for (const record of toWrite) inDoubt.delete(record.id);
     }
@@ -460,14 +529,17 @@ export function createPump(options: PumpOptions): Pump {
     // Written: from here the batch is acked whatever the signal says, so that
     // an abort never leaves a batch written but not acked.
     if (ahead !== undefined && source.acksWhileReading !== true) await ahead;
+    let acked = false;
     try {
       await retrying('acking a batch', () => source.ack(batch), false);
+      acked = true;
     } catch (error) {
       if (!(error instanceof LeaseLostError)) throw fail(error, 'acking');
       // Written, and coming back: the redelivery is checked against the sink.
-      for (const record of batch.records) inDoubt.add(record.id);
+      for (const record of batch.records) inDoubt.set(record.id, entry?.position);
       lastError = `acking a batch: ${describeError(error)}`;
     }
+    if (acked) await settleTakenOver(batch.records);
 
     if (journal !== undefined) {
       try {
@@ -532,7 +604,7 @@ export function createPump(options: PumpOptions): Pump {
     if (journal === undefined) return;
     try {
       prior = await retrying('reading the journal', () => journal.inDoubt(), true);
-      for (const id of prior?.ids ?? []) inDoubt.add(id);
+      for (const id of prior?.ids ?? []) inDoubt.set(id, prior?.position);
       if (prior?.span !== undefined) careful = prior.span;
       // A batch that failed maxAttempts times: read it one record at a time, so that the next failure names the record.
       else if (prior !== undefined && prior.attempts >= maxAttempts && prior.ids.length > 1) careful = prior.ids.length;

@@ -1,7 +1,7 @@
-import { hostname } from 'node:os';
 import { parseOptions } from '@ferry/core';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { defaultConsumerName } from './redis-stream-consumers.js';
 
 /** A ready ioredis client, or a function that returns one (called on `open`). */
 export type RedisClientInput = Redis | (() => Redis | Promise<Redis>);
@@ -80,7 +80,7 @@ export const redisStreamSourceOptionsSchema = z
   .transform((options) => ({
     ...options,
     group: options.group ?? 'ferry',
-    consumer: options.consumer ?? `${hostname()}-${process.pid}`,
+    consumer: options.consumer ?? defaultConsumerName(),
     startId: options.startId ?? '0',
     keep: options.keep ?? false,
     claimIdleMs: options.claimIdleMs ?? 60_000,

@@ -189,6 +189,34 @@ describe('redis-stream sink', () => {
     }
   });
 
+  for (const write of ['script', 'pipeline'] as const) {
+    it(`reconciles from a noted position a batch now far from the stream's end (${write} writes)`, async () => {
+      const name = stream();
+      const sink = await open({ stream: name, write });
+      const fresh = await open({ stream: name, write });
+      try {
+        expect(await sink.position!()).toBe('0-0');
+        await sink.write(sampleRecords(1000, 'before'));
+        const noted = await sink.position!();
+        // The position a sink reports from its own last write is the stream's last entry, as a new sink reads it.
+        expect(noted).toBe((await admin.xrevrange(name, '+', '-', 'COUNT', 1))[0]![0]);
+        expect(await fresh.position!()).toBe(noted);
+        const batch = sampleRecords(5, 'doubt');
+        await sink.write(batch);
+        await sink.write(sampleRecords(3000, 'after'));
+        const unwritten = sampleRecords(2, 'never');
+        expect(await sink.reconcile!([...batch, ...unwritten], noted)).toEqual(unwritten);
+        // Without the position, only the last entries are looked at: the batch is not found there.
+        expect(await sink.reconcile!(batch)).toEqual(batch);
+        // Entries before the position are not looked at.
+        expect(await sink.reconcile!(sampleRecords(3, 'before'), noted)).toHaveLength(3);
+      } finally {
+        await sink.close();
+        await fresh.close();
+      }
+    });
+  }
+
   it('refuses a record with no fields by id instead of sending a broken XADD', async () => {
     const sink = await open({ stream: stream(), sourceIdField: false });
     try {

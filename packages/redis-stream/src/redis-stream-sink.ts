@@ -6,29 +6,33 @@ import { appendFields, appendJson, appendRawFields, type FieldText, fieldsFormat
 import { parseSinkOptions, type RedisStreamSinkConfig } from './redis-stream-config.js';
 import { type DirectTarget, directTargetKey, identifyServer } from './redis-stream-direct.js';
 
-/** How far back `reconcile` looks beyond twice the batch, for entries other writers added since. */
+/** Without a noted position: how far back `reconcile` looks beyond twice the batch, for entries other writers added since. */
 const reconcileSlack = 100;
+
+/** Entries per XRANGE page when `reconcile` reads on from a noted position. */
+const reconcilePage = 1000;
 
 /** Records per script call: bounds how long one call holds the server (about 1 ms per 250 records). */
 export const scriptChunk = 1000;
 
 /**
- * Adds entries to KEYS[1]. ARGV[1] is the MAXLEN to trim to ('' for none); then,
- * per entry, its field count followed by its fields and values. Exported so that
- * tools (the benchmark's hand-written loop) can make exactly the sink's calls.
+ * Adds entries to KEYS[1] and returns the last one's id. ARGV[1] is the MAXLEN
+ * to trim to ('' for none); then, per entry, its field count followed by its
+ * fields and values. Exported so that tools (the benchmark's hand-written
+ * loop) can make exactly the sink's calls.
  */
 export const addEntriesScript = `
-local key, trim, i, n = KEYS[1], ARGV[1], 2, #ARGV
+local key, trim, i, n, last = KEYS[1], ARGV[1], 2, #ARGV, ''
 while i <= n do
   local c = tonumber(ARGV[i])
   if trim == '' then
-    redis.call('XADD', key, '*', unpack(ARGV, i + 1, i + c))
+    last = redis.call('XADD', key, '*', unpack(ARGV, i + 1, i + c))
   else
-    redis.call('XADD', key, 'MAXLEN', '~', trim, '*', unpack(ARGV, i + 1, i + c))
+    last = redis.call('XADD', key, 'MAXLEN', '~', trim, '*', unpack(ARGV, i + 1, i + c))
   end
   i = i + c + 1
 end
-return (n - 1)
+return last
 `;
 
 /** Reply errors that mean "this server runs no scripts for us", not "this write is wrong". */
@@ -51,6 +55,8 @@ class RedisStreamSink implements Sink {
   #redis: Redis | undefined;
   #useScript: boolean;
   #directTarget: DirectTarget | undefined;
+  /** The id of the last entry this sink wrote: a position no later than the stream's end, known without a round trip. */
+  #lastWritten: string | undefined;
 
   constructor(config: RedisStreamSinkConfig) {
     this.#config = config;
@@ -76,6 +82,7 @@ class RedisStreamSink implements Sink {
             sourceIdField,
             maxLen,
           });
+    this.#lastWritten = undefined;
     this.#redis = redis;
   }
 
@@ -191,8 +198,11 @@ class RedisStreamSink implements Sink {
     for (const args of calls) pipeline.call('EVAL', ...args);
     const results = await this.#client.call('EVAL (XADD batch)', () => pipeline.exec());
     if (results === null) throw this.#client.toError(new Error('Connection is closed.'), 'EVAL (XADD batch)');
-    for (const [error] of results) {
-      if (error === null) continue;
+    for (const [error, last] of results) {
+      if (error === null) {
+        if (typeof last === 'string' && last !== '') this.#lastWritten = last;
+        continue;
+      }
       if (scriptsRefused.test(error.message)) {
         this.#useScript = false;
         return false;
@@ -216,25 +226,56 @@ class RedisStreamSink implements Sink {
     const results = await this.#client.call('XADD', () => redis.pipeline(commands).exec());
     if (results === null) throw this.#client.toError(new Error('Connection is closed.'), 'XADD');
     for (let i = 0; i < results.length; i++) {
-      const error = results[i]![0];
+      const [error, id] = results[i]!;
       if (error !== null) throw this.#client.toError(error, `XADD of record ${written[i]!.id}`);
+      if (typeof id === 'string') this.#lastWritten = id;
     }
   }
 
-  async reconcile(records: readonly FerryRecord[]): Promise<readonly FerryRecord[]> {
+  /** The id of the stream's last entry ('0-0' when empty): every entry added later has a greater id. */
+  async position(): Promise<string> {
+    if (this.#lastWritten !== undefined) return this.#lastWritten;
+    const redis = this.#redis ?? this.#client.redis;
+    const last = await this.#client.call('XREVRANGE', () => redis.xrevrange(this.#config.stream, '+', '-', 'COUNT', 1));
+    return last[0]?.[0] ?? '0-0';
+  }
+
+  /**
+   * From a noted position: the entries after it, page by page, until every
+   * record is found or the stream ends (only what was added since the note
+   * is read). Without one: the last 2×batch+100 entries.
+   */
+  async reconcile(records: readonly FerryRecord[], since?: string): Promise<readonly FerryRecord[]> {
     const { sourceIdField, stream } = this.#config;
     if (records.length === 0 || sourceIdField === false) return records;
     const redis = this.#redis ?? this.#client.redis;
-    const entries = await this.#client.call('XREVRANGE', () =>
-      redis.xrevrange(stream, '+', '-', 'COUNT', records.length * 2 + reconcileSlack),
-    );
-    const written = new Set<string>();
-    for (const [, fields] of entries) {
-      for (let i = 0; i + 1 < fields.length; i += 2) {
-        if (fields[i] === sourceIdField) written.add(fields[i + 1]!);
+    const wanted = new Map(records.map((record) => [record.id, record]));
+    const collect = (entries: [id: string, fields: string[]][]) => {
+      for (const [, fields] of entries) {
+        for (let i = 0; i + 1 < fields.length; i += 2) {
+          if (fields[i] === sourceIdField) wanted.delete(fields[i + 1]!);
+        }
       }
+    };
+    if (since === undefined) {
+      collect(
+        await this.#client.call('XREVRANGE', () =>
+          redis.xrevrange(stream, '+', '-', 'COUNT', records.length * 2 + reconcileSlack),
+        ),
+      );
+      return [...wanted.values()];
     }
-    return records.filter((record) => !written.has(record.id));
+    let after = since;
+    while (wanted.size > 0) {
+      const from = after;
+      const page = await this.#client.call('XRANGE', () =>
+        redis.xrange(stream, `(${from}`, '+', 'COUNT', reconcilePage),
+      );
+      collect(page);
+      if (page.length < reconcilePage) break;
+      after = page[page.length - 1]![0];
+    }
+    return [...wanted.values()];
   }
 
   async close(): Promise<void> {

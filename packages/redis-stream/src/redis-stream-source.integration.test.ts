@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { ConnectionError, type RecordValue } from '@ferry/core';
 import { redisUrl, sampleValues, testSource, uniqueName } from '@ferry/testkit';
 import { Redis } from 'ioredis';
@@ -81,14 +83,68 @@ describe('redis-stream source, group mode', () => {
 
     const b = await open({ stream: name, consumer: 'B', claimIdleMs: 200 });
     try {
-      expect((await b.read(10, { waitMs: 0 })).records).toHaveLength(0);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Nothing new to read, but A's entries are pending: the read waits until they can be claimed.
       const taken = await b.read(10, { waitMs: 0 });
       expect(taken.records.map((r) => r.id)).toEqual(ids);
+      expect(taken.records.every((r) => r.redelivered)).toBe(true);
       expect(taken.records.map((r) => r.value.n)).toEqual([0, 1, 2]);
       await b.ack(taken);
       expect(await admin.xlen(name)).toBe(0);
       expect(((await admin.xpending(name, 'ferry')) as unknown[])[0]).toBe(0);
+    } finally {
+      await b.close();
+    }
+  });
+
+  /** A pid that ran on this host and has exited. */
+  const deadPid = (): number => {
+    const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+      encoding: 'utf8',
+    });
+    return Number(child.stdout);
+  };
+
+  it("takes over at open a dead process's entries under a default consumer name (host-pid), without waiting", async () => {
+    const name = stream();
+    const ids = await seedFields(name, sampleValues(8));
+    const gone = `${hostname()}-${deadPid()}`;
+    await admin.xgroup('CREATE', name, 'ferry', '0');
+    await admin.xreadgroup('GROUP', 'ferry', gone, 'COUNT', 5, 'STREAMS', name, '>');
+    const b = await open({ stream: name, claimIdleMs: 600_000 });
+    try {
+      const started = Date.now();
+      const taken = await b.read(10, { waitMs: 0 });
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(taken.records.map((r) => r.id)).toEqual(ids.slice(0, 5));
+      expect(taken.records.every((r) => r.redelivered)).toBe(true);
+      await b.ack(taken);
+      expect((await b.read(10, { waitMs: 0 })).records.map((r) => r.id)).toEqual(ids.slice(5));
+      const consumers = (await admin.call('XINFO', 'CONSUMERS', name, 'ferry')) as unknown[][];
+      expect(consumers.map((c) => c[1])).not.toContain(gone);
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('leaves alone the entries of a consumer that may be alive, and stops as empty once it acks them', async () => {
+    const name = stream();
+    const ids = await seedFields(name, sampleValues(3));
+    await admin.xgroup('CREATE', name, 'ferry', '0');
+    // A live process of this host (the test runner's parent), and a consumer of another host.
+    const alive = `${hostname()}-${process.ppid}`;
+    await admin.xreadgroup('GROUP', 'ferry', alive, 'COUNT', 2, 'STREAMS', name, '>');
+    await admin.xreadgroup('GROUP', 'ferry', 'elsewhere-12345', 'COUNT', 1, 'STREAMS', name, '>');
+    const b = await open({ stream: name, claimIdleMs: 600_000 });
+    try {
+      const acked = new Promise((resolve) => setTimeout(resolve, 400)).then(() => admin.xack(name, 'ferry', ...ids));
+      const started = Date.now();
+      const batch = await b.read(10, { waitMs: 0 });
+      await acked;
+      expect(batch.records).toHaveLength(0);
+      // It did not say empty while the entries were pending, nor take them.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(350);
+      const pending = (await admin.xpending(name, 'ferry')) as [number, ...unknown[]];
+      expect(pending[0]).toBe(0);
     } finally {
       await b.close();
     }

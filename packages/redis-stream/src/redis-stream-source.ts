@@ -10,6 +10,7 @@ import {
   type Source,
   type SourceBatch,
 } from '@ferry/core';
+import { isTransient, sleep } from '@ferry/core';
 import type { Redis } from 'ioredis';
 import { RedisStreamClient } from './redis-stream-client.js';
 import {
@@ -21,6 +22,7 @@ import {
   rawFieldsLetter,
 } from './redis-stream-codec.js';
 import { parseSourceOptions, type RedisStreamSourceConfig } from './redis-stream-config.js';
+import { isGoneConsumer, parseConsumers, takeOverScript } from './redis-stream-consumers.js';
 import {
   directTargetOf,
   identifyServer,
@@ -40,6 +42,12 @@ type RawStreams = [stream: string, entries: RawEntry[]][] | null;
 
 /** A blocking read is cut into slices this long so that an abort signal is seen promptly. */
 const blockSliceMs = 1000;
+
+/** How often an otherwise empty group read looks again at entries other consumers hold. */
+const othersPollMs = 250;
+
+/** Pending entries moved from a dead consumer per script call. */
+const takeOverChunk = 1000;
 
 const emptyHandle: RedisStreamHandle = Object.freeze({ ids: Object.freeze([]) });
 const emptyBatch: SourceBatch<RedisStreamHandle> = Object.freeze({ records: Object.freeze([]), handle: emptyHandle });
@@ -152,6 +160,8 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
       this.#pendingCursor = '0';
       this.#claimCursor = '0-0';
       this.#lastClaimAt = 0;
+      // A reader of this host that died (a crash, a SIGKILL): its entries are read first, as this one's own.
+      await this.#takeOverGone(redis);
     }
     this.#server = this.#config.direct ? await identifyServer(redis, this.#client, true) : undefined;
     this.#redis = redis;
@@ -235,9 +245,83 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
           )
         : await this.#readGroupFrom(redis, max, '>');
     const fresh = reply?.[0]?.[1] ?? [];
-    if (fresh.length > 0 || claimed) return this.#batch(fresh);
+    if (fresh.length > 0 || (claimed && options.waitMs > 0)) return this.#batch(fresh);
     // Nothing new: a good moment to look for entries a dead consumer left behind.
-    return this.#batch(await this.#claim(redis, max), true, redis);
+    const taken = claimed ? [] : await this.#claim(redis, max);
+    if (taken.length > 0 || options.waitMs > 0) return this.#batch(taken, true, redis);
+    // About to say "empty": not while other consumers hold entries that may be a dead one's.
+    return this.#batch(await this.#awaitOthers(redis, max, options), true, redis);
+  }
+
+  /**
+   * Moves the pending entries of every consumer of the group that was a
+   * process of this host and is gone to this consumer, which reads them
+   * first; the dead consumer is then removed. False when there was none.
+   */
+  async #takeOverGone(redis: Redis, among?: ReadonlySet<string>): Promise<boolean> {
+    const { stream, group, consumer } = this.#config;
+    const consumers = parseConsumers(
+      await this.#client.call('XINFO CONSUMERS', () => redis.call('XINFO', 'CONSUMERS', stream, group)),
+    );
+    let moved = false;
+    for (const info of consumers) {
+      if (info.name === consumer || (among !== undefined && !among.has(info.name)) || !isGoneConsumer(info.name)) {
+        continue;
+      }
+      for (;;) {
+        let n: number;
+        try {
+          n = (await this.#client.call('EVAL (take over a dead consumer)', () =>
+            redis.eval(takeOverScript, 1, stream, group, info.name, consumer, String(takeOverChunk)),
+          )) as number;
+        } catch (error) {
+          // Scripts refused (ACL, no Lua): the entries come back after claimIdleMs instead.
+          if (isTransient(error)) throw error;
+          return moved;
+        }
+        if (n > 0) moved = true;
+        if (n < takeOverChunk) break;
+      }
+      await this.#client.call('XGROUP DELCONSUMER', () => redis.xgroup('DELCONSUMER', stream, group, info.name));
+    }
+    if (moved) {
+      this.#pendingFirst = true;
+      this.#pendingCursor = '0';
+    }
+    return moved;
+  }
+
+  /**
+   * Entries other consumers of the group hold when this one finds nothing to
+   * read: a live consumer acks them soon, a dead one never does. This waits
+   * until each is acked (then the source is empty), or its consumer is known
+   * gone, or it has been idle `claimIdleMs` (then they are claimed and
+   * returned), so that a flow never stops as empty with a dead reader's
+   * entries still pending. At most the first 1000 are watched.
+   */
+  async #awaitOthers(redis: Redis, max: number, options: ReadOptions): Promise<RawEntry[]> {
+    const { stream, group, consumer, claimIdleMs } = this.#config;
+    const othersPending = async (): Promise<Map<string, string>> => {
+      const reply = (await this.#client.call('XPENDING', () =>
+        redis.call('XPENDING', stream, group, '-', '+', 1000),
+      )) as [id: string, owner: string, idle: number, deliveries: number][];
+      return new Map(reply.filter(([, owner]) => owner !== consumer).map(([id, owner]) => [id, owner]));
+    };
+    const watched = await othersPending();
+    while (watched.size > 0 && !options.signal?.aborted) {
+      if (await this.#takeOverGone(redis, new Set(watched.values()))) {
+        const own = await this.#readOwnPending(redis, max);
+        if (own.length > 0) return own;
+      }
+      this.#claimCursor = '0-0';
+      const taken = await this.#claim(redis, max);
+      if (taken.length > 0) return taken;
+      const now = await othersPending();
+      for (const id of watched.keys()) if (!now.has(id)) watched.delete(id);
+      if (watched.size === 0) break;
+      await sleep(Math.min(othersPollMs, claimIdleMs), options.signal);
+    }
+    return [];
   }
 
   /** XREADGROUP without blocking: `>` for new entries, an id for this consumer's pending ones after it. */
