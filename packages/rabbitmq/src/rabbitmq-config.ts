@@ -1,4 +1,4 @@
-import { parseOptions } from '@ferry/core';
+import { type EndpointTarget, parseOptions, serverAddress } from '@ferry/core';
 import { z } from 'zod';
 
 const urlSchema = z.string().refine(
@@ -147,4 +147,17 @@ export function parseAmqpUrl(url: string): AmqpAddress {
     password: parsed.username === '' && parsed.password === '' ? 'guest' : decodeURIComponent(parsed.password),
     vhost: path === '' ? '/' : decodeURIComponent(path),
   };
+}
+
+/**
+ * The queue and its broker as the options name them: host and port, and the
+ * vhost. A sink that publishes to an exchange names no queue: where its
+ * messages go depends on bindings only the broker knows.
+ */
+export function rabbitMqTarget(role: 'source' | 'sink', input: unknown): EndpointTarget | undefined {
+  const { url, queue } = role === 'source' ? parseSourceOptions(input) : parseSinkOptions(input);
+  if (queue === undefined) return undefined;
+  const { host, port, vhost } = parseAmqpUrl(url);
+  const address = serverAddress(`${host.includes(':') ? `[${host}]` : host}:${port}`, port);
+  return { server: `${address}/${vhost}`, name: `queue "${queue}"` };
 }
