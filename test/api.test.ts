@@ -72,6 +72,12 @@ describe('ferry serve: the HTTP API against real Redis', () => {
       ['/flows', { source: { stream: 'a' }, sink: { stream: 'b' }, batchSize: -1 }, /batchSize.*-1/],
       ['/s2s/', { ...s2sDict('a', 'b', 1, 1), source_read_batch_num: -3 }, /source_read_batch_num.*-3/],
       ['/s2s/', { ...s2sDict('a', 'b', 1, 1), source_connection_hash: 'missing' }, /no connection named "missing"/],
+      [
+        '/flows',
+        { source: { stream: 'loop' }, sink: { connection: 'other', stream: 'loop' } },
+        /flow "api": its sink is its source, stream "loop" on 127\.0\.0\.1:6379\/0 \(connections "default" and "other", one server\)/,
+      ],
+      ['/s2s/', s2sDict('loop', 'loop', 1, 1), /flow "s2s": its sink is its source, stream "loop"/],
     ];
     for (const [path, body, message] of bad) {
       const res = await api.post(path, body, typeof body === 'string');

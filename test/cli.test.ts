@@ -301,6 +301,53 @@ describe('ferry validate and edges', () => {
     );
   });
 
+  it('refuses a flow whose sink is its source, on validate and on run, touching nothing', async () => {
+    const loop = streams.name('loop');
+    await streams.seed(loop, 5);
+    const file = configFile(
+      [
+        'connections:',
+        `  default: { kind: redis-stream, url: "${redisUrl}" }`,
+        `  again: { kind: redis-stream, url: "${redisUrl.replace('127.0.0.1', 'localhost')}/0" }`,
+        '  rabbit: { kind: rabbitmq, url: "amqp://127.0.0.1:5672" }',
+        'flows:',
+        `  same: { source: { stream: ${loop} }, sink: { stream: ${loop} } }`,
+        `  aliased: { source: { stream: ${loop} }, sink: { connection: again, stream: ${loop} } }`,
+        '  q2q: { source: { connection: rabbit, queue: q }, sink: { connection: rabbit, queue: q } }',
+        `  fine: { source: { stream: ${loop} }, sink: { stream: ${loop}.out } }`,
+      ].join('\n'),
+    );
+    const validate = await ferry(['validate', file]);
+    expect(validate.code).toBe(2);
+    expect(validate.stderr).toMatch(/3 of 4 flows .* cannot run/);
+    expect(validate.stderr).toMatch(
+      new RegExp(
+        `flow "same": its sink is its source, stream "${loop}" on 127\\.0\\.0\\.1:6379/0 \\(connection "default"\\)`,
+      ),
+    );
+    expect(validate.stderr).toMatch(
+      /flow "aliased": its sink is its source, .*\(connections "default" and "again", one server\)/,
+    );
+    expect(validate.stderr).toMatch(/flow "q2q": its sink is its source, queue "q" on 127\.0\.0\.1:5672\/\//);
+
+    const run = await ferry(['run', file, 'aliased']);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/^error: .*flow "aliased": its sink is its source/);
+    const flags = await ferry([
+      'run',
+      '--source-url',
+      redisUrl,
+      '--source',
+      `stream=${loop}`,
+      '--sink',
+      `stream=${loop}`,
+    ]);
+    expect(flags.code).toBe(2);
+    expect(flags.stderr).toMatch(/its sink is its source, stream "/);
+    expect(await streams.len(loop)).toBe(5);
+  });
+
   it('names an unset environment variable and where it is used', async () => {
     const file = configFile(
       // biome-ignore lint/suspicious/noTemplateCurlyInString: the config's own ${VAR} syntax

@@ -10,6 +10,7 @@ import {
   letterOfKind,
   type Sink,
   type Source,
+  sameTarget,
 } from '@ferry/core';
 import type { ConnectorRegistry } from './registry.js';
 
@@ -73,9 +74,39 @@ function build(config: FerryConfig, flowName: string, flow: FlowSpec, role: Role
 }
 
 /**
+ * A sink or dead-letter sink that writes where the flow reads (the same
+ * stream, queue, collection or table on the same server, as the connectors
+ * tell from the options): the flow would move its own records in a circle.
+ * Call it once the endpoints built, so that their options are valid.
+ */
+function circularTarget(config: FerryConfig, flowName: string, flow: FlowSpec, registry: ConnectorRegistry) {
+  const source = endpointOptions(config, flow.source);
+  const connector = registry.get(source.kind);
+  if (connector.target === undefined) return undefined;
+  const from = connector.target('source', source.options);
+  for (const role of ['sink', 'deadLetter'] as const) {
+    const endpoint = flow[role];
+    if (endpoint === undefined) continue;
+    const to = endpointOptions(config, endpoint);
+    if (to.kind !== source.kind || from === undefined || !sameTarget(from, connector.target('sink', to.options))) {
+      continue;
+    }
+    const connections =
+      endpoint.connection === flow.source.connection
+        ? `connection "${endpoint.connection}"`
+        : `connections "${flow.source.connection}" and "${endpoint.connection}", one server`;
+    return new ConfigError(
+      `[ferry] flow "${flowName}": its ${roleWords[role]} is its source, ${from.name} on ${from.server} (${connections}); it would move its own records in a circle: write to another ${from.name.split(' ')[0]}`,
+    );
+  }
+  return undefined;
+}
+
+/**
  * Resolves a flow's connections, checks its edge (M2C and C2M are refused with
  * the reason) and builds its source and sink through the registry, whose
- * factories check their options eagerly. Nothing is opened.
+ * factories check their options eagerly; refuses a sink that is the source.
+ * Nothing is opened.
  */
 export function buildFlow(config: FerryConfig, flowName: string, registry: ConnectorRegistry): BuiltFlow {
   const spec = getFlow(config, flowName);
@@ -84,6 +115,8 @@ export function buildFlow(config: FerryConfig, flowName: string, registry: Conne
   const sink = build(config, flowName, spec, 'sink', registry) as Sink;
   const deadLetter =
     spec.deadLetter === undefined ? undefined : (build(config, flowName, spec, 'deadLetter', registry) as Sink);
+  const circular = circularTarget(config, flowName, spec, registry);
+  if (circular !== undefined) throw circular;
   return { name: flowName, edge, source, sink, deadLetter, spec };
 }
 
@@ -117,6 +150,10 @@ export function validateConfig(config: FerryConfig, registry: ConnectorRegistry)
       } catch (error) {
         problems.push(describeError(error));
       }
+    }
+    if (problems.length === 0) {
+      const circular = circularTarget(config, name, flow, registry);
+      if (circular !== undefined) problems.push(circular.message);
     }
     return edge === undefined ? { name, problems } : { name, edge, problems };
   });

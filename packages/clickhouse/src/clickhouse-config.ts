@@ -1,4 +1,4 @@
-import { parseOptions } from '@ferry/core';
+import { type EndpointTarget, parseOptions, serverAddress } from '@ferry/core';
 import { z } from 'zod';
 import { identifierPattern, isColumnType, isSafeFragment } from './clickhouse-sql.js';
 
@@ -99,4 +99,12 @@ export function parseSourceOptions(input: unknown): ClickHouseSourceConfig {
 
 export function parseSinkOptions(input: unknown): ClickHouseSinkConfig {
   return parseOptions(clickHouseSinkOptionsSchema, input, '[clickhouse] invalid sink options');
+}
+
+/** The table and its server as the options name them: host and port (8123, or 8443 for https) and the database. */
+export function clickHouseTarget(role: 'source' | 'sink', input: unknown): EndpointTarget | undefined {
+  const { url, database, table } = role === 'source' ? parseSourceOptions(input) : parseSinkOptions(input);
+  const parsed = new URL(url);
+  const address = serverAddress(parsed.host, parsed.protocol === 'https:' ? 8443 : 8123);
+  return { server: `${address}/${database}`, name: `table "${database}.${table}"` };
 }

@@ -1,4 +1,5 @@
 import type { ConnectorDefinition } from '@ferry/core';
+import { clickHouseTarget } from './clickhouse-config.js';
 import { createClickHouseSink } from './clickhouse-sink.js';
 import { createClickHouseSource } from './clickhouse-source.js';
 
@@ -25,4 +26,5 @@ export const clickHouseConnector: ConnectorDefinition = {
   letter: 'C',
   createSource: createClickHouseSource,
   createSink: createClickHouseSink,
+  target: clickHouseTarget,
 };

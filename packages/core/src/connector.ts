@@ -1,5 +1,6 @@
 import type { Sink, Source } from './contracts.js';
 import type { ConnectionKind, SystemLetter } from './edges.js';
+import type { EndpointTarget } from './endpoint-target.js';
 
 /**
  * What the runner needs of a connector package: build a source or a sink from
@@ -12,4 +13,11 @@ export interface ConnectorDefinition {
   readonly letter: SystemLetter;
   createSource(options: unknown): Source;
   createSink(options: unknown): Sink;
+  /**
+   * The stream, queue, collection or table that a source's or a sink's
+   * options name, and its server, without connecting; undefined where the
+   * options cannot tell (a sink publishing to an exchange, a ready client).
+   * Options are those the factories take, already found valid.
+   */
+  target?(role: 'source' | 'sink', options: unknown): EndpointTarget | undefined;
 }

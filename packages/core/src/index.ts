@@ -39,6 +39,7 @@ export {
   systemLetters,
   systems,
 } from './edges.js';
+export { type EndpointTarget, sameTarget, serverAddress } from './endpoint-target.js';
 export {
   ConfigError,
   ConnectionError,

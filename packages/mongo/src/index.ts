@@ -1,4 +1,5 @@
 import type { ConnectorDefinition } from '@ferry/core';
+import { mongoTarget } from './mongo-config.js';
 import { createMongoSink } from './mongo-sink.js';
 import { createMongoSource } from './mongo-source.js';
 
@@ -20,4 +21,5 @@ export const mongoConnector: ConnectorDefinition = {
   letter: 'M',
   createSource: createMongoSource,
   createSink: createMongoSink,
+  target: mongoTarget,
 };

@@ -1,4 +1,4 @@
-import { parseOptions } from '@ferry/core';
+import { type EndpointTarget, parseOptions, serverAddress } from '@ferry/core';
 import { BSON } from 'mongodb';
 import { z } from 'zod';
 
@@ -155,4 +155,19 @@ export function parseSourceOptions(input: unknown): MongoSourceConfig {
 
 export function parseSinkOptions(input: unknown): MongoSinkConfig {
   return parseOptions(mongoSinkOptionsSchema, input, '[mongo] invalid sink options');
+}
+
+/**
+ * The collection and its server as the options name them: the connection
+ * string's hosts (27017 by default; a `mongodb+srv` name as given) and the database.
+ */
+export function mongoTarget(role: 'source' | 'sink', input: unknown): EndpointTarget | undefined {
+  const { url, database, collection } = role === 'source' ? parseSourceOptions(input) : parseSinkOptions(input);
+  const address = parseMongoUrl(url);
+  if (address === undefined) return undefined;
+  const srv = url.startsWith('mongodb+srv:') ? 'srv:' : '';
+  return {
+    server: `${srv}${serverAddress(address.hosts, 27017)}/${database}`,
+    name: `collection "${database}.${collection}"`,
+  };
 }

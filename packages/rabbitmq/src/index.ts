@@ -1,4 +1,5 @@
 import type { ConnectorDefinition } from '@ferry/core';
+import { rabbitMqTarget } from './rabbitmq-config.js';
 import { createRabbitMqSink } from './rabbitmq-sink.js';
 import { createRabbitMqSource } from './rabbitmq-source.js';
 
@@ -20,4 +21,5 @@ export const rabbitMqConnector: ConnectorDefinition = {
   letter: 'Q',
   createSource: createRabbitMqSource,
   createSink: createRabbitMqSink,
+  target: rabbitMqTarget,
 };

@@ -125,3 +125,32 @@ describe('connector', () => {
     expect(rabbitMqConnector.createSink({ url, queue: 'q' }).name).toBe('rabbitmq');
   });
 });
+
+describe('queueType', () => {
+  it("comes from queueType, else from arguments' x-queue-type, else classic", () => {
+    expect(parseSourceOptions({ url, queue: 'q', queueType: 'quorum' }).queueType).toBe('quorum');
+    expect(parseSourceOptions({ url, queue: 'q', arguments: { 'x-queue-type': 'quorum' } }).queueType).toBe('quorum');
+    expect(parseSourceOptions({ url, queue: 'q' }).queueType).toBe('classic');
+    expect(parseSinkOptions({ url, queue: 'q', arguments: { 'x-queue-type': 'stream' } }).queueType).toBe('stream');
+    expect(parseSinkOptions({ url, exchange: 'x' }).queueType).toBe('classic');
+  });
+
+  it('refuses a queueType that disagrees with x-queue-type, or an x-queue-type it does not know', () => {
+    expect(
+      messageOf(() =>
+        createRabbitMqSource({ url, queue: 'q', queueType: 'classic', arguments: { 'x-queue-type': 'quorum' } }),
+      ),
+    ).toMatch(/- queueType: "classic" disagrees with arguments' x-queue-type "quorum": give one/);
+    expect(messageOf(() => createRabbitMqSink({ url, queue: 'q', arguments: { 'x-queue-type': 'lazy' } }))).toMatch(
+      /- arguments\.x-queue-type: expected one of classic, quorum, stream \(got "lazy"\)/,
+    );
+    expect(messageOf(() => createRabbitMqSource({ url, queue: 'q', queueType: 'fast' }))).toMatch(/- queueType: /);
+  });
+
+  it('refuses a stream queue as a source, saying why, and takes it as a sink', () => {
+    expect(messageOf(() => createRabbitMqSource({ url, queue: 'q', queueType: 'stream' }))).toMatch(
+      /- queueType: a stream queue cannot be read as a queue: .*refuses the nack/,
+    );
+    expect(() => createRabbitMqSink({ url, queue: 'q', queueType: 'stream', declare: true })).not.toThrow();
+  });
+});

@@ -1,4 +1,4 @@
-import { parseOptions } from '@ferry/core';
+import { type EndpointTarget, parseOptions, serverAddress } from '@ferry/core';
 import { z } from 'zod';
 
 const urlSchema = z.string().refine(
@@ -13,6 +13,47 @@ const urlSchema = z.string().refine(
   { message: 'expected an amqp:// or amqps:// URL such as amqp://user:pass@127.0.0.1:5672/vhost' },
 );
 
+const queueTypes = ['classic', 'quorum', 'stream'] as const;
+export type QueueType = (typeof queueTypes)[number];
+
+/**
+ * The queue type `queueType` or `arguments`' `x-queue-type` says (they must
+ * agree when both are given); classic when neither does. AMQP cannot ask a
+ * queue for its type, so this is what ferry goes by.
+ */
+function checkQueueType(
+  options: { queueType?: QueueType | undefined; arguments: Record<string, unknown> },
+  ctx: z.RefinementCtx,
+): void {
+  const declared = options.arguments['x-queue-type'];
+  if (declared === undefined) return;
+  if (!(queueTypes as readonly unknown[]).includes(declared)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['arguments', 'x-queue-type'],
+      message: `expected one of ${queueTypes.join(', ')} (got ${JSON.stringify(declared)})`,
+    });
+  } else if (options.queueType !== undefined && options.queueType !== declared) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['queueType'],
+      message: `"${options.queueType}" disagrees with arguments' x-queue-type "${String(declared)}": give one`,
+    });
+  }
+}
+
+function queueTypeOf(options: { queueType?: QueueType | undefined; arguments: Record<string, unknown> }): QueueType {
+  return options.queueType ?? (options.arguments['x-queue-type'] as QueueType | undefined) ?? 'classic';
+}
+
+/** The arguments a declare sends: the given ones, with the queue type's unless classic, the broker's default. */
+export function declareArguments(config: {
+  queueType: QueueType;
+  arguments: Record<string, unknown>;
+}): Record<string, unknown> {
+  return config.queueType === 'classic' ? config.arguments : { ...config.arguments, 'x-queue-type': config.queueType };
+}
+
 const commonShape = {
   // The runner merges a connection (`kind`, `url`) into the endpoint keys; accept the kind it carries.
   kind: z.literal('rabbitmq').optional(),
@@ -22,20 +63,38 @@ const commonShape = {
   /** false: the queue/exchange must exist (passive check); true: declare it with the options below. */
   declare: z.boolean().default(false),
   durable: z.boolean().default(true),
-  queueType: z.enum(['classic', 'quorum']).default('classic'),
+  /**
+   * The queue's type: how `declare` creates it, and whether the source trusts
+   * `x-delivery-count` (quorum only; on a classic queue a publisher can set
+   * it). Default: `arguments`' `x-queue-type`, else classic.
+   */
+  queueType: z.enum(queueTypes).optional(),
   arguments: z.record(z.string(), z.unknown()).default({}),
   heartbeatSeconds: z.int().nonnegative().default(30),
   connectTimeoutMs: z.int().positive().default(5000),
 };
 
-export const rabbitMqSourceOptionsSchema = z.strictObject({
-  ...commonShape,
-  queue: z.string().min(1),
-  /** 0: twice the largest read size asked for so far. */
-  prefetch: z.int().nonnegative().max(65_535).default(0),
-  lingerMs: z.int().nonnegative().default(50),
-  maxDeliveries: z.int().positive().default(5),
-});
+export const rabbitMqSourceOptionsSchema = z
+  .strictObject({
+    ...commonShape,
+    queue: z.string().min(1),
+    /** 0: twice the largest read size asked for so far. */
+    prefetch: z.int().nonnegative().max(65_535).default(0),
+    lingerMs: z.int().nonnegative().default(50),
+    maxDeliveries: z.int().positive().default(5),
+  })
+  .superRefine((options, ctx) => {
+    checkQueueType(options, ctx);
+    if (queueTypeOf(options) === 'stream') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['queueType'],
+        message:
+          'a stream queue cannot be read as a queue: it keeps messages once acked and refuses the nack that gives a batch back; read a classic or quorum queue',
+      });
+    }
+  })
+  .transform((options) => ({ ...options, queueType: queueTypeOf(options) }));
 
 export const rabbitMqSinkOptionsSchema = z
   .strictObject({
@@ -71,6 +130,7 @@ export const rabbitMqSinkOptionsSchema = z
     timestamp: z.boolean().default(false),
   })
   .superRefine((options, ctx) => {
+    checkQueueType(options, ctx);
     if (options.queue !== undefined && options.exchange !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['exchange'], message: 'give either queue or exchange, not both' });
     } else if (options.queue === undefined && options.exchange === undefined) {
@@ -101,6 +161,7 @@ export const rabbitMqSinkOptionsSchema = z
   })
   .transform((options) => ({
     ...options,
+    queueType: queueTypeOf(options),
     routingKey: options.routingKey ?? (options.queue !== undefined ? options.queue : ''),
   }));
 
@@ -147,4 +208,17 @@ export function parseAmqpUrl(url: string): AmqpAddress {
     password: parsed.username === '' && parsed.password === '' ? 'guest' : decodeURIComponent(parsed.password),
     vhost: path === '' ? '/' : decodeURIComponent(path),
   };
+}
+
+/**
+ * The queue and its broker as the options name them: host and port, and the
+ * vhost. A sink that publishes to an exchange names no queue: where its
+ * messages go depends on bindings only the broker knows.
+ */
+export function rabbitMqTarget(role: 'source' | 'sink', input: unknown): EndpointTarget | undefined {
+  const { url, queue } = role === 'source' ? parseSourceOptions(input) : parseSinkOptions(input);
+  if (queue === undefined) return undefined;
+  const { host, port, vhost } = parseAmqpUrl(url);
+  const address = serverAddress(`${host.includes(':') ? `[${host}]` : host}:${port}`, port);
+  return { server: `${address}/${vhost}`, name: `queue "${queue}"` };
 }

@@ -15,7 +15,7 @@ import {
 import type { Channel, ChannelModel, ConfirmChannel, Message, Options } from 'amqplib';
 import { closeQuietly, describe, RabbitMqClient } from './rabbitmq-client.js';
 import { type EncodedBody, encodeBody } from './rabbitmq-codec.js';
-import { parseSinkOptions, type RabbitMqSinkConfig } from './rabbitmq-config.js';
+import { declareArguments, parseSinkOptions, type RabbitMqSinkConfig } from './rabbitmq-config.js';
 import { type FrameBatcher, frameBatcher, sinkWriteBufferBytes } from './rabbitmq-frames.js';
 
 interface Session {
@@ -101,7 +101,7 @@ class RabbitMqSink implements Sink {
   }
 
   async #checkTarget(channel: Channel): Promise<void> {
-    const { queue, exchange, declare, durable, queueType, exchangeType } = this.#config;
+    const { queue, exchange, declare, durable, exchangeType } = this.#config;
     const args = this.#config.arguments;
     if (exchange !== undefined) {
       await this.#client.call(declare ? 'declaring the exchange' : 'checking the exchange', () =>
@@ -116,7 +116,7 @@ class RabbitMqSink implements Sink {
       declare
         ? channel.assertQueue(name, {
             durable,
-            arguments: { ...args, ...(queueType === 'quorum' ? { 'x-queue-type': 'quorum' } : {}) },
+            arguments: declareArguments(this.#config),
           })
         : channel.checkQueue(name),
     );

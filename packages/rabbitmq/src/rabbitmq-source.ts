@@ -15,7 +15,7 @@ import {
 import type { Channel, ChannelModel, ConsumeMessage, Message } from 'amqplib';
 import { closeQuietly, RabbitMqClient } from './rabbitmq-client.js';
 import { decodeBody, stringifyHeaders } from './rabbitmq-codec.js';
-import { parseSourceOptions, type RabbitMqSourceConfig } from './rabbitmq-config.js';
+import { declareArguments, parseSourceOptions, type RabbitMqSourceConfig } from './rabbitmq-config.js';
 
 /** What `ack` and `release` need of a batch: the channel it came from and its delivery tags. */
 export interface RabbitMqHandle {
@@ -107,9 +107,9 @@ class RabbitMqSource implements Source<RabbitMqHandle> {
     const model = await this.#client.connect();
     try {
       const channel = await this.#client.channel(model);
-      const { queue, declare, durable, queueType } = this.#config;
+      const { queue, declare, durable } = this.#config;
       if (declare) {
-        const args = { ...this.#config.arguments, ...(queueType === 'quorum' ? { 'x-queue-type': 'quorum' } : {}) };
+        const args = declareArguments(this.#config);
         await this.#client.call('declaring the queue', () => channel.assertQueue(queue, { durable, arguments: args }));
       } else {
         await this.#client.call('checking the queue', () => channel.checkQueue(queue));
@@ -269,12 +269,15 @@ class RabbitMqSource implements Source<RabbitMqHandle> {
 
   /** How often this message has been delivered, this delivery included. */
   #deliveries(session: Session, message: ConsumeMessage): number {
-    // Quorum queues count for us (returns and lost consumers), across restarts.
-    const counted = message.properties.headers?.['x-delivery-count'];
-    if (typeof counted === 'number') return counted + 1;
     // Never handed out before, the broker says. Nothing to remember until it comes
     // back marked redelivered: counting from 1 then gives what counting now would.
     if (!message.fields.redelivered) return 1;
+    // A quorum queue counts for us (returns and lost consumers), across restarts, and sets the header on each
+    // redelivery; a classic queue, and a first delivery, pass on whatever the publisher put there.
+    if (this.#config.queueType === 'quorum') {
+      const counted = message.properties.headers?.['x-delivery-count'];
+      if (typeof counted === 'number') return counted + 1;
+    }
     const messageId = message.properties.messageId as string | undefined;
     const key =
       typeof messageId === 'string' && messageId !== ''

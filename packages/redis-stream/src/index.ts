@@ -1,4 +1,5 @@
 import type { ConnectorDefinition } from '@ferry/core';
+import { redisStreamTarget } from './redis-stream-config.js';
 import { createRedisStreamSink } from './redis-stream-sink.js';
 import { createRedisStreamSource } from './redis-stream-source.js';
 
@@ -31,4 +32,5 @@ export const redisStreamConnector: ConnectorDefinition = {
   letter: 'S',
   createSource: createRedisStreamSource,
   createSink: createRedisStreamSink,
+  target: redisStreamTarget,
 };

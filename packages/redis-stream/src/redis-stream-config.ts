@@ -1,4 +1,4 @@
-import { parseOptions } from '@ferry/core';
+import { type EndpointTarget, parseOptions, serverAddress } from '@ferry/core';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { defaultConsumerName } from './redis-stream-consumers.js';
@@ -125,4 +125,17 @@ export function parseSourceOptions(input: unknown): RedisStreamSourceConfig {
 
 export function parseSinkOptions(input: unknown): RedisStreamSinkConfig {
   return parseOptions(redisStreamSinkOptionsSchema, input, '[redis-stream] invalid sink options');
+}
+
+/**
+ * The stream and its server as the options name them: host and port (6379 by
+ * default), and the database of the URL's path or `db` parameter (0 by
+ * default). A ready `client` tells nothing here.
+ */
+export function redisStreamTarget(role: 'source' | 'sink', input: unknown): EndpointTarget | undefined {
+  const { url, stream } = role === 'source' ? parseSourceOptions(input) : parseSinkOptions(input);
+  if (url === undefined) return undefined;
+  const parsed = new URL(url);
+  const db = parsed.searchParams.get('db') ?? (parsed.pathname.replace(/^\//, '') || '0');
+  return { server: `${serverAddress(parsed.host, 6379)}/${Number(db)}`, name: `stream "${stream}"` };
 }

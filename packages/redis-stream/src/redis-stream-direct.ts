@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { DirectMove, DirectMoveResult, Sink } from '@ferry/core';
+import { type DirectMove, type DirectMoveResult, type Sink, TransientError } from '@ferry/core';
 import type { Redis } from 'ioredis';
 import type { RedisStreamClient } from './redis-stream-client.js';
 
@@ -61,11 +61,11 @@ export function sameServer(a: ServerIdentity, b: ServerIdentity): boolean {
 }
 
 /**
- * Strings one XADD may take in a script: Lua's `unpack` stops near 8000. An
- * entry with more fields cannot be moved by the script, and the move refuses
- * it before writing anything.
+ * Strings one XADD may take in a script: Lua's `unpack` stops near 8000, and
+ * no other way passes more arguments to `redis.call`. A wider entry at the
+ * head is moved by `moveWide` instead; one behind the head ends the batch before it.
  */
-const maxXaddArgs = 7900;
+export const maxXaddArgs = 7900;
 
 /**
  * Moves up to ARGV[1] entries from the head of KEYS[1] to KEYS[2], as the
@@ -79,6 +79,10 @@ const maxXaddArgs = 7900;
  * the room left below it, and returns {0, 0, 1} when there is none. Checked
  * in the script, the bound holds against other writers too, which a length
  * read before the move would not see coming.
+ *
+ * An entry too wide for one XADD here (see maxXaddArgs) ends the batch
+ * before it; when it is the first, the reply is {0, 0, 2, its id}, and the
+ * client moves it with moveWideScript.
  *
  * Redis does not undo the writes of a script that fails midway, so every
  * check that can fail comes before the first write: the target's type, the
@@ -117,10 +121,7 @@ local bytes = 0
 for i = 1, n do
   local fields = entries[i][2]
   if head + #fields + 2 > ${maxXaddArgs} then
-    if i == 1 then
-      return redis.error_reply('ERR entry ' .. entries[i][1] .. ' of stream "' .. from .. '" has ' .. (#fields / 2) ..
-        ' fields, more than a script can add at once: move it with direct: false')
-    end
+    if i == 1 then return {0, 0, 2, entries[1][1]} end
     n = i - 1
     break
   end
@@ -156,6 +157,42 @@ return {n, bytes, 0}
 `;
 
 const directMoveSha = createHash('sha1').update(directMoveScript).digest('hex');
+
+/**
+ * The second half of moving one entry too wide for directMoveScript, run in
+ * a MULTI right after the client's own `XADD to * fields…` of it, so that
+ * both happen at one point in time or not at all. It deletes entry ARGV[1]
+ * from the source and notes the receipt (ARGV[2] = seq, ARGV[3] = bytes,
+ * kept ARGV[4] ms), or takes the new target entry back when the target went
+ * over its maxLen (ARGV[5], '' for none: {0, 0, 1}) or the source entry is
+ * gone (moved by another, or by this very transaction resent after a lost
+ * reply: {0, 0, 3}). Returns {1, bytes, 0} when it moved.
+ *
+ * Only a target that is not a stream makes such an XADD fail once queued (an
+ * OOM or an ACL refusal aborts the whole transaction): then nothing is done.
+ */
+export const moveWideScript = `
+local from, to, receipt = KEYS[1], KEYS[2], KEYS[3]
+local id, capacity = ARGV[1], tonumber(ARGV[5] or '')
+if redis.call('TYPE', to).ok ~= 'stream' then return {0, 0, 4} end
+local function undo(code)
+  local added = redis.call('XREVRANGE', to, '+', '-', 'COUNT', 1)
+  redis.call('XDEL', to, added[1][1])
+  return {0, 0, code}
+end
+if capacity and redis.call('XLEN', to) > capacity then return undo(1) end
+if redis.call('XDEL', from, id) == 0 then return undo(3) end
+redis.call('SET', receipt, ARGV[2] .. ':1:' .. ARGV[3], 'PX', ARGV[4])
+return {1, tonumber(ARGV[3]), 0}
+`;
+
+/**
+ * The reply's third number: what a move did besides moving. `wide`: the head
+ * entry is too wide for the script, and the reply's fourth item is its id;
+ * `gone`: that entry left the source between its read and its move.
+ */
+const moveCode = { moved: 0, full: 1, wide: 2, gone: 3 } as const;
+type MoveReply = [records: number, bytes: number, code: number, wideId?: string];
 
 /** How long a receipt outlives its move: a retry later than this moves fresh entries, and only the count misses the lost reply. */
 const receiptTtlMs = 600_000;
@@ -234,17 +271,60 @@ export class SameServerMove implements DirectMove {
     const [from, to, receipt] = this.#keys;
     const args = [from, to, receipt, max, String(this.#seq), ...this.#args];
     this.#used = true;
-    const reply = (await this.#client.call(`EVALSHA (move to stream "${to}")`, async () => {
-      try {
-        return await redis.evalsha(directMoveSha, 3, ...args);
-      } catch (error) {
-        // The script cache was flushed or the server restarted: EVAL loads it again.
-        if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
-        return redis.eval(directMoveScript, 3, ...args);
-      }
-    })) as [number, number, number];
+    let reply: MoveReply;
+    // A wide entry gone before its move was moved by another (or by this move's lost attempt, which the receipt tells): look again.
+    for (let tries = 0; ; tries++) {
+      reply = (await this.#client.call(`EVALSHA (move to stream "${to}")`, async () => {
+        try {
+          return await redis.evalsha(directMoveSha, 3, ...args);
+        } catch (error) {
+          // The script cache was flushed or the server restarted: EVAL loads it again.
+          if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
+          return redis.eval(directMoveScript, 3, ...args);
+        }
+      })) as MoveReply;
+      if (reply[2] !== moveCode.wide) break;
+      reply = await this.#moveWide(redis, reply[3]!);
+      if (reply[2] !== moveCode.gone || tries >= 3) break;
+    }
+    if (reply[2] === moveCode.gone) {
+      throw new TransientError(`[redis-stream] a wide entry of stream "${from}" kept leaving it as it was moved`);
+    }
     this.#seq += 1;
-    return reply[2] === 1 ? { records: 0, bytes: 0, full: true } : { records: reply[0], bytes: reply[1] };
+    return reply[2] === moveCode.full ? { records: 0, bytes: 0, full: true } : { records: reply[0], bytes: reply[1] };
+  }
+
+  /**
+   * Moves the head entry `id`, too wide for one XADD in a script: the client
+   * reads it and adds it in a MULTI whose moveWideScript deletes it from the
+   * source, so that it is at one end or the other, as with the script.
+   */
+  async #moveWide(redis: Redis, id: string): Promise<MoveReply> {
+    const [from, to, receipt] = this.#keys;
+    const [withId, idField, ttl, capacity] = this.#args as [string, string, string, string];
+    const entries = await this.#client.call('XRANGE (wide entry)', () => redis.xrangeBuffer(from, id, id));
+    const fields = entries[0]?.[1];
+    if (fields === undefined) return [0, 0, moveCode.gone];
+    const add: (string | Buffer)[] = [to, '*'];
+    let bytes = 0;
+    for (let j = 0; j + 1 < fields.length; j += 2) {
+      const [field, value] = [fields[j]!, fields[j + 1]!];
+      bytes += field.length + value.length;
+      if (withId === '1' && field.equals(Buffer.from(idField))) continue;
+      add.push(field, value);
+    }
+    if (withId === '1') add.push(idField, id);
+    // One array, not spread arguments: ioredis flattens it, where 200,000 arguments would overflow the stack.
+    const replies = await this.#client.call(`MULTI (move a wide entry to stream "${to}")`, () =>
+      redis
+        .multi()
+        .call('XADD', add)
+        .eval(moveWideScript, 3, from, to, receipt, id, String(this.#seq), String(bytes), ttl, capacity)
+        .exec(),
+    );
+    if (replies === null) throw this.#client.toError(new Error('Connection is closed.'), 'EXEC');
+    for (const [error] of replies) if (error !== null) throw this.#client.toError(error, `XADD to stream "${to}"`);
+    return replies[1]![1] as MoveReply;
   }
 
   /** Deletes the receipt, which nothing asks for once the source closes (it would expire anyway). */

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { RedisStreamClient } from './redis-stream-client.js';
 import { appendFields, appendJson, appendRawFields, type FieldText, fieldsFormat } from './redis-stream-codec.js';
 import { parseSinkOptions, type RedisStreamSinkConfig } from './redis-stream-config.js';
-import { type DirectTarget, directTargetKey, identifyServer } from './redis-stream-direct.js';
+import { type DirectTarget, directTargetKey, identifyServer, maxXaddArgs } from './redis-stream-direct.js';
 
 /** Without a noted position: how far back `reconcile` looks beyond twice the batch, for entries other writers added since. */
 const reconcileSlack = 100;
@@ -35,6 +35,14 @@ end
 return last
 `;
 
+/** One call of a script write: the add script for records `start` to `end`, or a plain XADD of one too wide for it. */
+interface ScriptCall {
+  readonly command: 'EVAL' | 'XADD';
+  readonly args: (FieldText | number)[];
+  readonly start: number;
+  readonly end: number;
+}
+
 /** Reply errors that mean "this server runs no scripts for us", not "this write is wrong". */
 const scriptsRefused = /^(NOPERM|ERR unknown command|ERR This Redis command is not allowed)/;
 
@@ -54,6 +62,8 @@ class RedisStreamSink implements Sink {
   readonly #head: readonly (FieldText | number)[];
   #redis: Redis | undefined;
   #useScript: boolean;
+  /** A script write has landed on this server: scripts run here. */
+  #scriptsRan = false;
   #directTarget: DirectTarget | undefined;
   /** The id of the last entry this sink wrote: a position no later than the stream's end, known without a round trip. */
   #lastWritten: string | undefined;
@@ -152,7 +162,14 @@ class RedisStreamSink implements Sink {
     }
     if (this.#useScript) {
       const rejected: RejectedRecord[] = [];
-      if (await this.#writeScript(this.#scriptCalls(records, rejected))) return outcome(rejected);
+      const calls = this.#scriptCalls(records, rejected);
+      // Until a script has run here, a batch with an XADD of its own goes as plain XADDs: were scripts refused, the
+      // records of the XADDs would have landed before those of the refused scripts, out of order.
+      const plain = !this.#scriptsRan && calls.some((call) => call.command === 'XADD');
+      if (!plain) {
+        await this.#writeScript(records, calls);
+        return outcome(rejected);
+      }
     }
     const rejected: RejectedRecord[] = [];
     await this.#writePipeline(records, rejected);
@@ -172,58 +189,85 @@ class RedisStreamSink implements Sink {
     }
   }
 
-  /** One EVAL of the add script per chunk of records: `[script, 1, stream, trimTo, count, fields…, count, …]`. */
-  #scriptCalls(records: readonly FerryRecord[], rejected: RejectedRecord[]): (FieldText | number)[][] {
+  /**
+   * One EVAL of the add script per chunk of records: `[script, 1, stream, trimTo, count, fields…, count, …]`;
+   * an entry too wide for the script's `unpack` (see maxXaddArgs) ends its chunk and goes as a plain XADD,
+   * and a record that cannot be written is left out (in `rejected`).
+   */
+  #scriptCalls(records: readonly FerryRecord[], rejected: RejectedRecord[]): ScriptCall[] {
     const { stream, trim, maxLen } = this.#config;
     const trimTo = trim && maxLen !== undefined ? String(maxLen) : '';
-    const calls: (FieldText | number)[][] = [];
-    for (let start = 0; start < records.length; start += scriptChunk) {
-      const args: (FieldText | number)[] = [addEntriesScript, 1, stream, trimTo];
-      const end = Math.min(records.length, start + scriptChunk);
-      for (let i = start; i < end; i++) {
-        const at = args.push(0) - 1;
-        const count = this.#appendOrReject(args, records[i]!, rejected);
-        if (count === 0) args.length = at;
-        else args[at] = count;
+    const calls: ScriptCall[] = [];
+    let start = 0;
+    let args: (FieldText | number)[] = [addEntriesScript, 1, stream, trimTo];
+    const flush = (end: number) => {
+      if (end > start && args.length > 4) calls.push({ command: 'EVAL', args, start, end });
+      args = [addEntriesScript, 1, stream, trimTo];
+      start = end;
+    };
+    for (let i = 0; i < records.length; i++) {
+      const at = args.push(0) - 1;
+      const count = this.#appendOrReject(args, records[i]!, rejected);
+      if (count === 0) {
+        args.length = at;
+      } else if (count > maxXaddArgs) {
+        // The script unpacks an entry's `count` strings at once.
+        const fields = args.splice(at + 1);
+        args.length = at;
+        flush(i);
+        calls.push({ command: 'XADD', args: [...this.#head, ...fields], start: i, end: i + 1 });
+        start = i + 1;
+        continue;
+      } else {
+        args[at] = count;
       }
-      if (args.length > 4) calls.push(args);
+      if (i + 1 - start === scriptChunk) flush(i + 1);
     }
+    flush(records.length);
     return calls;
   }
 
-  /** All script calls in one round trip; false when the server refuses scripts. */
-  async #writeScript(calls: readonly (FieldText | number)[][]): Promise<boolean> {
+  /** All calls in one round trip; when the server refuses scripts, the records whose calls did not land go by pipeline. */
+  async #writeScript(records: readonly FerryRecord[], calls: readonly ScriptCall[]): Promise<void> {
     const redis = this.#redis ?? this.#client.redis;
     const pipeline = redis.pipeline();
-    for (const args of calls) pipeline.call('EVAL', ...args);
+    // One array each, not spread arguments: ioredis flattens it, and a wide entry's would overflow the stack.
+    for (const { command, args } of calls) pipeline.call(command, args);
     const results = await this.#client.call('EVAL (XADD batch)', () => pipeline.exec());
     if (results === null) throw this.#client.toError(new Error('Connection is closed.'), 'EVAL (XADD batch)');
+    let refused = false;
     for (const [error, last] of results) {
       if (error === null) {
         if (typeof last === 'string' && last !== '') this.#lastWritten = last;
         continue;
       }
-      if (scriptsRefused.test(error.message)) {
-        this.#useScript = false;
-        return false;
-      }
-      throw this.#client.toError(error, 'EVAL (XADD batch)');
+      if (!scriptsRefused.test(error.message)) throw this.#client.toError(error, 'EVAL (XADD batch)');
+      refused = true;
     }
-    return true;
+    if (!refused) {
+      this.#scriptsRan = true;
+      return;
+    }
+    this.#useScript = false;
+    // The refused records were set aside once already: they are left out again, into a list no one reads.
+    await this.#writePipeline(
+      calls.flatMap((call, i) => (results[i]![0] === null ? [] : records.slice(call.start, call.end))),
+      [],
+    );
   }
 
   async #writePipeline(records: readonly FerryRecord[], rejected: RejectedRecord[]): Promise<void> {
     const redis = this.#redis ?? this.#client.redis;
-    const commands: (FieldText | number)[][] = [];
+    const pipeline = redis.pipeline();
     const written: FerryRecord[] = [];
     for (const record of records) {
-      const args: (FieldText | number)[] = ['xadd', ...this.#head];
+      const args: (FieldText | number)[] = [...this.#head];
       if (this.#appendOrReject(args, record, rejected) === 0) continue;
-      commands.push(args);
+      pipeline.call('XADD', args);
       written.push(record);
     }
-    if (commands.length === 0) return;
-    const results = await this.#client.call('XADD', () => redis.pipeline(commands).exec());
+    if (written.length === 0) return;
+    const results = await this.#client.call('XADD', () => pipeline.exec());
     if (results === null) throw this.#client.toError(new Error('Connection is closed.'), 'XADD');
     for (let i = 0; i < results.length; i++) {
       const [error, id] = results[i]!;

@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import {
   type DirectMove,
   type FerryRecord,
+  isTransient,
   type ReadOptions,
   RecordRejectedError,
   type RecordValue,
@@ -9,8 +10,8 @@ import {
   type Sink,
   type Source,
   type SourceBatch,
+  sleep,
 } from '@ferry/core';
-import { isTransient, sleep } from '@ferry/core';
 import type { Redis } from 'ioredis';
 import { RedisStreamClient } from './redis-stream-client.js';
 import {
