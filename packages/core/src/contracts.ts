@@ -91,6 +91,12 @@ export interface DirectMoveResult {
    * so when another writer took the room since the pump asked `free()`.
    */
   readonly full?: boolean;
+  /**
+   * Nothing moved because the next record must take the usual path (read,
+   * write, ack), where the sink can refuse it with its reason: the pump
+   * takes one usual step, then moves on the direct way.
+   */
+  readonly usual?: boolean;
 }
 
 /**

@@ -280,16 +280,15 @@ export function createPump(options: PumpOptions): Pump {
   };
 
   const deadLetterRecord = (rejected: RejectedRecord): FerryRecord => {
-    const original = Buffer.from(rejected.raw.buffer, rejected.raw.byteOffset, rejected.raw.byteLength);
     const value: RecordValue = {
       reason: rejected.reason,
       sourceId: rejected.id,
       source: source.name,
-      original: original.toString('base64'),
-      rejectedAt: new Date().toISOString(),
+      original: Buffer.from(rejected.raw),
+      rejectedAt: new Date(),
     };
     if (options.flowName !== undefined) value.flow = options.flowName;
-    if (rejected.attempts !== undefined) value.attempts = rejected.attempts;
+    if (rejected.attempts !== undefined) value.attempts = BigInt(rejected.attempts);
     if (rejected.contentType !== undefined) value.contentType = rejected.contentType;
     if (rejected.headers !== undefined) value.headers = rejected.headers;
     return { id: rejected.id, value, readAt: Date.now(), bytes: rejected.raw.byteLength };
@@ -573,6 +572,10 @@ export function createPump(options: PumpOptions): Pump {
     } catch (error) {
       if (error instanceof AbortedError || signal?.aborted) throw new Stop('aborted');
       throw fail(error, `moving (${path.name})`);
+    }
+    if (moved.usual === true) {
+      await step();
+      return;
     }
     if (moved.records === 0) {
       // Full: another writer took the room since free() said there was some, as free() would now say.

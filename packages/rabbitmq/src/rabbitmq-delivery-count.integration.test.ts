@@ -47,7 +47,7 @@ describe('x-delivery-count', () => {
     for (let delivery = 1; delivery < 3; delivery++) {
       const batch = await source.read(10, { waitMs: 2000 });
       expect(batch.rejected ?? []).toEqual([]);
-      expect(batch.records.map((r) => [r.id, r.value])).toEqual([['forged', { n: 1 }]]);
+      expect(batch.records.map((r) => [r.id, r.value])).toEqual([['forged', { n: 1n }]]);
       await source.release(batch);
     }
     // Its third delivery, by ferry's own count: poison after all.

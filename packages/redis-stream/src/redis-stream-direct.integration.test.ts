@@ -1,4 +1,4 @@
-import { createPump, type PumpResult, type Sink, type Source } from '@ferry/core';
+import { createMemorySink, createPump, type PumpResult, type Sink, type Source } from '@ferry/core';
 import { redisUrl, uniqueName } from '@ferry/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -28,15 +28,19 @@ function stream(label: string): string {
   return name;
 }
 
-/** Entry `i` of a mixed seed: text, numbers, JSON-looking text, UTF-8, bytes that are not UTF-8, a stale source id. */
+/** Entry `i` of a mixed seed: text, numbers, JSON-looking text, UTF-8, bytes that are not UTF-8. */
 function mixedFields(i: number): (string | Buffer)[] {
   const fields: (string | Buffer)[] = ['n', String(i), 'text', `message ${i}`, 'json', '{"a":[1,2]}'];
   if (i % 3 === 0) fields.push('utf8', `héllo ✓ 𝄞 ${i}`);
   if (i % 4 === 0) fields.push('bin', Buffer.from([0xff, 0xfe, 0x00, i & 0xff, 0xc3, 0x28]));
-  if (i % 5 === 0) fields.push('_source_id', 'from-an-earlier-hop');
   if (i % 7 === 0) fields.push('empty', '');
   if (i % 11 === 0) fields.push(Buffer.from([0x80, 0x81]), 'a field name that is not UTF-8');
   return fields;
+}
+
+/** `mixedFields`, every fifth entry with a source id an earlier hop left. */
+function carryingFields(i: number): (string | Buffer)[] {
+  return i % 5 === 0 ? [...mixedFields(i), '_source_id', 'from-an-earlier-hop'] : mixedFields(i);
 }
 
 /** Seeds a stream with explicit ids `1-1`, `1-2`…, so that two streams can hold the very same entries. */
@@ -92,7 +96,7 @@ describe('the same-server move (S2S on one Redis)', () => {
     expect(await admin.xlen(fastIn)).toBe(0);
     const fastFields = await fieldsOf(admin, fastOut);
     expect(fastFields).toEqual(await fieldsOf(admin, usualOut));
-    // The entries in their order, each with its source id last, in place of the one it carried.
+    // The entries in their order, each with its source id last.
     expect(await sourceIds(admin, fastOut)).toEqual(ids);
     expect(fastFields[5]!.map(String)).toEqual([
       'n',
@@ -217,7 +221,7 @@ describe('the same-server move (S2S on one Redis)', () => {
 
   it('writes no source id when the sink has sourceIdField: false, and copies a carried one', async () => {
     const [from, to] = [stream('in'), stream('out')];
-    await seed(from, 10);
+    await seed(from, 10, carryingFields);
     const result = await pump(
       createRedisStreamSource({ url, stream: from }),
       createRedisStreamSink({ url, stream: to, sourceIdField: false }),
@@ -228,6 +232,27 @@ describe('the same-server move (S2S on one Redis)', () => {
       Array.from({ length: 10 }, (_, i) => i % 5 === 0),
     );
     expect(fields[5]!.map(String).slice(-2)).toEqual(['_source_id', 'from-an-earlier-hop']);
+  });
+
+  it('leaves an entry with a source id of its own to the usual path, which refuses it with the reason', async () => {
+    const [from, to] = [stream('in'), stream('out')];
+    const ids = await seed(from, 12, carryingFields);
+    const deadLetter = createMemorySink();
+    const result = await createPump({
+      source: createRedisStreamSource({ url, stream: from }),
+      sink: createRedisStreamSink({ url, stream: to }),
+      deadLetter,
+      batchSize: 4,
+    }).run();
+    expect(result).toMatchObject({ records: 9, direct: 'same-server script', stopReason: 'empty' });
+    expect(await admin.xlen(from)).toBe(0);
+    expect(await sourceIds(admin, to)).toEqual(ids.filter((_, i) => i % 5 !== 0));
+    expect(deadLetter.records.map((r) => [r.value.sourceId, r.value.reason])).toEqual(
+      ['1-1', '1-6', '1-11'].map((id) => [
+        id,
+        'the record has its own field "_source_id" ("from-an-earlier-hop"), which the sink\'s source-id field would overwrite: set sourceIdField to another name on this sink, or false',
+      ]),
+    );
   });
 });
 

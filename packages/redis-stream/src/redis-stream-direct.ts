@@ -70,10 +70,11 @@ export const maxXaddArgs = 7900;
 /**
  * Moves up to ARGV[1] entries from the head of KEYS[1] to KEYS[2], as the
  * range-mode source and the fields sink would: each entry's fields as read,
- * but for the source-id field (ARGV[4], when ARGV[3] is '1'), which is
- * replaced by the entry id at the end; then the moved head deleted with
- * XTRIM MINID (exact), or the whole stream when it was all moved. Returns
- * {moved, bytes, full}.
+ * then the source-id field (ARGV[4], when ARGV[3] is '1') with the entry id;
+ * then the moved head deleted with XTRIM MINID (exact), or the whole stream
+ * when it was all moved. Returns {moved, bytes, code}. An entry that holds a
+ * source id of its own ends the move before it, or, at the head, returns
+ * code 4: the sink would refuse it, which only the usual path can say.
  *
  * ARGV[6], when not '', is the target's maxLen: the move takes no more than
  * the room left below it, and returns {0, 0, 1} when there is none. Checked
@@ -96,6 +97,11 @@ export const maxXaddArgs = 7900;
  * uncounted.
  */
 export const directMoveScript = `
+local function sizeOf(fields)
+  local total = 0
+  for j = 1, #fields do total = total + #fields[j] end
+  return total
+end
 local from, to, receipt = KEYS[1], KEYS[2], KEYS[3]
 local max, seq = tonumber(ARGV[1]), ARGV[2]
 local withId, idField, capacity = ARGV[3] == '1', ARGV[4], tonumber(ARGV[6] or '')
@@ -125,7 +131,17 @@ for i = 1, n do
     n = i - 1
     break
   end
-  for j = 1, #fields do bytes = bytes + #fields[j] end
+  local own = false
+  for j = 1, #fields, 2 do
+    bytes = bytes + #fields[j] + #fields[j + 1]
+    if withId and fields[j] == idField and fields[j + 1] ~= entries[i][1] then own = true end
+  end
+  if own then
+    if i == 1 then return {0, 0, 4, entries[1][1]} end
+    bytes = bytes - sizeOf(fields)
+    n = i - 1
+    break
+  end
 end
 if n == 0 then return {0, 0, 0} end
 redis.call('SET', receipt, seq .. ':' .. n .. ':' .. bytes, 'PX', ARGV[5])
@@ -191,7 +207,8 @@ return {1, tonumber(ARGV[3]), 0}
  * entry is too wide for the script, and the reply's fourth item is its id;
  * `gone`: that entry left the source between its read and its move.
  */
-const moveCode = { moved: 0, full: 1, wide: 2, gone: 3 } as const;
+/** What a move script says: moved, the target full, the head entry too wide for it, gone, or holding its own source id. */
+const moveCode = { moved: 0, full: 1, wide: 2, gone: 3, ownId: 4 } as const;
 type MoveReply = [records: number, bytes: number, code: number, wideId?: string];
 
 /** How long a receipt outlives its move: a retry later than this moves fresh entries, and only the count misses the lost reply. */
@@ -291,6 +308,7 @@ export class SameServerMove implements DirectMove {
       throw new TransientError(`[redis-stream] a wide entry of stream "${from}" kept leaving it as it was moved`);
     }
     this.#seq += 1;
+    if (reply[2] === moveCode.ownId) return { records: 0, bytes: 0, usual: true };
     return reply[2] === moveCode.full ? { records: 0, bytes: 0, full: true } : { records: reply[0], bytes: reply[1] };
   }
 
@@ -307,10 +325,15 @@ export class SameServerMove implements DirectMove {
     if (fields === undefined) return [0, 0, moveCode.gone];
     const add: (string | Buffer)[] = [to, '*'];
     let bytes = 0;
+    const idName = Buffer.from(idField);
     for (let j = 0; j + 1 < fields.length; j += 2) {
       const [field, value] = [fields[j]!, fields[j + 1]!];
       bytes += field.length + value.length;
-      if (withId === '1' && field.equals(Buffer.from(idField))) continue;
+      if (withId === '1' && field.equals(idName)) {
+        // A source id of its own: the usual path refuses it with the reason.
+        if (!value.equals(Buffer.from(id))) return [0, 0, moveCode.ownId];
+        continue;
+      }
       add.push(field, value);
     }
     if (withId === '1') add.push(idField, id);

@@ -87,7 +87,7 @@ describe('redis-stream source, group mode', () => {
       const taken = await b.read(10, { waitMs: 0 });
       expect(taken.records.map((r) => r.id)).toEqual(ids);
       expect(taken.records.every((r) => r.redelivered)).toBe(true);
-      expect(taken.records.map((r) => r.value.n)).toEqual([0, 1, 2]);
+      expect(taken.records.map((r) => r.value.n)).toEqual([0n, 1n, 2n]);
       await b.ack(taken);
       expect(await admin.xlen(name)).toBe(0);
       expect(((await admin.xpending(name, 'ferry')) as unknown[])[0]).toBe(0);

@@ -28,11 +28,10 @@ function stream(label: string): string {
   return name;
 }
 
-/** `width` fields `f0…` with values `v0…`; the last value is not UTF-8, and a stale source id sits in the middle. */
+/** `width` fields `f0…` with values `v0…`; the last value is not UTF-8. */
 function wideFields(width: number): (string | Buffer)[] {
   const fields: (string | Buffer)[] = [];
-  for (let j = 0; j < width - 1; j++) fields.push(`f${j}`, `v${j}`);
-  fields.splice(width, 0, '_source_id', 'from-an-earlier-hop');
+  for (let j = 0; j < width; j++) fields.push(`f${j}`, `v${j}`);
   fields[fields.length - 1] = Buffer.from([0xff, 0xfe]);
   return fields;
 }
@@ -51,12 +50,7 @@ async function seedWide(name: string): Promise<{ ids: string[]; expected: Buffer
     // One array argument: ioredis flattens it, where a spread of 200,000 would overflow the stack.
     pipeline.call('XADD', [name, id, ...fields]);
     ids.push(id);
-    const kept: Buffer[] = [];
-    for (let j = 0; j < fields.length; j += 2) {
-      if (fields[j] === '_source_id') continue;
-      kept.push(Buffer.from(fields[j]!), Buffer.from(fields[j + 1]!));
-    }
-    expected.push([...kept, Buffer.from('_source_id'), Buffer.from(id)]);
+    expected.push([...fields.map((field) => Buffer.from(field)), Buffer.from('_source_id'), Buffer.from(id)]);
   });
   for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
   return { ids, expected };
@@ -136,9 +130,9 @@ describe('entries wider than a script can add at once', () => {
     const value: Record<string, string> = {};
     for (let j = 0; j < 20_000; j++) value[`k${j}`] = `value ${j}`;
     const records: FerryRecord[] = [
-      { id: 'a', value: { n: 1 }, bytes: 10, readAt: 0 },
+      { id: 'a', value: { n: '1' }, bytes: 10, readAt: 0 },
       { id: 'b', value, bytes: 300_000, readAt: 0 },
-      { id: 'c', value: { n: 3 }, bytes: 10, readAt: 0 },
+      { id: 'c', value: { n: '3' }, bytes: 10, readAt: 0 },
     ];
     for (const write of ['script', 'pipeline'] as const) {
       const to = stream(write);
