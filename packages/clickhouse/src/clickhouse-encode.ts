@@ -425,6 +425,7 @@ function stringBytes(value: Value): string | Uint8Array | { refused: string } {
   }
 }
 
+const lastDay = Date.UTC(2105, 11, 31);
 const dayText = /^(\d{4})-(\d\d)-(\d\d)$/;
 
 /** A Date column's day, as the ms of its UTC midnight, or why not. */
@@ -438,7 +439,8 @@ function dayOf(value: Value): number | string {
     if (new Date(ms).toISOString().slice(0, 10) !== value) return `${shown(value)} is not a day of the calendar`;
   } else return `${shown(value)} is not a timestamp or a day`;
   if (ms % 86_400_000 !== 0) return `${shown(value)} is not a UTC midnight, and Date holds days`;
-  if (ms < 0 || ms > 65_535 * 86_400_000) return `${shown(value)} is outside Date's range (1970 to 2149)`;
+  // 18.16's calendar ends with 2105 (it shows later days as 0000-00-00); current releases go to 2149-06-06.
+  if (ms < 0 || ms > lastDay) return `${shown(value)} is outside Date's range (1970-01-01 to 2105-12-31)`;
   return ms;
 }
 

@@ -79,7 +79,9 @@ describe('clickhouse sink', () => {
     const outcome = (await sink.write(batch)) as WriteOutcome;
     expect(outcome.rejected.map((r) => r.id).sort()).toEqual(['r-17', 'r-500', 'r-998']);
     for (const rejected of outcome.rejected) {
-      expect(rejected.reason).toMatch(/^key "id" → column "id" UInt64 of default\.\w+: text "not a number \d+" is not a number literal$/);
+      expect(rejected.reason).toMatch(
+        /^key "id" → column "id" UInt64 of default\.\w+: text "not a number \d+" is not a number literal$/,
+      );
       expect(JSON.parse(Buffer.from(rejected.raw).toString('utf8')).label).toMatch(/^l(17|500|998)$/);
     }
     expect(await count(name)).toBe(997);
@@ -98,7 +100,9 @@ describe('clickhouse sink', () => {
   it('maps value keys to columns, skips unknown fields by default, keeps JSON of objects in String columns', async () => {
     const name = await table('_source_id String, user_id UInt64, payload String, flag UInt8');
     const sink = await open({ table: name, columns: { userId: 'user_id' } });
-    expect(await sink.write(records([{ userId: 7n, payload: { a: [1n, 'b'] }, flag: true, extra: 'dropped' }]))).toEqual({
+    expect(
+      await sink.write(records([{ userId: 7n, payload: { a: [1n, 'b'] }, flag: true, extra: 'dropped' }])),
+    ).toEqual({
       rejected: [],
       skipped: { records: 1, first: { id: 'r-0', keys: ['extra'] } },
     });
