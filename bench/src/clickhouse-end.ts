@@ -54,6 +54,8 @@ export const openClickHouseEnd: OpenEnd = async () => {
           await ch.query({
             query: `SELECT * FROM ${table(name)}${where} ORDER BY id LIMIT ${batchSize}`,
             format: 'JSONEachRow',
+            // As exact as the source on any server version: 64-bit integers as strings, never JS numbers.
+            clickhouse_settings: { output_format_json_quote_64bit_integers: 1 },
           })
         ).text();
         const rows = text

@@ -59,6 +59,26 @@ export class BinaryWriter {
     this.pos += bytes;
   }
 
+  /** An integer below 2^53 in magnitude, `bits`/8 little-endian bytes, without going through a bigint. */
+  safeInteger(value: number, bits: number): void {
+    if (bits > 64) {
+      this.integer(BigInt(value), bits);
+      return;
+    }
+    const bytes = bits / 8;
+    this.ensure(bytes);
+    const buf = this.buf;
+    if (bits === 8) buf[this.pos] = value & 0xff;
+    else if (bits === 16) buf.writeUInt16LE(value & 0xffff, this.pos);
+    else if (bits === 32) buf.writeUInt32LE(value >>> 0, this.pos);
+    else {
+      const high = Math.floor(value / 4_294_967_296);
+      buf.writeUInt32LE(value - high * 4_294_967_296, this.pos);
+      buf.writeInt32LE(high, this.pos + 4);
+    }
+    this.pos += bytes;
+  }
+
   float64(value: number): void {
     this.ensure(8);
     this.buf.writeDoubleLE(value, this.pos);

@@ -315,13 +315,25 @@ function build(type: ColumnType): Encode {
   }
 }
 
+/** A plain decimal integer without leading zeros: its text and its value say the same. */
+const plainInteger = /^(?:0|-?[1-9]\d*)$/;
+
 const uuidText = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function integerEncoder(bits: 8 | 16 | 32 | 64 | 128 | 256, signed: boolean, takesBoolean: boolean): Encode {
   const min = signed ? -(1n << BigInt(bits - 1)) : 0n;
   const max = signed ? (1n << BigInt(bits - 1)) - 1n : (1n << BigInt(bits)) - 1n;
   const digits = max.toString().length;
+  const small = { min: Math.max(Number(min), -(2 ** 53)), max: Math.min(Number(max), 2 ** 53) };
   return (value, out) => {
+    // Most text is a short plain integer: read it as a safe JS number, skip the exact path.
+    if (typeof value === 'string' && value.length < 16 && plainInteger.test(value)) {
+      const n = Number(value);
+      if (n >= small.min && n <= small.max) {
+        out.safeInteger(n, bits);
+        return undefined;
+      }
+    }
     let integer: bigint;
     if (typeof value === 'bigint') integer = value;
     else if (typeof value === 'boolean' && takesBoolean) integer = value ? 1n : 0n;
@@ -391,7 +403,8 @@ const loneSurrogate = /\p{Surrogate}/u;
 function stringBytes(value: Value): string | Uint8Array | { refused: string } {
   switch (typeof value) {
     case 'string':
-      return loneSurrogate.test(value)
+      // Only text with a character beyond ASCII can hold a surrogate.
+      return Buffer.byteLength(value) !== value.length && loneSurrogate.test(value)
         ? { refused: `${shown(value)} holds a lone surrogate, which UTF-8 cannot` }
         : value;
     case 'bigint':

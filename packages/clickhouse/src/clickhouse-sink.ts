@@ -59,93 +59,90 @@ export function createRowMapper(
     table.set(c.name, { index, name: c.name, type: c.type, encode: encoderFor(parseOrUnknown(c.type)) });
   });
   const idColumn = config.idColumn === false ? undefined : (table.get(config.idColumn) as Column | undefined);
-  /** Key → its column, or why it has none (undefined: no column of that name). */
-  const targets = new Map<string, Column | string | undefined>();
-  const target = (key: string) => {
-    if (targets.has(key)) return targets.get(key);
-    const found = table.get(config.columns[key] ?? key);
-    targets.set(key, found);
+  /** Key → its column, or why it has none (null: no column of that name). */
+  const targets = new Map<string, Column | string | null>();
+  const target = (key: string): Column | string | null => {
+    let found = targets.get(key);
+    if (found === undefined) {
+      found = table.get(config.columns[key] ?? key) ?? null;
+      targets.set(key, found);
+    }
     return found;
+  };
+  /** Signature → the columns it lists: made once per shape of record, not per row. */
+  const shapes = new Map<string, Column[]>();
+  const byIndex = new Map([...table.values()].flatMap((c) => (typeof c === 'string' ? [] : [[c.index, c] as const])));
+  const columnsOf = (signature: string): Column[] => {
+    let columns = shapes.get(signature);
+    if (columns === undefined) {
+      columns = signature
+        .split(',')
+        .filter((part) => part !== '')
+        .map((part) => (part === 'id' ? idColumn! : byIndex.get(Number(part))!));
+      shapes.set(signature, columns);
+    }
+    return columns;
   };
   const reject = config.unknownFields === 'reject';
   const seen: number[] = [];
   let rowNumber = 0;
+  let skipped: string[] | undefined;
+  let signature = '';
+
+  /** Writes one record's row after `out.pos`; the reason when it is refused (the caller rewinds). */
+  const mapRecord = (record: FerryRecord, out: BinaryWriter): string | undefined => {
+    rowNumber += 1;
+    skipped = undefined;
+    signature = '';
+    const value = record.value;
+    for (const key in value) {
+      const to = target(key);
+      if (to === null || typeof to === 'string') {
+        if (to !== null) return to;
+        if (reject) return `field "${key}" has no column in ${tableName} (unknownFields: reject)`;
+        if (skipped === undefined) skipped = [key];
+        else skipped.push(key);
+        continue;
+      }
+      const held = value[key]!;
+      if (to === idColumn) {
+        if (held === record.id) continue;
+        return `key "${key}" holds ${shown(held)}, which would overwrite the record id ${JSON.stringify(record.id)} in column "${to.name}" of ${tableName}; set idColumn to another column`;
+      }
+      if (seen[to.index] === rowNumber) return `two keys of the record go to column "${to.name}" of ${tableName}`;
+      seen[to.index] = rowNumber;
+      const why = to.encode(held, out);
+      if (why !== undefined) return `key "${key}" → column "${to.name}" ${to.type} of ${tableName}: ${why}`;
+      signature += `${to.index},`;
+    }
+    if (signature === '') {
+      const keys = Object.keys(value);
+      if (keys.length === 0) return `the record has no keys, so it maps to no column of ${tableName}`;
+      const named = keys.slice(0, 5).map((k) => JSON.stringify(k));
+      return `no key of the record (${named.join(', ')}${keys.length > 5 ? ', …' : ''}) has a column in ${tableName}: it would be a row of defaults`;
+    }
+    if (idColumn !== undefined) {
+      const why = idColumn.encode(record.id, out);
+      if (why !== undefined)
+        return `the record id → column "${idColumn.name}" ${idColumn.type} of ${tableName}: ${why}`;
+      signature += 'id';
+    }
+    return undefined;
+  };
+
   return (records, out) => {
     const rows: Row[] = [];
     const rejected: RejectedRecord[] = [];
     out.pos = 0;
     for (const record of records) {
-      rowNumber += 1;
       const start = out.pos;
-      const refuse = (reason: string) => {
+      const refused = mapRecord(record, out);
+      if (refused !== undefined) {
         out.pos = start;
-        rejected.push(rejectRecord(record, reason));
-      };
-      const value = record.value;
-      const columns: Column[] = [];
-      let signature = '';
-      let skipped: string[] | undefined;
-      let refused = false;
-      for (const key in value) {
-        const to = target(key);
-        if (to === undefined || typeof to === 'string') {
-          if (reject || to !== undefined) {
-            refuse(to ?? `field "${key}" has no column in ${tableName} (unknownFields: reject)`);
-            refused = true;
-            break;
-          }
-          if (skipped === undefined) skipped = [key];
-          else skipped.push(key);
-          continue;
-        }
-        const held = value[key]!;
-        if (to === idColumn) {
-          if (held === record.id) continue;
-          refuse(
-            `key "${key}" holds ${shown(held)}, which would overwrite the record id ${JSON.stringify(record.id)} in column "${to.name}" of ${tableName}; set idColumn to another column`,
-          );
-          refused = true;
-          break;
-        }
-        if (seen[to.index] === rowNumber) {
-          refuse(`two keys of the record go to column "${to.name}" of ${tableName}`);
-          refused = true;
-          break;
-        }
-        seen[to.index] = rowNumber;
-        const why = to.encode(held, out);
-        if (why !== undefined) {
-          refuse(`key "${key}" → column "${to.name}" ${to.type} of ${tableName}: ${why}`);
-          refused = true;
-          break;
-        }
-        columns.push(to);
-        signature += `${to.index},`;
-      }
-      if (refused) continue;
-      if (columns.length === 0) {
-        const keys = Object.keys(value);
-        refuse(
-          keys.length === 0
-            ? `the record has no keys, so it maps to no column of ${tableName}`
-            : `no key of the record (${keys
-                .slice(0, 5)
-                .map((k) => JSON.stringify(k))
-                .join(
-                  ', ',
-                )}${keys.length > 5 ? ', …' : ''}) has a column in ${tableName}: it would be a row of defaults`,
-        );
+        rejected.push(rejectRecord(record, refused));
         continue;
       }
-      if (idColumn !== undefined) {
-        const why = idColumn.encode(record.id, out);
-        if (why !== undefined) {
-          refuse(`the record id → column "${idColumn.name}" ${idColumn.type} of ${tableName}: ${why}`);
-          continue;
-        }
-        columns.push(idColumn);
-        signature += 'id';
-      }
+      const columns = columnsOf(signature);
       rows.push(
         skipped === undefined
           ? { record, start, end: out.pos, signature, columns }

@@ -56,6 +56,12 @@ describe('integers', () => {
     expect(stored('UInt32', new Decimal('1E+3'))).toBe(1000n);
     expect(stored('UInt32', '1.0')).toBe(1n);
     expect(stored('UInt8', true)).toBe(1n);
+    expect(stored('Int64', '-5')).toBe(-5n);
+    expect(stored('Int64', '-9007199254740992')).toBe(-9007199254740992n);
+    expect(stored('Int64', '-9007199254740993')).toBe(-9007199254740993n);
+    expect(stored('UInt64', '4294967296')).toBe(4294967296n);
+    expect(stored('Int8', '-128')).toBe(-128n);
+    expect(stored('Int128', '-77')).toBe(-77n);
     expect(stored('Int128', -(2n ** 127n))).toBe(-(2n ** 127n));
     expect(stored('UInt256', 2n ** 256n - 1n)).toBe(2n ** 256n - 1n);
     expect(stored('Int256', -12345678901234567890123456789n)).toBe(-12345678901234567890123456789n);
@@ -65,6 +71,8 @@ describe('integers', () => {
     expect(refused('UInt64', 2n ** 64n)).toBe('an integer 18446744073709551616 is out of range');
     expect(refused('UInt64', '18446744073709551616')).toMatch(/out of range/);
     expect(refused('UInt8', -1n)).toMatch(/out of range/);
+    expect(refused('UInt8', '256')).toBe('text "256" is out of range');
+    expect(refused('UInt64', '-1')).toMatch(/out of range/);
     expect(refused('Int8', 128n)).toMatch(/out of range/);
     expect(refused('UInt64', 'abc')).toBe('text "abc" is not a number literal');
     expect(refused('UInt64', '007')).toMatch(/not a number literal/);
