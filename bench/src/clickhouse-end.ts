@@ -10,6 +10,10 @@ import type { End, OpenEnd } from './end.js';
 
 const clickHouseUrl = () => process.env.CLICKHOUSE_URL ?? 'http://127.0.0.1:18123';
 const columns = '_source_id String, id UInt64, task String, n UInt64, text String';
+/**
+ * What both sides read: the data, not the _source_id an earlier move left,
+ * which a sink refuses to overwrite with the new record id (C2C, C2S).
+ */
 const dataColumns = ['id', 'task', 'n', 'text'];
 const seedChunk = 10_000;
 
@@ -41,7 +45,6 @@ export const openClickHouseEnd: OpenEnd = async () => {
     },
     // Copy mode leaves the rows: what is left to read is what lies after the checkpoint.
     left: async () => 0,
-    // The data columns: `_source_id` is the id an earlier hop kept, which a sink of the next one would refuse to overwrite.
     source: (name) =>
       createClickHouseSource({
         url: clickHouseUrl(),
@@ -63,6 +66,8 @@ export const openClickHouseEnd: OpenEnd = async () => {
           await ch.query({
             query: `SELECT ${dataColumns.join(', ')} FROM ${table(name)}${where} ORDER BY id LIMIT ${batchSize}`,
             format: 'JSONEachRow',
+            // As exact as the source on any server version: 64-bit integers as strings, never JS numbers.
+            clickhouse_settings: { output_format_json_quote_64bit_integers: 1 },
           })
         ).text();
         const rows = text

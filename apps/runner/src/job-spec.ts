@@ -32,7 +32,7 @@ export interface FlowJobData {
   readonly fullRule?: 'original';
   readonly origin: 's2s' | 'flows' | 'schedule' | 'cli';
   /** What earlier runs of this job moved before a worker shutdown put it back. */
-  readonly done?: { records: number; batches: number; bytes: number; deadLettered: number };
+  readonly done?: { records: number; batches: number; bytes: number; deadLettered: number; skippedFields?: number };
 }
 
 /** A request that cannot be queued: 400 with this message. */

@@ -99,4 +99,11 @@ describe('ferry jobs --watch', () => {
       'job j1 (copy, S2S) completed: moved 1000 records in 1.00 s (1,000 records/s); dead-lettered 3; stopped: maxBatches reached',
     );
   });
+
+  it('counts records that lost keys at the sink in the final line', () => {
+    const result = { ...(completed.result as object), skippedFields: 7, firstSkipped: { id: '1-0', keys: ['x'] } };
+    expect(formatJobEnd({ ...completed, result })).toBe(
+      'job j1 (copy, S2S) completed: moved 1000 records in 1.00 s (1,000 records/s); 7 lost keys the sink has no place for; stopped: source empty',
+    );
+  });
 });

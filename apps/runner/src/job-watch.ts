@@ -39,7 +39,14 @@ export function progressOfJob(job: JobView): PumpProgress {
     ...(typeof p.backlog === 'number' ? { backlog: p.backlog } : {}),
     ...(waiting === undefined ? {} : { waiting }),
     ...(typeof p.lastError === 'string' ? { lastError: p.lastError } : {}),
+    ...(typeof p.skippedFields === 'number' ? { skippedFields: p.skippedFields } : {}),
+    ...(isSkipped(p.firstSkipped) ? { firstSkipped: p.firstSkipped } : {}),
   };
+}
+
+function isSkipped(value: unknown): value is NonNullable<PumpProgress['firstSkipped']> {
+  const first = value as { id?: unknown; keys?: unknown } | undefined;
+  return typeof first?.id === 'string' && Array.isArray(first.keys) && first.keys.every((k) => typeof k === 'string');
 }
 
 /** The final line: `job <id> (copy, S2S) completed: moved 5000 records in 1.20 s (4,167 records/s); stopped: source empty`. */
@@ -54,6 +61,7 @@ export function formatJobEnd(job: JobView): string {
   return (
     `${head}: moved ${p.records} records in ${(p.elapsedMs / 1000).toFixed(2)} s (${formatCount(p.rate)} records/s)` +
     (p.deadLettered > 0 ? `; dead-lettered ${p.deadLettered}` : '') +
+    (p.skippedFields !== undefined ? `; ${p.skippedFields} lost keys the sink has no place for` : '') +
     (stop === undefined ? '' : `; stopped: ${stop}`)
   );
 }

@@ -7,6 +7,10 @@ export const flowCounters = {
   batches: { name: 'ferry_batches_total', help: 'Batches moved.' },
   bytes: { name: 'ferry_bytes_moved_total', help: 'Bytes of the records moved.' },
   deadLettered: { name: 'ferry_records_dead_lettered_total', help: 'Records sent to a dead-letter sink.' },
+  skippedFields: {
+    name: 'ferry_records_skipped_fields_total',
+    help: 'Records written without some of their keys, which the sink had no place for (unknownFields: skip).',
+  },
   errors: { name: 'ferry_flow_errors_total', help: 'Errors met by flows: retried calls and failed job attempts.' },
 } as const;
 

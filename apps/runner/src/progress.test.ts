@@ -75,3 +75,26 @@ describe('createProgressReporter', () => {
     expect(out.chunks.every((c) => c.endsWith('\n') && !c.includes('\r'))).toBe(true);
   });
 });
+
+describe('records that lost keys at the sink', () => {
+  const skipped = { skippedFields: 12, firstSkipped: { id: '1-0', keys: ['extra', 'more'] } };
+
+  it('are counted on the progress line and in the final line', () => {
+    expect(formatProgress(p(skipped))).toBe('5,000 records  23,400 rec/s  12 lost keys');
+    expect(formatResult({ ...p(skipped), stopReason: 'empty' })).toBe(
+      'moved 5000 records in 0.21 s (23,400 records/s); 12 lost keys the sink has no place for; stopped: source empty',
+    );
+  });
+
+  it('the first is named in one warning per run', () => {
+    const out = sink();
+    const reporter = createProgressReporter({ stream: out.stream, tty: false, lineMs: 0 });
+    reporter.update(p(skipped));
+    reporter.update(p({ ...skipped, skippedFields: 20 }));
+    reporter.finish();
+    const warnings = out.chunks.filter((chunk) => chunk.includes('warning'));
+    expect(warnings).toEqual([
+      'ferry: warning: record 1-0 was written without "extra", "more": the sink has no place for them (unknownFields: skip); every such record is counted as "lost keys"\n',
+    ]);
+  });
+});

@@ -26,8 +26,15 @@ export function formatProgress(p: PumpProgress, total?: number): string {
   }
   if (p.waiting === 'full') line += '  waiting: target full';
   else if (p.waiting === 'empty') line += '  waiting for records';
+  if (p.skippedFields !== undefined) line += `  ${formatCount(p.skippedFields)} lost keys`;
   if (p.lastError !== undefined && p.waiting === undefined) line += `  (${p.lastError})`;
   return line;
+}
+
+/** The warning a run gives once, for its first record that lost keys at the sink. */
+export function formatSkippedWarning(first: NonNullable<PumpProgress['firstSkipped']>): string {
+  const keys = first.keys.map((key) => JSON.stringify(key)).join(', ');
+  return `ferry: warning: record ${first.id} was written without ${keys}: the sink has no place for them (unknownFields: skip); every such record is counted as "lost keys"`;
 }
 
 /** The final line: `moved 10000 records in 0.43 s (23,256 records/s); stopped: source empty`. */
@@ -36,6 +43,7 @@ export function formatResult(result: PumpResult): string {
   return (
     `moved ${result.records} records in ${seconds.toFixed(2)} s (${formatCount(result.rate)} records/s); ` +
     (result.deadLettered > 0 ? `dead-lettered ${result.deadLettered}; ` : '') +
+    (result.skippedFields !== undefined ? `${result.skippedFields} lost keys the sink has no place for; ` : '') +
     `stopped: ${describeStop(result.stopReason)}`
   );
 }
@@ -69,9 +77,16 @@ export function createProgressReporter(options: ProgressReporterOptions): Progre
   let drawn = false;
   let total: number | undefined;
   let lastBacklog: number | undefined;
+  let warned = false;
 
   return {
     update(p) {
+      if (p.firstSkipped !== undefined && !warned) {
+        warned = true;
+        if (drawn) stream.write('\r\x1b[K');
+        stream.write(`${formatSkippedWarning(p.firstSkipped)}\n`);
+        drawn = false;
+      }
       // The pump refreshes the backlog now and then: the total is what was moved
       // plus what waited when it was last measured.
       if (p.backlog !== undefined && p.backlog !== lastBacklog) {

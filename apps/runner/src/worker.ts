@@ -14,6 +14,7 @@ import type { BuiltFlow } from './flow-builder.js';
 import { type FlowReader, openFlowReader } from './flow-reader.js';
 import { buildJobFlow, type FlowJobData, flowOfJob, isSingleReader, sourceLockName } from './job-spec.js';
 import { addFlowCounters, type FlowLabels, setBacklog } from './metrics.js';
+import { formatSkippedWarning } from './progress.js';
 import type { ConnectorRegistry } from './registry.js';
 import { runFlow } from './run-flow.js';
 import type { ServerConfig } from './server-config.js';
@@ -73,9 +74,15 @@ export interface FlowWorker {
 
 const workerName = `${hostname()}:${process.pid}`;
 
-function sum(results: readonly PumpProgress[], key: 'records' | 'batches' | 'bytes' | 'deadLettered'): number {
-  return results.reduce((n, r) => n + r[key], 0);
+function sum(
+  results: readonly PumpProgress[],
+  key: 'records' | 'batches' | 'bytes' | 'deadLettered' | 'skippedFields',
+): number {
+  return results.reduce((n, r) => n + (r[key] ?? 0), 0);
 }
+
+/** `{ skippedFields }` when some records lost keys, else nothing: the field is absent when none did. */
+const skippedOf = (count: number) => (count > 0 ? { skippedFields: count } : {});
 
 function combinedStop(results: readonly PumpResult[]): StopReason {
   const reasons = results.map((r) => r.stopReason);
@@ -186,9 +193,11 @@ export function startFlowWorker(options: FlowWorkerOptions): FlowWorker {
       elapsedMs: 0,
       rate: 0,
     }));
-    const reported = { records: 0, batches: 0, bytes: 0, deadLettered: 0, errors: 0 };
+    const reported = { records: 0, batches: 0, bytes: 0, deadLettered: 0, skippedFields: 0, errors: 0 };
+    let warnedSkipped = false;
     let errors = 0;
     const lastErrors: (string | undefined)[] = flows.map(() => undefined);
+    let firstSkipped: PumpProgress['firstSkipped'];
     let timer: NodeJS.Timeout | undefined;
     let sending: Promise<void> = Promise.resolve();
     const send = () => {
@@ -198,6 +207,7 @@ export function startFlowWorker(options: FlowWorkerOptions): FlowWorker {
         batches: sum(latest, 'batches'),
         bytes: sum(latest, 'bytes'),
         deadLettered: sum(latest, 'deadLettered'),
+        skippedFields: sum(latest, 'skippedFields'),
         errors,
       };
       const deltas = {
@@ -205,6 +215,7 @@ export function startFlowWorker(options: FlowWorkerOptions): FlowWorker {
         batches: now.batches - reported.batches,
         bytes: now.bytes - reported.bytes,
         deadLettered: now.deadLettered - reported.deadLettered,
+        skippedFields: now.skippedFields - reported.skippedFields,
         errors: now.errors - reported.errors,
       };
       Object.assign(reported, now);
@@ -218,6 +229,8 @@ export function startFlowWorker(options: FlowWorkerOptions): FlowWorker {
         batches: done.batches + now.batches,
         bytes: done.bytes + now.bytes,
         deadLettered: done.deadLettered + now.deadLettered,
+        ...skippedOf((done.skippedFields ?? 0) + now.skippedFields),
+        ...(firstSkipped === undefined ? {} : { firstSkipped }),
         rate: elapsedMs > 0 ? (now.records * 1000) / elapsedMs : 0,
         elapsedMs,
         ...(backlogs.length > 0 ? { backlog: Math.max(...backlogs) } : {}),
@@ -240,6 +253,11 @@ export function startFlowWorker(options: FlowWorkerOptions): FlowWorker {
     };
     const onProgress = (i: number) => (p: PumpProgress) => {
       latest[i] = p;
+      if (p.firstSkipped !== undefined && !warnedSkipped) {
+        warnedSkipped = true;
+        firstSkipped = p.firstSkipped;
+        log(`${formatSkippedWarning(p.firstSkipped)} (job ${id})`);
+      }
       if (p.lastError !== undefined && p.lastError !== lastErrors[i]) {
         lastErrors[i] = p.lastError;
         errors += 1;
@@ -301,6 +319,7 @@ export function startFlowWorker(options: FlowWorkerOptions): FlowWorker {
         batches: done.batches + sum(results, 'batches'),
         bytes: done.bytes + sum(results, 'bytes'),
         deadLettered: done.deadLettered + sum(results, 'deadLettered'),
+        ...skippedOf((done.skippedFields ?? 0) + sum(results, 'skippedFields')),
       };
       const stopReason = combinedStop(results);
       const elapsedMs = Math.max(...results.map((r) => r.elapsedMs));
@@ -339,6 +358,7 @@ export function startFlowWorker(options: FlowWorkerOptions): FlowWorker {
         worker: workerName,
         instances: flows.length,
         ...(results[0]?.direct === undefined ? {} : { direct: results[0].direct }),
+        ...(firstSkipped === undefined ? {} : { firstSkipped }),
         ...(entry.cause === 'cancel' ? { cancelled: true } : {}),
       };
       log(

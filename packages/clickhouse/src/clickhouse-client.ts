@@ -1,7 +1,8 @@
+import { Readable } from 'node:stream';
 import { type ClickHouseClient, ClickHouseLogLevel, type ClickHouseSettings, createClient } from '@clickhouse/client';
 import { ConnectionError, FatalError, FerryError, isNetworkError, mapErrors, TransientError } from '@ferry/core';
 import { type ClickHouseConnectionConfig, maskSecrets } from './clickhouse-config.js';
-import { qualifiedName } from './clickhouse-sql.js';
+import { qualifiedName, quoteName } from './clickhouse-sql.js';
 
 /** Server error codes that retrying may fix: timeouts, limits, a busy server, a locked session. */
 const transientCodes = new Set([159, 164, 202, 203, 209, 210, 236, 241, 242, 252, 285, 319, 373, 394, 425, 439, 999]);
@@ -29,6 +30,18 @@ export function serverMessage(error: unknown): string {
       .replace(/,?\s*e\.what\(\) = [\w:]+\s*$/, '')
       .trim(),
   );
+}
+
+/**
+ * JSON answers (counts, DESCRIBE, checkpoints) say how 64-bit integers come:
+ * as strings, on every server version, never through a JS number.
+ */
+const jsonOutput: ClickHouseSettings = { output_format_json_quote_64bit_integers: 1 };
+
+async function drain(stream: Readable): Promise<void> {
+  for await (const _ of stream) {
+    // An INSERT answers with nothing worth reading; the request ends when it is read.
+  }
 }
 
 /** `127.0.0.1:8123` from an http(s) URL. */
@@ -89,9 +102,34 @@ export class ClickHouseHttp {
 
   async query<T>(doing: string, query: string, settings: ClickHouseSettings = {}): Promise<T[]> {
     return this.call(doing, async () => {
-      const result = await this.client.query({ query, format: 'JSONEachRow', clickhouse_settings: settings });
+      const result = await this.client.query({
+        query,
+        format: 'JSONEachRow',
+        clickhouse_settings: { ...jsonOutput, ...settings },
+      });
       return (await result.json()) as T[];
     });
+  }
+
+  /**
+   * Inserts RowBinary rows holding `columns`, in that order. The body is sent
+   * as it is: no server-side text parsing, so what ferry checked is what is stored.
+   */
+  async insertRowBinary(table: string, columns: readonly { name: string }[], body: Buffer): Promise<void> {
+    const list = columns.map((column) => quoteName(column.name)).join(', ');
+    const result = await this.client.exec({
+      query: `INSERT INTO ${table} (${list}) FORMAT RowBinary`,
+      values: Readable.from([body], { objectMode: false }),
+    });
+    await drain(result.stream);
+  }
+
+  /** A query's RowBinary answer, whole, as bytes: strings that are not UTF-8 stay bytes. */
+  async readRowBinary(query: string): Promise<Buffer> {
+    const result = await this.client.exec({ query: `${query} FORMAT RowBinary` });
+    const chunks: Buffer[] = [];
+    for await (const chunk of result.stream) chunks.push(chunk as Buffer);
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
   }
 
   async command(doing: string, query: string, settings: ClickHouseSettings = {}): Promise<void> {

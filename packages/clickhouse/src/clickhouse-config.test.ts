@@ -1,7 +1,6 @@
 import { ConfigError } from '@ferry/core';
 import { describe, expect, it } from 'vitest';
 import { parseSinkOptions, parseSourceOptions } from './clickhouse-config.js';
-import { converterFor, createRowMapper } from './clickhouse-sink.js';
 import { hexString, isColumnType, isSafeFragment, qualifiedName, quoteIdentifier } from './clickhouse-sql.js';
 
 const url = 'http://127.0.0.1:8123';
@@ -110,42 +109,5 @@ describe('options', () => {
     expect(() =>
       parseSinkOptions({ url, table: 't', create: { columns: { a: 'String; DROP' }, engine: 'MergeTree ORDER BY a' } }),
     ).toThrow(/not a column type/);
-  });
-});
-
-describe('column mapping', () => {
-  const columns = new Map([
-    ['_source_id', 'String'],
-    ['user_id', 'UInt64'],
-    ['payload', 'Nullable(String)'],
-    ['n', 'Int32'],
-  ]);
-  const record = (value: Record<string, unknown>) => ({ id: 'r1', value, readAt: 0, bytes: 0 });
-
-  it('maps keys to columns, converts objects for String columns, adds the id', () => {
-    const map = createRowMapper(
-      { columns: { userId: 'user_id' }, unknownFields: 'skip', idColumn: '_source_id' },
-      columns,
-      'default.t',
-    );
-    expect(map(record({ userId: 1, payload: { a: 1 }, n: 2, other: 'x' }))).toEqual({
-      user_id: 1,
-      payload: '{"a":1}',
-      n: 2,
-      _source_id: 'r1',
-    });
-  });
-
-  it('unknownFields: reject names the field; a value key never overwrites the id column', () => {
-    const map = createRowMapper({ columns: {}, unknownFields: 'reject', idColumn: '_source_id' }, columns, 'default.t');
-    expect(map(record({ n: 1, other: 'x' }))).toBe('field "other" has no column in default.t (unknownFields: reject)');
-    expect(map(record({ n: 1, _source_id: 'x' }))).toMatch(/field "_source_id"/);
-  });
-
-  it('String-like types take JSON text, other types the value as is', () => {
-    expect(converterFor('LowCardinality(Nullable(String))')(true)).toBe('true');
-    expect(converterFor('FixedString(3)')([1])).toBe('[1]');
-    expect(converterFor('Array(UInt8)')([1])).toEqual([1]);
-    expect(converterFor('String')(null)).toBe(null);
   });
 });

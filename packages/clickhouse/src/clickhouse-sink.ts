@@ -1,61 +1,165 @@
 import { randomUUID } from 'node:crypto';
-import type { FerryRecord, RejectedRecord, Sink, WriteOutcome } from '@ferry/core';
+import type { FerryRecord, RejectedRecord, Sink, SkippedFields, WriteOutcome } from '@ferry/core';
 import { ConfigError, FatalError, rejectRecord } from '@ferry/core';
+import { BinaryWriter } from './clickhouse-binary.js';
 import { ClickHouseHttp, rowErrorCodes, serverCode, serverMessage } from './clickhouse-client.js';
 import { type ClickHouseSinkConfig, parseSinkOptions } from './clickhouse-config.js';
+import { type Encode, encoderFor, shown } from './clickhouse-encode.js';
 import { quoteIdentifier } from './clickhouse-sql.js';
+import { type ColumnType, parseColumnType } from './clickhouse-types.js';
 
-/** A row as it goes into the JSONEachRow body. */
-type Row = Record<string, unknown>;
-
-/** How a value goes into a column of a given type. */
-type Convert = (value: unknown) => unknown;
-
-const asIs: Convert = (value) => value;
-/** A String column takes text: objects, arrays, numbers and booleans go in as their JSON. */
-const asText: Convert = (value) => (typeof value === 'string' || value === null ? value : JSON.stringify(value));
-
-export function converterFor(type: string): Convert {
-  return /^(Nullable\(|LowCardinality\()*(String|FixedString\(\d+\))\)*$/.test(type) ? asText : asIs;
+/** A table column the sink can write: its quoted name and its converter, built once at open. */
+interface Column {
+  readonly index: number;
+  readonly name: string;
+  readonly type: string;
+  readonly encode: Encode;
 }
 
+/** One record's row in the batch body: bytes `start..end`, columns in `signature` order. */
+interface Row {
+  readonly record: FerryRecord;
+  readonly start: number;
+  readonly end: number;
+  /** The columns' indexes, in the order the row holds them: rows with one signature share an INSERT. */
+  readonly signature: string;
+  readonly columns: readonly Column[];
+  /** Keys dropped by `unknownFields: skip`. */
+  readonly skipped?: readonly string[];
+}
+
+/** What the mapper makes of a batch: the rows (in `out`) and the records it refused, with why. */
+interface Mapped {
+  readonly rows: Row[];
+  readonly rejected: RejectedRecord[];
+}
+
+/** DESCRIBE's default_type: columns that take no value in an INSERT. */
+const computed = new Set(['MATERIALIZED', 'ALIAS']);
+
 /**
- * Builds a row from a record: value keys mapped to columns (`columns`, else the
- * same name), values converted for their column's type, the record id in
- * `idColumn`. A key with no column is dropped or refuses the record, as `unknownFields` says.
+ * Builds a batch's RowBinary from its records: value keys mapped to columns
+ * (`columns`, else the same name), each value checked and encoded by its
+ * column's converter, the record id in `idColumn`. A record is refused, with
+ * the reason, when a value does not fit its column exactly, when it maps to no
+ * column at all, when it holds the id column with another value than its id,
+ * or (`unknownFields: reject`) when a key has no column.
  */
 export function createRowMapper(
   config: Pick<ClickHouseSinkConfig, 'columns' | 'unknownFields' | 'idColumn'>,
-  tableColumns: ReadonlyMap<string, string>,
+  described: readonly { name: string; type: string; default_type?: string }[],
   tableName: string,
-): (record: FerryRecord) => Row | string {
-  const targets = new Map<string, { column: string; convert: Convert } | null>();
-  const target = (key: string) => {
+): (records: readonly FerryRecord[], out: BinaryWriter) => Mapped {
+  const table = new Map<string, Column | string>();
+  described.forEach((c, index) => {
+    if (computed.has(c.default_type ?? '')) {
+      table.set(c.name, `column "${c.name}" is ${c.default_type}: it takes no value`);
+      return;
+    }
+    table.set(c.name, { index, name: c.name, type: c.type, encode: encoderFor(parseOrUnknown(c.type)) });
+  });
+  const idColumn = config.idColumn === false ? undefined : (table.get(config.idColumn) as Column | undefined);
+  /** Key → its column, or why it has none (null: no column of that name). */
+  const targets = new Map<string, Column | string | null>();
+  const target = (key: string): Column | string | null => {
     let found = targets.get(key);
     if (found === undefined) {
-      const column = config.columns[key] ?? key;
-      const type = tableColumns.get(column);
-      found = type === undefined || column === config.idColumn ? null : { column, convert: converterFor(type) };
+      found = table.get(config.columns[key] ?? key) ?? null;
       targets.set(key, found);
     }
     return found;
   };
+  /** Signature → the columns it lists: made once per shape of record, not per row. */
+  const shapes = new Map<string, Column[]>();
+  const byIndex = new Map([...table.values()].flatMap((c) => (typeof c === 'string' ? [] : [[c.index, c] as const])));
+  const columnsOf = (signature: string): Column[] => {
+    let columns = shapes.get(signature);
+    if (columns === undefined) {
+      columns = signature
+        .split(',')
+        .filter((part) => part !== '')
+        .map((part) => (part === 'id' ? idColumn! : byIndex.get(Number(part))!));
+      shapes.set(signature, columns);
+    }
+    return columns;
+  };
   const reject = config.unknownFields === 'reject';
-  const idColumn = config.idColumn;
-  return (record) => {
-    const row: Row = {};
+  const seen: number[] = [];
+  let rowNumber = 0;
+  let skipped: string[] | undefined;
+  let signature = '';
+
+  /** Writes one record's row after `out.pos`; the reason when it is refused (the caller rewinds). */
+  const mapRecord = (record: FerryRecord, out: BinaryWriter): string | undefined => {
+    rowNumber += 1;
+    skipped = undefined;
+    signature = '';
     const value = record.value;
     for (const key in value) {
       const to = target(key);
-      if (to === null) {
+      if (to === null || typeof to === 'string') {
+        if (to !== null) return to;
         if (reject) return `field "${key}" has no column in ${tableName} (unknownFields: reject)`;
+        if (skipped === undefined) skipped = [key];
+        else skipped.push(key);
         continue;
       }
-      row[to.column] = to.convert(value[key]);
+      const held = value[key]!;
+      if (to === idColumn) {
+        if (held === record.id) continue;
+        return `key "${key}" holds ${shown(held)}, which would overwrite the record id ${JSON.stringify(record.id)} in column "${to.name}" of ${tableName}; set idColumn to another column`;
+      }
+      if (seen[to.index] === rowNumber) return `two keys of the record go to column "${to.name}" of ${tableName}`;
+      seen[to.index] = rowNumber;
+      const why = to.encode(held, out);
+      if (why !== undefined) return `key "${key}" → column "${to.name}" ${to.type} of ${tableName}: ${why}`;
+      signature += `${to.index},`;
     }
-    if (idColumn !== false) row[idColumn] = record.id;
-    return row;
+    if (signature === '') {
+      const keys = Object.keys(value);
+      if (keys.length === 0) return `the record has no keys, so it maps to no column of ${tableName}`;
+      const named = keys.slice(0, 5).map((k) => JSON.stringify(k));
+      return `no key of the record (${named.join(', ')}${keys.length > 5 ? ', …' : ''}) has a column in ${tableName}: it would be a row of defaults`;
+    }
+    if (idColumn !== undefined) {
+      const why = idColumn.encode(record.id, out);
+      if (why !== undefined)
+        return `the record id → column "${idColumn.name}" ${idColumn.type} of ${tableName}: ${why}`;
+      signature += 'id';
+    }
+    return undefined;
   };
+
+  return (records, out) => {
+    const rows: Row[] = [];
+    const rejected: RejectedRecord[] = [];
+    out.pos = 0;
+    for (const record of records) {
+      const start = out.pos;
+      const refused = mapRecord(record, out);
+      if (refused !== undefined) {
+        out.pos = start;
+        rejected.push(rejectRecord(record, refused));
+        continue;
+      }
+      const columns = columnsOf(signature);
+      rows.push(
+        skipped === undefined
+          ? { record, start, end: out.pos, signature, columns }
+          : { record, start, end: out.pos, signature, columns, skipped },
+      );
+    }
+    return { rows, rejected };
+  };
+}
+
+/** A type the parser cannot read maps to nothing: its converter refuses every value, naming the type. */
+function parseOrUnknown(text: string): ColumnType {
+  try {
+    return parseColumnType(text);
+  } catch {
+    return { name: text, args: [], text };
+  }
 }
 
 export function createClickHouseSink(options: unknown): Sink {
@@ -66,7 +170,9 @@ class ClickHouseSink implements Sink {
   readonly name = 'clickhouse';
   readonly #config: ClickHouseSinkConfig;
   readonly #http: ClickHouseHttp;
-  #map: ((record: FerryRecord) => Row | string) | undefined;
+  #map: ((records: readonly FerryRecord[], out: BinaryWriter) => Mapped) | undefined;
+  /** One body buffer for every batch: grown once to the batch size, then reused. */
+  readonly #out = new BinaryWriter();
 
   constructor(config: ClickHouseSinkConfig) {
     this.#config = config;
@@ -84,18 +190,18 @@ class ClickHouseSink implements Sink {
         `CREATE TABLE IF NOT EXISTS ${http.table} (${columns.join(', ')}) ENGINE = ${create.engine}`,
       );
     }
-    const described = await http.query<{ name: string; type: string }>(
+    const described = await http.query<{ name: string; type: string; default_type: string }>(
       'describing the table',
       `DESCRIBE TABLE ${http.table}`,
     );
-    const columns = new Map(described.map((c) => [c.name, c.type]));
     const { idColumn } = this.#config;
-    if (idColumn !== false && !columns.has(idColumn)) {
+    const id = described.find((c) => c.name === idColumn);
+    if (idColumn !== false && (id === undefined || computed.has(id.default_type))) {
       throw new ConfigError(
         `[clickhouse] table ${http.tableName} has no column "${idColumn}" to keep the record id in: add it (String), set idColumn to another column, or idColumn: false`,
       );
     }
-    this.#map = createRowMapper(this.#config, columns, http.tableName);
+    this.#map = createRowMapper(this.#config, described, http.tableName);
   }
 
   async free(): Promise<number> {
@@ -110,33 +216,42 @@ class ClickHouseSink implements Sink {
 
   async write(records: readonly FerryRecord[]): Promise<WriteOutcome | undefined> {
     if (records.length === 0) return;
-    const map = this.#mapper();
-    const rows: Row[] = [];
-    const kept: FerryRecord[] = [];
-    const rejected: RejectedRecord[] = [];
-    for (const record of records) {
-      const row = map(record);
-      if (typeof row === 'string') rejected.push(rejectRecord(record, row));
-      else {
-        rows.push(row);
-        kept.push(record);
+    const out = this.#out;
+    const { rows, rejected } = this.#mapper()(records, out);
+    // Rows with the same columns in the same order share one INSERT: usually the whole batch.
+    const groups = new Map<string, Row[]>();
+    for (const row of rows) {
+      const group = groups.get(row.signature);
+      if (group === undefined) groups.set(row.signature, [row]);
+      else group.push(row);
+    }
+    for (const group of groups.values()) await this.#insert(out.buf, group, rejected);
+    let skipped: SkippedFields | undefined;
+    if (rows.some((row) => row.skipped !== undefined)) {
+      const refused = new Set(rejected.map((r) => r.id));
+      for (const row of rows) {
+        if (row.skipped === undefined || refused.has(row.record.id)) continue;
+        skipped =
+          skipped === undefined
+            ? { records: 1, first: { id: row.record.id, keys: row.skipped } }
+            : { records: skipped.records + 1, first: skipped.first };
       }
     }
-    await this.#insert(kept, rows, rejected);
-    return rejected.length === 0 ? undefined : { rejected };
+    if (rejected.length === 0 && skipped === undefined) return;
+    return skipped === undefined ? { rejected } : { rejected, skipped };
   }
 
   /**
-   * One INSERT for the rows. When the server refuses it for some rows (a value
-   * of the wrong type…), the rows are split: at the row the server names when
-   * it names one, else in halves, until each refused row stands alone and is
-   * rejected with the server's message; every other row is inserted. An INSERT
-   * of one block is atomic, so a refused one wrote nothing.
+   * One INSERT … FORMAT RowBinary for rows that hold the same columns. When
+   * the server refuses it for some rows, the rows are split: at the row the
+   * server names when it names one, else in halves, until each refused row
+   * stands alone and is rejected with the server's message; every other row
+   * is inserted. An INSERT of one block is atomic, so a refused one wrote nothing.
    */
-  async #insert(records: readonly FerryRecord[], rows: readonly Row[], rejected: RejectedRecord[]): Promise<void> {
+  async #insert(body: Buffer, rows: readonly Row[], rejected: RejectedRecord[]): Promise<void> {
     if (rows.length === 0) return;
     try {
-      await this.#http.insertRaw(this.#http.table, rows);
+      await this.#http.insertRowBinary(this.#http.table, rows[0]!.columns, rowBytes(body, rows));
       return;
     } catch (error) {
       const code = serverCode(error);
@@ -145,20 +260,20 @@ class ClickHouseSink implements Sink {
         throw this.#http.toError(error, 'inserting a batch');
       }
       if (rows.length === 1) {
-        rejected.push(rejectRecord(records[0]!, serverMessage(error)));
+        rejected.push(rejectRecord(rows[0]!.record, serverMessage(error)));
         return;
       }
       const bad = atRow === null ? -1 : Number(atRow[1]) - 1;
       if (bad >= 0 && bad < rows.length) {
         // Rows before the named one parsed; the named one is tried alone.
-        await this.#insert(records.slice(0, bad), rows.slice(0, bad), rejected);
-        await this.#insert(records.slice(bad, bad + 1), rows.slice(bad, bad + 1), rejected);
-        await this.#insert(records.slice(bad + 1), rows.slice(bad + 1), rejected);
+        await this.#insert(body, rows.slice(0, bad), rejected);
+        await this.#insert(body, rows.slice(bad, bad + 1), rejected);
+        await this.#insert(body, rows.slice(bad + 1), rejected);
         return;
       }
       const half = Math.ceil(rows.length / 2);
-      await this.#insert(records.slice(0, half), rows.slice(0, half), rejected);
-      await this.#insert(records.slice(half), rows.slice(half), rejected);
+      await this.#insert(body, rows.slice(0, half), rejected);
+      await this.#insert(body, rows.slice(half), rejected);
     }
   }
 
@@ -187,7 +302,7 @@ class ClickHouseSink implements Sink {
     }
   }
 
-  #mapper(): (record: FerryRecord) => Row | string {
+  #mapper(): (records: readonly FerryRecord[], out: BinaryWriter) => Mapped {
     if (this.#map === undefined) throw new FatalError('[clickhouse] the sink is not open: call open() first');
     return this.#map;
   }
@@ -196,4 +311,12 @@ class ClickHouseSink implements Sink {
     this.#map = undefined;
     await this.#http.close();
   }
+}
+
+/** The body of consecutive rows is a view of the batch's buffer; scattered rows are copied together. */
+function rowBytes(body: Buffer, rows: readonly Row[]): Buffer {
+  let contiguous = true;
+  for (let i = 1; i < rows.length && contiguous; i++) contiguous = rows[i]!.start === rows[i - 1]!.end;
+  if (contiguous) return body.subarray(rows[0]!.start, rows[rows.length - 1]!.end);
+  return Buffer.concat(rows.map((row) => body.subarray(row.start, row.end)));
 }

@@ -1,4 +1,4 @@
-import { ConfigError, FatalError, type RecordValue, type Source } from '@ferry/core';
+import { ConfigError, FatalError, type RecordValue, type Source, toJson } from '@ferry/core';
 import { sampleValues, testSource } from '@ferry/testkit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createClickHouseSource } from './index.js';
@@ -15,15 +15,15 @@ async function ensureTable(table: string): Promise<void> {
   );
 }
 
-/** Rows with increasing ids, ok and nested as JSON text (the source parses them back: jsonColumns). */
+/** Rows with increasing ids, ok and nested as lossless JSON text (the source parses them back: jsonColumns). */
 async function seed(table: string, values: readonly RecordValue[]): Promise<void> {
   await ensureTable(table);
   let id = nextIds.get(table) ?? 1;
   const rowsToInsert = values.map((value) => ({
     ...value,
     id: id++,
-    ok: JSON.stringify(value.ok),
-    nested: JSON.stringify(value.nested),
+    ok: toJson(value.ok ?? null).text,
+    nested: toJson(value.nested ?? null).text,
   }));
   nextIds.set(table, id);
   await insert(table, rowsToInsert);
@@ -167,7 +167,7 @@ describe('clickhouse source', () => {
     const batch = await source.read(10, { waitMs: 0 });
     expect(batch.records.map((r) => r.id)).toEqual(['1']);
     expect(batch.rejected?.map((r) => r.id)).toEqual(['2']);
-    expect(batch.rejected?.[0]?.reason).toMatch(/column "ok" of row 2 .* is not JSON/);
+    expect(batch.rejected?.[0]?.reason).toMatch(/^row 2 of default\.\w+: column "ok" is not JSON/);
   });
 
   it('records handed out again after a release are marked redelivered', async () => {

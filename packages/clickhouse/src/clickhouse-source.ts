@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { FerryRecord, ReadOptions, RecordValue, RejectedRecord, Source, SourceBatch } from '@ferry/core';
-import { FatalError, sleep } from '@ferry/core';
+import { FatalError, fromJson, rejectRecord, setEntry, sleep } from '@ferry/core';
+import { BinaryReader } from './clickhouse-binary.js';
 import { ClickHouseHttp, serverCode, serverMessage } from './clickhouse-client.js';
 import { type ClickHouseSourceConfig, parseSourceOptions } from './clickhouse-config.js';
-import { hexString, isColumnType, quoteIdentifier } from './clickhouse-sql.js';
+import { columnDecoder, type Decode, type Problem, UnsupportedTypeError } from './clickhouse-decode.js';
+import { hexString, isColumnType, quoteIdentifier, quoteName } from './clickhouse-sql.js';
+import { innerType, parseColumnType } from './clickhouse-types.js';
 
 /** What `ack` and `release` need of a batch: the cursor values it covers, in order. */
 export interface ClickHouseHandle {
@@ -18,6 +21,18 @@ export const createCheckpointTableSql = (qualifiedName: string): string =>
   `CREATE TABLE IF NOT EXISTS ${qualifiedName} (key String, position String, version UInt64, updated DateTime DEFAULT now()) ENGINE = ReplacingMergeTree(version) ORDER BY key`;
 /** The session's temporary table that holds the checkpoint (slot 1), which the backlog count compares against. */
 const positionTable = 'ferry_position';
+
+/** One column as the source reads it: its decoder, built once at open. */
+interface ReadColumn {
+  readonly name: string;
+  readonly decode: Decode;
+  /** `__proto__` must be set as data. */
+  readonly special: boolean;
+  readonly json: boolean;
+}
+
+/** How a row's record id is made from its cursor value. */
+type IdOf = (value: unknown) => string | undefined;
 
 const emptyHandle: ClickHouseHandle = Object.freeze({ ids: Object.freeze([]) });
 const emptyBatch: SourceBatch<ClickHouseHandle> = Object.freeze({ records: Object.freeze([]), handle: emptyHandle });
@@ -40,8 +55,12 @@ class ClickHouseSource implements Source<ClickHouseHandle> {
   readonly readAhead = true;
   readonly #config: ClickHouseSourceConfig;
   readonly #cursor: string;
-  readonly #columns: string;
   readonly #checkpoints: string;
+  /** The SELECT list, the columns it decodes, and how the id comes: all from DESCRIBE at open. */
+  #select = '';
+  #read: readonly ReadColumn[] = [];
+  /** The cursor's id from its decoded value, or undefined when the SELECT adds the server's toString() of it. */
+  #idOf: IdOf | undefined;
   #http: ClickHouseHttp | undefined;
   /** Last acked cursor value: what the checkpoint table holds for this key. */
   #checkpoint: string | undefined;
@@ -63,11 +82,7 @@ class ClickHouseSource implements Source<ClickHouseHandle> {
   constructor(config: ClickHouseSourceConfig) {
     this.#config = config;
     this.#cursor = quoteIdentifier(config.cursor, 'cursor column');
-    const columns = config.columns;
-    this.#columns =
-      columns === undefined
-        ? '*'
-        : [...new Set([config.cursor, ...columns])].map((c) => quoteIdentifier(c, 'column')).join(', ');
+    for (const column of config.columns ?? []) quoteIdentifier(column, 'column');
     this.#checkpoints = `${quoteIdentifier(config.database, 'database')}.${quoteIdentifier(checkpointTable)}`;
   }
 
@@ -89,6 +104,7 @@ class ClickHouseSource implements Source<ClickHouseHandle> {
       await http.command('creating the checkpoint table', createCheckpointTableSql(this.#checkpoints));
       await this.#createPositionTable(http);
       this.#cursorType = await this.#typeOfCursor(http);
+      await this.#planReads(http);
       // The key is data too: every key's position is read, and this one picked out here.
       const rows = await http.query<{ key: string; at: string; version_at: string }>(
         'reading the checkpoint',
@@ -188,58 +204,121 @@ class ClickHouseSource implements Source<ClickHouseHandle> {
     }
   }
 
+  /**
+   * The columns to read and their decoders, from DESCRIBE: every stored column
+   * (or those `columns` names) and the cursor. A column ferry cannot read
+   * exactly stops the open here, naming it, rather than any row later.
+   */
+  async #planReads(http: ClickHouseHttp): Promise<void> {
+    const described = await http.query<{ name: string; type: string; default_type: string }>(
+      'describing the table',
+      `DESCRIBE TABLE ${http.table}`,
+    );
+    const { cursor, columns, jsonColumns } = this.#config;
+    const wanted = columns === undefined ? undefined : new Set([cursor, ...columns]);
+    const read: ReadColumn[] = [];
+    for (const column of described) {
+      const chosen =
+        wanted === undefined ? !['MATERIALIZED', 'ALIAS'].includes(column.default_type) : wanted.has(column.name);
+      if (!chosen && column.name !== cursor) continue;
+      let decode: Decode;
+      try {
+        decode = columnDecoder(parseColumnType(column.type));
+      } catch (error) {
+        if (!(error instanceof UnsupportedTypeError)) throw error;
+        throw new FatalError(
+          `[clickhouse] table ${http.tableName}: column "${column.name}" has type ${column.type}, which ferry cannot read exactly (${error.message}); leave it out with the columns option`,
+        );
+      }
+      read.push({
+        name: column.name,
+        decode,
+        special: column.name === '__proto__',
+        json: jsonColumns.includes(column.name),
+      });
+    }
+    for (const name of wanted ?? []) {
+      if (!read.some((column) => column.name === name)) {
+        throw new FatalError(`[clickhouse] table ${http.tableName} has no column "${name}" (named in columns)`);
+      }
+    }
+    const cursorType = innerType(parseColumnType(this.#cursorType)).name;
+    // Integers and text are their own id; any other cursor's id is the server's text of it, which CAST reads back.
+    this.#idOf = /^U?Int\d+$/.test(cursorType)
+      ? (value) => (typeof value === 'bigint' ? value.toString() : undefined)
+      : cursorType === 'String' || cursorType === 'FixedString' || cursorType.startsWith('Enum')
+        ? (value) => (typeof value === 'string' ? value : undefined)
+        : undefined;
+    this.#read = read;
+    const list = read.map((column) => quoteName(column.name));
+    if (this.#idOf === undefined) list.push(`toString(${this.#cursor})`);
+    this.#select = list.join(', ');
+  }
+
   async #readOnce(max: number): Promise<SourceBatch<ClickHouseHandle>> {
     const position = this.#position;
     const after =
       position === undefined ? '' : ` WHERE ${this.#cursor} > CAST(${hexString(position)} AS ${this.#cursorType})`;
     const http = this.#client;
-    const text = await this.#locked(() =>
-      http.call('reading a batch', async () => {
-        const result = await http.client.query({
-          query: `SELECT ${this.#columns} FROM ${http.table}${after} ORDER BY ${this.#cursor} LIMIT ${max}`,
-          format: 'JSONEachRow',
-        });
-        return result.text();
-      }),
+    const body = await this.#locked(() =>
+      http.call('reading a batch', () =>
+        http.readRowBinary(`SELECT ${this.#select} FROM ${http.table}${after} ORDER BY ${this.#cursor} LIMIT ${max}`),
+      ),
     );
-    return this.#batch(text);
+    return this.#batch(body);
   }
 
-  #batch(text: string): SourceBatch<ClickHouseHandle> {
-    if (text.length === 0) return emptyBatch;
-    const { cursor, jsonColumns } = this.#config;
-    const lines = text.split('\n');
+  #batch(body: Buffer): SourceBatch<ClickHouseHandle> {
+    if (body.length === 0) return emptyBatch;
+    const { cursor } = this.#config;
+    const input = new BinaryReader(body);
+    const columns = this.#read;
+    const idOf = this.#idOf;
     const readAt = Date.now();
     const records: FerryRecord[] = [];
     const rejected: RejectedRecord[] = [];
     const ids: string[] = [];
-    for (const line of lines) {
-      if (line.length === 0) continue;
-      const value = JSON.parse(line) as RecordValue;
-      const id = String(value[cursor]);
+    const problem: Problem = { reason: undefined };
+    while (!input.done) {
+      const start = input.pos;
+      const value: RecordValue = {};
+      problem.reason = undefined;
+      for (const column of columns) {
+        const held = column.decode(input, problem);
+        if (column.special) setEntry(value, column.name, held);
+        else value[column.name] = held;
+      }
+      const id = idOf === undefined ? input.slice(input.varint()).toString('utf8') : idOf(value[cursor]);
+      if (id === undefined) {
+        throw new FatalError(
+          `[clickhouse] table ${this.#client.tableName}: a cursor value of "${cursor}" is not UTF-8 text, so it cannot be a record id`,
+        );
+      }
       ids.push(id);
+      const bytes = input.pos - start;
       const redelivered = this.#redeliverUpTo !== undefined;
       if (id === this.#redeliverUpTo) this.#redeliverUpTo = undefined;
-      let bad: string | undefined;
-      for (const column of jsonColumns) {
-        const held = value[column];
-        if (typeof held !== 'string') continue;
+      for (const column of columns) {
+        if (!column.json || problem.reason !== undefined) continue;
+        const held = value[column.name];
+        if (typeof held !== 'string') {
+          if (held instanceof Uint8Array) problem.reason = `column "${column.name}" is not UTF-8 text, so not JSON`;
+          continue;
+        }
         try {
-          value[column] = JSON.parse(held);
+          value[column.name] = fromJson(held);
         } catch (error) {
-          bad = `column "${column}" of row ${id} in ${this.#client.tableName} is not JSON: ${error instanceof Error ? error.message : String(error)}`;
-          break;
+          problem.reason = `column "${column.name}" is not JSON: ${error instanceof Error ? error.message : String(error)}`;
         }
       }
-      if (bad !== undefined) {
-        rejected.push({ id, reason: bad, raw: Buffer.from(line), contentType: 'application/json' });
+      const record: FerryRecord = redelivered
+        ? { id, value, readAt, bytes, redelivered }
+        : { id, value, readAt, bytes };
+      if (problem.reason !== undefined) {
+        rejected.push(rejectRecord(record, `row ${id} of ${this.#client.tableName}: ${problem.reason}`));
         continue;
       }
-      records.push(
-        redelivered
-          ? { id, value, readAt, bytes: line.length, redelivered }
-          : { id, value, readAt, bytes: line.length },
-      );
+      records.push(record);
     }
     if (ids.length === 0) return emptyBatch;
     this.#position = ids[ids.length - 1];

@@ -17,6 +17,11 @@ export function quoteIdentifier(name: string, what = 'identifier'): string {
   return `\`${name}\``;
 }
 
+/** Any name the server gave (DESCRIBE's columns), quoted so that it can hold nothing but itself. */
+export function quoteName(name: string): string {
+  return `\`${name.replaceAll('\\', '\\\\').replaceAll('`', '\\`')}\``;
+}
+
 /** `` `db`.`table` ``. */
 export function qualifiedName(database: string, table: string): string {
   return `${quoteIdentifier(database, 'database')}.${quoteIdentifier(table, 'table')}`;

@@ -40,9 +40,9 @@ export async function drop(table: string): Promise<void> {
   await exec(`ALTER TABLE default.ferry_checkpoints DELETE WHERE key = 'default.${table}'`).catch(() => undefined);
 }
 
-/** The columns of `sampleValues` (testkit), with ok and nested kept as JSON text. */
+/** The columns of `sampleValues` (testkit), with ok and nested kept as JSON text; n is a float there, so Float64. */
 export const sampleColumns =
-  'n Int32, tag String, ok String, none Nullable(String), ratio Float64, looksNumeric String, text String, nested String';
+  'n Float64, tag String, ok String, none Nullable(String), ratio Float64, looksNumeric String, text String, nested String';
 
 export async function insert(table: string, values: readonly Record<string, unknown>[]): Promise<void> {
   await admin().insert({

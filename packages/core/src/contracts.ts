@@ -124,6 +124,14 @@ export interface WriteOptions {
  */
 export interface WriteOutcome {
   readonly rejected: readonly RejectedRecord[];
+  /** Records written without some of their keys, which the target had no place for (a sink told to skip them). */
+  readonly skipped?: SkippedFields;
+}
+
+/** How many written records lost keys, and the first of them, so that a run can name it. */
+export interface SkippedFields {
+  readonly records: number;
+  readonly first: { readonly id: string; readonly keys: readonly string[] };
 }
 
 /** Where records go. A write is durable when its promise resolves. */

@@ -21,6 +21,7 @@ export type {
   ReadOptions,
   RejectedRecord,
   Sink,
+  SkippedFields,
   Source,
   SourceBatch,
   WriteOptions,

@@ -1097,3 +1097,38 @@ describe('pump reading ahead', () => {
     expect((await source.read(5000, { waitMs: 0 })).records[0]!.value.n).toBe(2000);
   });
 });
+
+describe('pump: records that lost keys at the sink', () => {
+  it('adds up what each write reports and keeps the first, in progress and in the result', async () => {
+    const inner = createMemorySink();
+    let write = 0;
+    const sink: Sink = {
+      ...inner,
+      write: async (records) => {
+        await inner.write(records);
+        write += 1;
+        return { rejected: [], skipped: { records: write, first: { id: records[0]!.id, keys: [`k${write}`] } } };
+      },
+    };
+    const seen: PumpProgress[] = [];
+    const result = await createPump({
+      source: createMemorySource(values(9)),
+      sink,
+      batchSize: 3,
+      onProgress: (p) => seen.push(p),
+    }).run();
+    expect(result).toMatchObject({ records: 9, skippedFields: 1 + 2 + 3 });
+    expect(result.firstSkipped).toEqual({ id: inner.records[0]!.id, keys: ['k1'] });
+    expect(seen.find((p) => p.skippedFields !== undefined)?.skippedFields).toBe(1);
+  });
+
+  it('says nothing of them when no write reports any', async () => {
+    const result = await createPump({
+      source: createMemorySource(values(3)),
+      sink: createMemorySink(),
+      batchSize: 3,
+    }).run();
+    expect(result.skippedFields).toBeUndefined();
+    expect(result.firstSkipped).toBeUndefined();
+  });
+});

@@ -1,4 +1,12 @@
-import type { DirectMove, DirectMoveResult, RejectedRecord, Sink, Source, SourceBatch } from './contracts.js';
+import type {
+  DirectMove,
+  DirectMoveResult,
+  RejectedRecord,
+  Sink,
+  SkippedFields,
+  Source,
+  SourceBatch,
+} from './contracts.js';
 import {
   describeError,
   FerryError,
@@ -58,6 +66,10 @@ export interface PumpProgress {
   readonly records: number;
   /** Records sent to the dead-letter sink. */
   readonly deadLettered: number;
+  /** Records written without some of their keys (a sink told to skip keys it has no place for); absent when none. */
+  readonly skippedFields?: number;
+  /** The first such record of the run, to name in a warning. */
+  readonly firstSkipped?: SkippedFields['first'];
   readonly batches: number;
   readonly bytes: number;
   readonly elapsedMs: number;
@@ -118,6 +130,8 @@ export function createPump(options: PumpOptions): Pump {
 
   let records = 0;
   let deadLettered = 0;
+  let skippedFields = 0;
+  let firstSkipped: SkippedFields['first'] | undefined;
   let batches = 0;
   let bytes = 0;
   let startedAt = 0;
@@ -152,6 +166,7 @@ export function createPump(options: PumpOptions): Pump {
     return {
       records,
       deadLettered,
+      ...(skippedFields === 0 ? {} : { skippedFields, firstSkipped }),
       batches,
       bytes,
       elapsedMs,
@@ -229,6 +244,10 @@ export function createPump(options: PumpOptions): Pump {
             attempt += 1;
             if (todo.length === 0) return [];
             const outcome = await sink.write(todo);
+            if (outcome?.skipped !== undefined) {
+              skippedFields += outcome.skipped.records;
+              firstSkipped ??= outcome.skipped.first;
+            }
             return outcome?.rejected ?? [];
           },
           true,
