@@ -1,3 +1,4 @@
+import { fromJson, toJson } from '@ferry/core';
 import { describe, expect, it } from 'vitest';
 import { redisUrl, uniqueName } from './names.js';
 import { sampleRecords } from './records.js';
@@ -19,9 +20,11 @@ describe('names', () => {
     else process.env.REDIS_URL = saved;
   });
 
-  it('sampleRecords gives distinct ids and JSON-safe values', () => {
+  it('sampleRecords gives distinct ids and values JSON holds without a types annotation', () => {
     const records = sampleRecords(3, 'x');
     expect(records.map((r) => r.id)).toEqual(['x-0', 'x-1', 'x-2']);
-    expect(JSON.parse(JSON.stringify(records[1]!.value))).toEqual(records[1]!.value);
+    const { text, types } = toJson(records[1]!.value);
+    expect(types).toBeUndefined();
+    expect(fromJson(text)).toEqual(records[1]!.value);
   });
 });
