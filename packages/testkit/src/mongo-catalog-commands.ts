@@ -1,4 +1,5 @@
 import { calculateObjectSize } from 'bson';
+import { collationOf, collationSpec } from './mongo-collation.js';
 import { type Command, collectionName, cursorBatchSize, documentOr, int, items } from './mongo-command-args.js';
 import { valueKey } from './mongo-compare.js';
 import { badValue, CommandError, codes } from './mongo-errors.js';
@@ -199,8 +200,13 @@ const createIndexes: Command = (state, cmd, db, sequences) => {
       }
       continue;
     }
-    const index: IndexSpec = { v: 2, ...spec, key: spec.key, name: spec.name };
-    collection.addIndex(spec.unique === undefined ? index : { ...index, unique: truthy(spec.unique) });
+    const { collation, ...options } = spec;
+    const index: Record<string, unknown> = { v: 2, ...options, key: spec.key, name: spec.name };
+    if (spec.unique !== undefined) index.unique = truthy(spec.unique);
+    // mongod lists an index's collation with every field filled in; the simple one is no collation.
+    const full = collationSpec(collation);
+    if (full !== undefined) index.collation = full;
+    collection.addIndex(index as IndexSpec, collationOf(collation));
   }
   return {
     numIndexesBefore: before,

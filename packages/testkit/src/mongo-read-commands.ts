@@ -1,9 +1,11 @@
 import type { Long } from 'bson';
 import { runPipeline } from './mongo-aggregate.js';
+import { collationOf } from './mongo-collation.js';
 import { type Command, collectionName, cursorBatchSize, documentOr, int } from './mongo-command-args.js';
-import { valueKey } from './mongo-compare.js';
+import { compareValues, typeRank, valueKey } from './mongo-compare.js';
 import { CommandError, codes, notImplemented } from './mongo-errors.js';
-import { checkCollation, checkHint, variablesOf } from './mongo-options.js';
+import type { Scope } from './mongo-expression.js';
+import { checkHint, variablesOf } from './mongo-options.js';
 import { makeProjection } from './mongo-projection.js';
 import { type Document, isDocument, parseSort, pathValues, validateFilter } from './mongo-query.js';
 
@@ -16,9 +18,8 @@ function nonNegative(field: string, value: number): void {
 const find: Command = (state, cmd, db) => {
   const name = collectionName(cmd, 'find');
   const filter = documentOr(cmd.filter, 'filter', {});
-  const variables = variablesOf(cmd.let);
-  checkCollation(cmd.collation);
-  validateFilter(filter, variables);
+  const scope: Scope = { variables: variablesOf(cmd.let), collator: collationOf(cmd.collation) };
+  validateFilter(filter, scope);
   const sort = parseSort(cmd.sort);
   const projection = makeProjection(cmd.projection);
   const skip = int(cmd.skip, 'skip', 0);
@@ -31,7 +32,7 @@ const find: Command = (state, cmd, db) => {
   if (cmd.singleBatch === true && limit === 0 && batchSize !== undefined) limit = batchSize;
   const collection = state.store.collection(db, name, false);
   checkHint(cmd.hint, collection);
-  let docs = collection === undefined ? [] : collection.query({ filter, variables, sort, skip, limit });
+  let docs = collection === undefined ? [] : collection.query({ filter, scope, sort, skip, limit });
   if (projection !== undefined) docs = docs.map(projection);
   const reply = state.cursors.reply(`${db}.${name}`, docs, batchSize);
   if (cmd.singleBatch === true) state.cursors.close((reply.cursor as Document).id as Long, reply);
@@ -48,18 +49,25 @@ const distinct: Command = (state, cmd, db) => {
     );
   }
   const filter = documentOr(cmd.query, 'query', {});
-  validateFilter(filter);
-  checkCollation(cmd.collation);
+  const collator = collationOf(cmd.collation);
+  validateFilter(filter, { collator });
   const collection = state.store.collection(db, name, false);
   checkHint(cmd.hint, collection);
   const seen = new Map<string, unknown>();
   const parts = cmd.key.split('.');
-  for (const doc of collection?.query({ filter, sort: [], skip: 0, limit: 0 }) ?? []) {
+  for (const doc of collection?.query({ filter, scope: { collator }, sort: [], skip: 0, limit: 0 }) ?? []) {
     for (const value of pathValues(doc, parts)) {
       // An array's elements are distinct values of their own; the array itself is not one.
       if (value === undefined || Array.isArray(value)) continue;
-      const key = valueKey(value);
-      if (!seen.has(key)) seen.set(key, value);
+      if (collator === undefined) {
+        const key = valueKey(value);
+        if (!seen.has(key)) seen.set(key, value);
+      } else if (
+        ![...seen.values()].some((v) => typeRank(v) === typeRank(value) && compareValues(v, value, collator) === 0)
+      ) {
+        // Values equal by the collation are one value: the first one met.
+        seen.set(String(seen.size), value);
+      }
     }
   }
   return { values: [...seen.values()], ok: 1 };
@@ -72,23 +80,22 @@ const aggregate: Command = (state, cmd, db) => {
   if (!Array.isArray(pipeline) || !pipeline.every(isDocument)) {
     throw new CommandError(codes.TypeMismatch, 'TypeMismatch', "'pipeline' option must be specified as an array");
   }
-  checkCollation(cmd.collation);
-  const variables = variablesOf(cmd.let);
+  const scope: Scope = { collator: collationOf(cmd.collation), variables: variablesOf(cmd.let) };
   const batchSize = cursorBatchSize(cmd);
   const collection = state.store.collection(db, name, false);
   checkHint(cmd.hint, collection);
-  const docs = runPipeline(collection, pipeline as Document[], variables);
+  const docs = runPipeline(collection, pipeline as Document[], scope);
   return state.cursors.reply(`${db}.${name}`, docs, batchSize);
 };
 
 const count: Command = (state, cmd, db) => {
   const name = collectionName(cmd, 'count');
   const query = documentOr(cmd.query, 'query', {});
-  validateFilter(query);
-  checkCollation(cmd.collation);
+  const scope: Scope = { collator: collationOf(cmd.collation) };
+  validateFilter(query, scope);
   const collection = state.store.collection(db, name, false);
   checkHint(cmd.hint, collection);
-  const n = collection?.count(query, int(cmd.skip, 'skip', 0), Math.abs(int(cmd.limit, 'limit', 0))) ?? 0;
+  const n = collection?.count(query, int(cmd.skip, 'skip', 0), Math.abs(int(cmd.limit, 'limit', 0)), scope) ?? 0;
   return { n, ok: 1 };
 };
 

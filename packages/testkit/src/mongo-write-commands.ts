@@ -1,3 +1,4 @@
+import { collationOf } from './mongo-collation.js';
 import {
   type Command,
   collectionName,
@@ -9,14 +10,21 @@ import {
   writeError,
 } from './mongo-command-args.js';
 import { sameBson, valueKey } from './mongo-compare.js';
-import { badValue, CommandError, codes, notImplemented } from './mongo-errors.js';
-import type { Variables } from './mongo-expression.js';
+import { badValue, CommandError, codes } from './mongo-errors.js';
+import type { Scope, Variables } from './mongo-expression.js';
 import { checkFields, statementFields } from './mongo-fields.js';
-import { arrayFiltersOf, checkCollation, checkHint, variablesOf } from './mongo-options.js';
+import { arrayFiltersOf, checkHint, variablesOf } from './mongo-options.js';
 import { makeProjection } from './mongo-projection.js';
-import { type Document, isDocument, parseSort, type SortSpec, truthy, validateFilter } from './mongo-query.js';
+import { type Document, parseSort, type SortSpec, truthy, validateFilter } from './mongo-query.js';
 import { type Collection, showValue } from './mongo-store.js';
-import { applyUpdate, equalityFields, isOperatorUpdate, type UpdateSpec } from './mongo-update.js';
+import {
+  applyUpdate,
+  equalityFields,
+  isOperatorUpdate,
+  isPipeline,
+  parseUpdate,
+  type UpdateSpec,
+} from './mongo-update.js';
 
 const insert: Command = (state, cmd, db, sequences) => {
   const name = collectionName(cmd, 'insert');
@@ -55,7 +63,7 @@ function statements(
   const path = `${command}.${field}`;
   for (const statement of list) {
     checkFields(path, statement, statementFields[path]!, false);
-    checkCollation(statement.collation);
+    collationOf(statement.collation);
   }
   return list;
 }
@@ -71,13 +79,19 @@ const update: Command = (state, cmd, db, sequences) => {
   let n = 0;
   let nModified = 0;
   for (let index = 0; index < updates.length; index++) {
-    const { q, u, upsert, multi, hint, arrayFilters } = updates[index]!;
+    const { q, u, c, upsert, multi, hint, arrayFilters, collation } = updates[index]!;
     try {
       const filter = documentOr(q, 'q', {});
-      validateFilter(filter, variables);
+      const scope: Scope = { variables, collator: collationOf(collation) };
+      validateFilter(filter, scope);
       checkHint(hint, collection);
-      const spec: UpdateSpec = { update: updateDocument(u), arrayFilters: arrayFiltersOf(arrayFilters) };
-      if (truthy(multi) && !isOperatorUpdate(spec.update)) {
+      const update = parseUpdate(u);
+      const spec: UpdateSpec = {
+        update,
+        arrayFilters: arrayFiltersOf(arrayFilters),
+        scope: { ...scope, variables: constantsOf(c, update, variables) },
+      };
+      if (truthy(multi) && !isPipeline(update) && !isOperatorUpdate(update)) {
         throw new CommandError(
           codes.FailedToParse,
           'FailedToParse',
@@ -86,7 +100,7 @@ const update: Command = (state, cmd, db, sequences) => {
       }
       const result = modify(collection, {
         filter,
-        variables,
+        scope,
         sort: [],
         spec,
         upsert: truthy(upsert),
@@ -117,10 +131,11 @@ const deleteCommand: Command = (state, cmd, db, sequences) => {
   const writeErrors: Document[] = [];
   let n = 0;
   for (let index = 0; index < deletes.length; index++) {
-    const { q, limit, hint } = deletes[index]!;
+    const { q, limit, hint, collation } = deletes[index]!;
     try {
       const filter = documentOr(q, 'q', {});
-      validateFilter(filter, variables);
+      const scope: Scope = { variables, collator: collationOf(collation) };
+      validateFilter(filter, scope);
       checkHint(hint, collection);
       const max = int(limit, 'limit', 0);
       if (max !== 0 && max !== 1) {
@@ -131,7 +146,7 @@ const deleteCommand: Command = (state, cmd, db, sequences) => {
         );
       }
       if (collection === undefined) continue;
-      for (const doc of collection.query({ filter, variables, sort: [], skip: 0, limit: max })) {
+      for (const doc of collection.query({ filter, scope, sort: [], skip: 0, limit: max })) {
         collection.remove(doc);
         n++;
       }
@@ -148,9 +163,8 @@ const deleteCommand: Command = (state, cmd, db, sequences) => {
 const findAndModify: Command = (state, cmd, db) => {
   const name = collectionName(cmd, 'findAndModify');
   const filter = documentOr(cmd.query, 'query', {});
-  const variables = variablesOf(cmd.let);
-  validateFilter(filter, variables);
-  checkCollation(cmd.collation);
+  const scope: Scope = { variables: variablesOf(cmd.let), collator: collationOf(cmd.collation) };
+  validateFilter(filter, scope);
   const sort = parseSort(cmd.sort);
   const projection = makeProjection(cmd.fields);
   const remove = truthy(cmd.remove);
@@ -169,35 +183,31 @@ const findAndModify: Command = (state, cmd, db) => {
   if (remove) {
     const collection = state.store.collection(db, name, false);
     checkHint(cmd.hint, collection);
-    const [doc] = collection?.query({ filter, variables, sort, skip: 0, limit: 1 }) ?? [];
+    const [doc] = collection?.query({ filter, scope, sort, skip: 0, limit: 1 }) ?? [];
     if (doc !== undefined) collection!.remove(doc);
     return { lastErrorObject: { n: doc === undefined ? 0 : 1 }, value: show(doc), ok: 1 };
   }
   const collection = state.store.collection(db, name, true)!;
   checkHint(cmd.hint, collection);
-  const spec: UpdateSpec = { update: updateDocument(cmd.update), arrayFilters: arrayFiltersOf(cmd.arrayFilters) };
-  const result = modify(collection, { filter, variables, sort, spec, upsert, multi: false });
+  const spec: UpdateSpec = { update: parseUpdate(cmd.update), arrayFilters: arrayFiltersOf(cmd.arrayFilters), scope };
+  const result = modify(collection, { filter, scope, sort, spec, upsert, multi: false });
   const lastErrorObject: Document = { n: result.n, updatedExisting: result.before !== undefined };
   if (result.upserted !== undefined) lastErrorObject.upserted = result.upserted._id;
   return { lastErrorObject, value: show(returnNew ? result.after : result.before), ok: 1 };
 };
 
-/** An update's `u`: a document of operators or a replacement (pipelines are refused when applied). */
-function updateDocument(u: unknown): Document {
-  if (Array.isArray(u)) throw notImplemented('pipeline-style updates (an array as the update)');
-  if (!isDocument(u)) {
-    throw new CommandError(
-      codes.FailedToParse,
-      'FailedToParse',
-      'Update argument must be either an object or an array',
-    );
+/** The variables a pipeline-style update sees: the command's `let`, and its statement's constants `c`. */
+function constantsOf(c: unknown, update: unknown, variables: Variables | undefined): Variables | undefined {
+  if (c === undefined) return variables;
+  if (!Array.isArray(update)) {
+    throw new CommandError(51198, 'Location51198', 'Constant values may only be specified for pipeline updates');
   }
-  return u;
+  return { ...variables, ...variablesOf(c) };
 }
 
 interface ModifyOptions {
   readonly filter: Document;
-  readonly variables: Variables | undefined;
+  readonly scope: Scope;
   readonly sort: SortSpec;
   readonly spec: UpdateSpec;
   readonly upsert: boolean;
@@ -215,8 +225,8 @@ interface ModifyResult {
 
 /** Updates the first (or every) matching document, or upserts one; a no-op change does not count as modified. */
 function modify(collection: Collection, options: ModifyOptions): ModifyResult {
-  const { filter, variables, sort, spec, upsert, multi } = options;
-  const found = collection.query({ filter, variables, sort, skip: 0, limit: multi ? 0 : 1 });
+  const { filter, scope, sort, spec, upsert, multi } = options;
+  const found = collection.query({ filter, scope, sort, skip: 0, limit: multi ? 0 : 1 });
   if (found.length === 0) {
     if (!upsert) return { n: 0, nModified: 0 };
     const base = equalityFields(filter);
