@@ -1,14 +1,14 @@
 import { Int32 } from 'bson';
-import { valueKey } from './mongo-compare.js';
+import { type Collator, compareValues, typeRank, valueKey } from './mongo-compare.js';
 import { CommandError, notImplemented } from './mongo-errors.js';
-import { evaluate, type Variables } from './mongo-expression.js';
+import { evaluate, type Scope } from './mongo-expression.js';
 import { addNumbers, numberType, toJsNumber } from './mongo-numbers.js';
 import { type Document, isDocument, matches, parseSort, sortDocuments, validateFilter } from './mongo-query.js';
+import { shapeStage } from './mongo-stages.js';
 import type { Collection } from './mongo-store.js';
 
 /** Stages mongod has that this server does not run: refused by name. */
 const knownStages = new Set([
-  '$addFields',
   '$bucket',
   '$bucketAuto',
   '$changeStream',
@@ -26,17 +26,12 @@ const knownStages = new Set([
   '$lookup',
   '$merge',
   '$out',
-  '$project',
   '$redact',
-  '$replaceRoot',
-  '$replaceWith',
   '$sample',
   '$search',
-  '$set',
   '$setWindowFields',
   '$sortByCount',
   '$unionWith',
-  '$unset',
   '$unwind',
 ]);
 
@@ -55,9 +50,34 @@ function isCountGroup(group: Document): boolean {
   );
 }
 
+/**
+ * The groups of $group, by key: a map by `valueKey` for the simple collation;
+ * with another, a list searched by the collation (keys equal by it are one group).
+ */
+class Groups {
+  readonly #byKey = new Map<string, Document>();
+  readonly #list: Document[] = [];
+
+  constructor(readonly collator: Collator | undefined) {}
+
+  get(key: unknown): Document | undefined {
+    if (this.collator === undefined) return this.#byKey.get(valueKey(key));
+    return this.#list.find((g) => typeRank(g._id) === typeRank(key) && compareValues(g._id, key, this.collator) === 0);
+  }
+
+  add(key: unknown, group: Document): void {
+    if (this.collator === undefined) this.#byKey.set(valueKey(key), group);
+    else this.#list.push(group);
+  }
+
+  values(): Document[] {
+    return this.collator === undefined ? [...this.#byKey.values()] : this.#list;
+  }
+}
+
 /** $group by an expression, with `$sum` accumulators (numbers summed with mongod's type rules). */
-function group(docs: Document[], spec: Document, variables: Variables | undefined): Document[] {
-  const groups = new Map<string, Document>();
+function group(docs: Document[], spec: Document, scope: Scope): Document[] {
+  const groups = new Groups(scope.collator);
   const accumulators = Object.entries(spec).filter(([field]) => field !== '_id');
   for (const [, acc] of accumulators) {
     const op = isDocument(acc) ? Object.keys(acc)[0] : undefined;
@@ -85,16 +105,15 @@ function group(docs: Document[], spec: Document, variables: Variables | undefine
     throw new CommandError(15952, 'Location15952', `unknown group operator '${op ?? String(acc)}'`);
   }
   for (const doc of docs) {
-    const key = evaluate(spec._id, doc, variables) ?? null;
-    const id = valueKey(key);
-    let out = groups.get(id);
+    const key = evaluate(spec._id, doc, scope) ?? null;
+    let out = groups.get(key);
     if (out === undefined) {
       out = { _id: key };
       for (const [field] of accumulators) out[field] = new Int32(0);
-      groups.set(id, out);
+      groups.add(key, out);
     }
     for (const [field, acc] of accumulators) {
-      const term = evaluate((acc as Document).$sum, doc, variables);
+      const term = evaluate((acc as Document).$sum, doc, scope);
       // $sum skips what is not a number, as mongod does.
       if (numberType(term) !== undefined) out[field] = addNumbers(out[field], term, 'double', '$sum');
     }
@@ -104,20 +123,18 @@ function group(docs: Document[], spec: Document, variables: Variables | undefine
 
 /**
  * Runs the aggregation stages this server has: $match, $skip, $limit, $sort,
- * $count and $group with $sum (what countDocuments sends), counting without
- * copying when the pipeline is countDocuments' own.
+ * $count, $group with $sum (what countDocuments sends), and the stages that
+ * reshape documents ($addFields/$set, $project/$unset, $replaceRoot/$replaceWith),
+ * counting without copying when the pipeline is countDocuments' own. Strings
+ * compare by the scope's collation.
  */
-export function runPipeline(
-  collection: Collection | undefined,
-  pipeline: Document[],
-  variables: Variables | undefined,
-): Document[] {
+export function runPipeline(collection: Collection | undefined, pipeline: Document[], scope: Scope): Document[] {
   const first = pipeline[0];
   let stages = pipeline;
   let docs: Document[];
   if (first !== undefined && isDocument(first.$match)) {
     const filter = first.$match;
-    validateFilter(filter, variables);
+    validateFilter(filter, scope);
     let skip = 0;
     let limit = 0;
     let i = 1;
@@ -125,11 +142,11 @@ export function runPipeline(
     if (pipeline[i] !== undefined && '$limit' in pipeline[i]!) limit = countArgument(pipeline[i++]!.$limit, '$limit');
     const spec = pipeline[i]?.$group;
     if (isDocument(spec) && i === pipeline.length - 1 && isCountGroup(spec)) {
-      const n = collection?.count(filter, skip, limit, variables) ?? 0;
+      const n = collection?.count(filter, skip, limit, scope) ?? 0;
       const field = Object.keys(spec).find((k) => k !== '_id')!;
       return n === 0 ? [] : [{ _id: spec._id, [field]: n }];
     }
-    docs = collection?.query({ filter, variables, sort: [], skip: 0, limit: 0 }) ?? [];
+    docs = collection?.query({ filter, scope, sort: [], skip: 0, limit: 0 }) ?? [];
     stages = pipeline.slice(1);
   } else {
     docs = collection?.query({ filter: {}, sort: [], skip: 0, limit: 0 }) ?? [];
@@ -149,8 +166,8 @@ export function runPipeline(
       case '$match': {
         if (!isDocument(arg))
           throw new CommandError(15959, 'Location15959', 'the match filter must be an expression in an object');
-        validateFilter(arg, variables);
-        docs = docs.filter((d) => matches(d, arg, variables));
+        validateFilter(arg, scope);
+        docs = docs.filter((d) => matches(d, arg, scope));
         break;
       }
       case '$skip':
@@ -160,7 +177,7 @@ export function runPipeline(
         docs = docs.slice(0, countArgument(arg, '$limit'));
         break;
       case '$sort':
-        docs = sortDocuments([...docs], parseSort(arg));
+        docs = sortDocuments([...docs], parseSort(arg), scope.collator);
         break;
       case '$count':
         docs = docs.length === 0 ? [] : [{ [String(arg)]: docs.length }];
@@ -168,11 +185,17 @@ export function runPipeline(
       case '$group':
         if (!isDocument(arg))
           throw new CommandError(15947, 'Location15947', "a group's fields must be specified in an object");
-        docs = group(docs, arg, variables);
+        docs = group(docs, arg, scope);
         break;
-      default:
+      default: {
+        const shape = shapeStage(op, arg);
+        if (shape !== undefined) {
+          docs = docs.map((d) => shape(d, scope));
+          break;
+        }
         if (knownStages.has(op)) throw notImplemented(`the aggregation stage ${op}`);
         throw new CommandError(40324, 'Location40324', `Unrecognized pipeline stage name: '${op}'`);
+      }
     }
   }
   return docs;

@@ -89,8 +89,15 @@ function asBsonRegExp(value: unknown): BSONRegExp {
   return value instanceof BSONRegExp ? value : new BSONRegExp((value as RegExp).source, (value as RegExp).flags);
 }
 
-/** Total order of two BSON values, as MongoDB sorts them: negative, 0 or positive. */
-export function compareValues(a: unknown, b: unknown): number {
+/** How a collation orders two strings: negative, 0 or positive. */
+export type Collator = (a: string, b: string) => number;
+
+/**
+ * Total order of two BSON values, as MongoDB sorts them: negative, 0 or
+ * positive. A collator orders strings, inside documents and arrays too (field
+ * names, regexes and code stay binary); without one, strings compare by bytes.
+ */
+export function compareValues(a: unknown, b: unknown, collator?: Collator): number {
   const ra = typeRank(a);
   const rb = typeRank(b);
   if (ra !== rb) return ra - rb;
@@ -98,14 +105,14 @@ export function compareValues(a: unknown, b: unknown): number {
     case ranks.number:
       return compareNumbers(a, b);
     case ranks.string:
-      return compareStrings(String(a), String(b));
+      return collator === undefined ? compareStrings(String(a), String(b)) : collator(String(a), String(b));
     case ranks.object:
-      return compareObjects(a as Record<string, unknown>, b as Record<string, unknown>);
+      return compareObjects(a as Record<string, unknown>, b as Record<string, unknown>, collator);
     case ranks.array: {
       const x = a as unknown[];
       const y = b as unknown[];
       for (let i = 0; i < Math.min(x.length, y.length); i++) {
-        const c = compareValues(x[i], y[i]);
+        const c = compareValues(x[i], y[i], collator);
         if (c !== 0) return c;
       }
       return x.length - y.length;
@@ -150,7 +157,7 @@ export function compareValues(a: unknown, b: unknown): number {
   }
 }
 
-function compareObjects(a: Record<string, unknown>, b: Record<string, unknown>): number {
+function compareObjects(a: Record<string, unknown>, b: Record<string, unknown>, collator?: Collator): number {
   const ka = Object.keys(a);
   const kb = Object.keys(b);
   for (let i = 0; i < Math.min(ka.length, kb.length); i++) {
@@ -160,7 +167,7 @@ function compareObjects(a: Record<string, unknown>, b: Record<string, unknown>):
     if (rank !== 0) return rank;
     const name = compareStrings(ka[i]!, kb[i]!);
     if (name !== 0) return name;
-    const value = compareValues(x, y);
+    const value = compareValues(x, y, collator);
     if (value !== 0) return value;
   }
   return ka.length - kb.length;

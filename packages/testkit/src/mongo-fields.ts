@@ -170,17 +170,16 @@ export const commandFields: Record<string, FieldRules> = {
 /** The fields of one statement of `update`, `delete`, and one index of `createIndexes`. */
 export const statementFields: Record<string, FieldRules> = {
   'update.updates': {
-    implemented: ['q', 'u', 'upsert', 'multi', 'arrayFilters', 'hint', 'collation'],
-    refused: ['c', 'sort', 'upsertSupplied'],
+    implemented: ['q', 'u', 'c', 'upsert', 'multi', 'arrayFilters', 'hint', 'collation'],
+    refused: ['sort', 'upsertSupplied'],
   },
   'delete.deletes': { implemented: ['q', 'limit', 'hint', 'collation'] },
   'createIndexes.indexes': {
-    implemented: ['key', 'name', 'v', 'background', 'unique'],
+    implemented: ['key', 'name', 'v', 'background', 'unique', 'collation'],
     refused: [
       'sparse',
       'partialFilterExpression',
       'expireAfterSeconds',
-      'collation',
       'hidden',
       'weights',
       'default_language',

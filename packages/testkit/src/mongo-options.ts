@@ -1,23 +1,8 @@
 import { valueKey } from './mongo-compare.js';
-import { badValue, CommandError, codes, notImplemented } from './mongo-errors.js';
+import { badValue, CommandError, codes } from './mongo-errors.js';
 import { evaluate, type Variables } from './mongo-expression.js';
 import { type Document, isDocument } from './mongo-query.js';
 import type { Collection } from './mongo-store.js';
-
-/** Only the simple collation (binary comparison) is implemented; any other is refused, not ignored. */
-export function checkCollation(collation: unknown): void {
-  if (collation === undefined) return;
-  if (!isDocument(collation)) {
-    throw new CommandError(
-      codes.TypeMismatch,
-      'TypeMismatch',
-      "BSON field 'collation' is the wrong type, expected type 'object'",
-    );
-  }
-  const keys = Object.keys(collation);
-  if (keys.length === 1 && collation.locale === 'simple') return;
-  throw notImplemented(`collation (only { locale: 'simple' }; got ${JSON.stringify(collation.locale ?? null)})`);
-}
 
 /**
  * A hint must name an index the collection has, by name or key pattern, as
@@ -53,7 +38,7 @@ export function variablesOf(spec: unknown): Variables | undefined {
   for (const [name, expression] of Object.entries(spec)) {
     if (!/^[a-z][A-Za-z0-9_]*$/.test(name))
       throw badValue(`'${name}' starts with an invalid character for a user variable name`);
-    out[name] = evaluate(expression, {}, out);
+    out[name] = evaluate(expression, {}, { variables: out });
   }
   return out;
 }

@@ -1,7 +1,7 @@
 import { BSONRegExp } from 'bson';
-import { compareValues, ranks, typeRank } from './mongo-compare.js';
+import { type Collator, compareValues, ranks, typeRank } from './mongo-compare.js';
 import { badValue, CommandError, notImplemented } from './mongo-errors.js';
-import { evaluate, truthyExpression, type Variables } from './mongo-expression.js';
+import { evaluate, type Scope, truthyExpression } from './mongo-expression.js';
 import { numberType, toJsNumber } from './mongo-numbers.js';
 
 export type Document = Record<string, unknown>;
@@ -80,10 +80,11 @@ function testRegex(regex: RegExp, candidate: unknown): boolean {
   return text !== undefined && regex.test(text);
 }
 
-function equals(candidate: unknown, value: unknown): boolean {
+/** Equality of a query: a regex matches strings, other values compare within their type (strings by the collation). */
+function equals(candidate: unknown, value: unknown, collator: Collator | undefined): boolean {
   const regex = regexOf(value);
   if (regex !== undefined && testRegex(regex, candidate)) return true;
-  return typeRank(candidate) === typeRank(value) && compareValues(candidate, value) === 0;
+  return typeRank(candidate) === typeRank(value) && compareValues(candidate, value, collator) === 0;
 }
 
 /**
@@ -91,15 +92,20 @@ function equals(candidate: unknown, value: unknown): boolean {
  * numbers…), except against MinKey and MaxKey: every value is above MinKey
  * and below MaxKey, so `$gt: MinKey` and `$lt: MaxKey` match whatever is there.
  */
-function compares(candidates: readonly unknown[], value: unknown, test: (order: number) => boolean): boolean {
+function compares(
+  candidates: readonly unknown[],
+  value: unknown,
+  collator: Collator | undefined,
+  test: (order: number) => boolean,
+): boolean {
   const rank = typeRank(value);
   const crossType = rank === ranks.minKey || rank === ranks.maxKey;
-  return candidates.some((c) => (typeRank(c) === rank || crossType) && test(compareValues(c, value)));
+  return candidates.some((c) => (typeRank(c) === rank || crossType) && test(compareValues(c, value, collator)));
 }
 
-function inList(candidates: readonly unknown[], list: unknown, op: string): boolean {
+function inList(candidates: readonly unknown[], list: unknown, op: string, collator: Collator | undefined): boolean {
   if (!Array.isArray(list)) throw badValue(`${op} needs an array`);
-  return candidates.some((c) => list.some((v) => equals(c, v)));
+  return candidates.some((c) => list.some((v) => equals(c, v, collator)));
 }
 
 /** A boolean argument as mongod reads one: a boolean or a number (0 is false). */
@@ -212,24 +218,31 @@ const unimplementedOperators = new Set([
   '$within',
 ]);
 
-function matchOperator(candidates: readonly unknown[], op: string, value: unknown, conditions: Document): boolean {
+function matchOperator(
+  candidates: readonly unknown[],
+  op: string,
+  value: unknown,
+  conditions: Document,
+  scope: Scope,
+): boolean {
+  const collator = scope.collator;
   switch (op) {
     case '$eq':
-      return candidates.some((c) => equals(c, value));
+      return candidates.some((c) => equals(c, value, collator));
     case '$ne':
-      return !candidates.some((c) => equals(c, value));
+      return !candidates.some((c) => equals(c, value, collator));
     case '$gt':
-      return compares(candidates, value, (o) => o > 0);
+      return compares(candidates, value, collator, (o) => o > 0);
     case '$gte':
-      return compares(candidates, value, (o) => o >= 0);
+      return compares(candidates, value, collator, (o) => o >= 0);
     case '$lt':
-      return compares(candidates, value, (o) => o < 0);
+      return compares(candidates, value, collator, (o) => o < 0);
     case '$lte':
-      return compares(candidates, value, (o) => o <= 0);
+      return compares(candidates, value, collator, (o) => o <= 0);
     case '$in':
-      return inList(candidates, value, '$in');
+      return inList(candidates, value, '$in', collator);
     case '$nin':
-      return !inList(candidates, value, '$nin');
+      return !inList(candidates, value, '$nin', collator);
     case '$exists':
       return candidates.some((c) => c !== undefined) === truthy(value);
     case '$type':
@@ -258,28 +271,30 @@ function matchOperator(candidates: readonly unknown[], op: string, value: unknow
         (c) =>
           Array.isArray(c) &&
           c.some((element) =>
-            byOperators ? matchConditions([element], value) : isDocument(element) && matches(element, value),
+            byOperators
+              ? matchConditions([element], value, scope)
+              : isDocument(element) && matches(element, value, scope),
           ),
       );
     }
     case '$all': {
       if (!Array.isArray(value)) throw badValue('$all needs an array');
       if (value.some(isOperatorObject)) throw notImplemented('$all with $elemMatch');
-      return value.length > 0 && value.every((v) => candidates.some((c) => equals(c, v)));
+      return value.length > 0 && value.every((v) => candidates.some((c) => equals(c, v, collator)));
     }
     case '$not':
-      if (regexOf(value) !== undefined) return !candidates.some((c) => equals(c, value));
+      if (regexOf(value) !== undefined) return !candidates.some((c) => equals(c, value, collator));
       if (!isOperatorObject(value)) throw badValue('$not needs a regex or a document');
-      return !matchConditions(candidates, value);
+      return !matchConditions(candidates, value, scope);
     default:
       if (unimplementedOperators.has(op)) throw notImplemented(`the query operator ${op}`);
       throw badValue(`unknown operator: ${op}`);
   }
 }
 
-function matchConditions(candidates: readonly unknown[], conditions: Document): boolean {
+function matchConditions(candidates: readonly unknown[], conditions: Document, scope: Scope): boolean {
   for (const op in conditions) {
-    if (!matchOperator(candidates, op, conditions[op], conditions)) return false;
+    if (!matchOperator(candidates, op, conditions[op], conditions, scope)) return false;
   }
   return true;
 }
@@ -294,19 +309,22 @@ function clauses(value: unknown, op: string): Document[] {
 /** Top-level operators mongod has that this server does not evaluate. */
 const unimplementedTopLevel = new Set(['$where', '$text', '$jsonSchema', '$sampleRate', '$alwaysTrue', '$alwaysFalse']);
 
-/** True when the document matches a query filter (the operators of the find command this server knows). */
-export function matches(doc: Document, filter: Document, variables?: Variables): boolean {
+/**
+ * True when the document matches a query filter (the operators of the find
+ * command this server knows), with the command's variables and collation.
+ */
+export function matches(doc: Document, filter: Document, scope: Scope = {}): boolean {
   for (const key in filter) {
     const condition = filter[key];
     if (key.startsWith('$')) {
       if (key === '$and') {
-        if (!clauses(condition, key).every((c) => matches(doc, c, variables))) return false;
+        if (!clauses(condition, key).every((c) => matches(doc, c, scope))) return false;
       } else if (key === '$or') {
-        if (!clauses(condition, key).some((c) => matches(doc, c, variables))) return false;
+        if (!clauses(condition, key).some((c) => matches(doc, c, scope))) return false;
       } else if (key === '$nor') {
-        if (clauses(condition, key).some((c) => matches(doc, c, variables))) return false;
+        if (clauses(condition, key).some((c) => matches(doc, c, scope))) return false;
       } else if (key === '$expr') {
-        if (!truthyExpression(evaluate(condition, doc, variables))) return false;
+        if (!truthyExpression(evaluate(condition, doc, scope))) return false;
       } else if (key === '$comment') {
         // A comment for the logs: nothing to match.
       } else if (unimplementedTopLevel.has(key)) {
@@ -318,8 +336,8 @@ export function matches(doc: Document, filter: Document, variables?: Variables):
     }
     const candidates = pathValues(doc, key.split('.'));
     if (isOperatorObject(condition)) {
-      if (!matchConditions(candidates, condition)) return false;
-    } else if (!candidates.some((c) => equals(c, condition))) {
+      if (!matchConditions(candidates, condition, scope)) return false;
+    } else if (!candidates.some((c) => equals(c, condition, scope.collator))) {
       return false;
     }
   }
@@ -327,8 +345,8 @@ export function matches(doc: Document, filter: Document, variables?: Variables):
 }
 
 /** Checks a filter's operators once, so that an unknown one fails even on an empty collection. */
-export function validateFilter(filter: Document, variables?: Variables): void {
-  matches({}, filter, variables);
+export function validateFilter(filter: Document, scope?: Scope): void {
+  matches({}, filter, scope);
 }
 
 export type SortSpec = readonly (readonly [path: string, direction: 1 | -1])[];
@@ -345,18 +363,23 @@ export function parseSort(sort: unknown): SortSpec {
 }
 
 /** The value a document sorts by: for an array, its smallest element ascending, its largest descending. */
-function sortKey(doc: Document, path: string, direction: 1 | -1): unknown {
+function sortKey(doc: Document, path: string, direction: 1 | -1, collator: Collator | undefined): unknown {
   const value = getPath(doc, path);
   if (!Array.isArray(value)) return value;
   if (value.length === 0) return undefined;
-  return value.reduce((best, v) => (compareValues(v, best) * direction < 0 ? v : best));
+  return value.reduce((best, v) => (compareValues(v, best, collator) * direction < 0 ? v : best));
 }
 
-export function sortDocuments(docs: Document[], sort: SortSpec): Document[] {
+/** Sorts in place by the spec, strings by the collation when there is one. */
+export function sortDocuments(docs: Document[], sort: SortSpec, collator?: Collator): Document[] {
   if (sort.length === 0) return docs;
   return docs.sort((a, b) => {
     for (const [path, direction] of sort) {
-      const order = compareValues(sortKey(a, path, direction), sortKey(b, path, direction));
+      const order = compareValues(
+        sortKey(a, path, direction, collator),
+        sortKey(b, path, direction, collator),
+        collator,
+      );
       if (order !== 0) return order * direction;
     }
     return 0;

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Binary, ObjectId } from 'bson';
-import { compareValues, ranks, typeRank, valueKey } from './mongo-compare.js';
-import { badValue, CommandError, codes, notImplemented } from './mongo-errors.js';
-import type { Variables } from './mongo-expression.js';
+import { type Collator, compareValues, ranks, typeRank, valueKey } from './mongo-compare.js';
+import { badValue, CommandError, codes } from './mongo-errors.js';
+import type { Scope } from './mongo-expression.js';
 import { type Document, getPath, isDocument, matches, type SortSpec, sortDocuments } from './mongo-query.js';
+import { type IndexSpec, UniqueIndex } from './mongo-unique-index.js';
+
+export type { IndexSpec } from './mongo-unique-index.js';
 
 interface Entry {
   readonly key: string;
@@ -11,38 +14,14 @@ interface Entry {
   alive: boolean;
 }
 
-export interface IndexSpec {
-  readonly v: number;
-  readonly key: Document;
-  readonly name: string;
-  readonly [option: string]: unknown;
-}
-
 export interface QueryOptions {
   readonly filter: Document;
-  readonly variables?: Variables;
+  /** The command's variables, and its collation: then strings compare by it, and the `_id` index (binary) is not used. */
+  readonly scope?: Scope;
   readonly sort: SortSpec;
   readonly skip: number;
   /** 0: no limit. */
   readonly limit: number;
-}
-
-interface UniqueIndex {
-  readonly spec: IndexSpec;
-  readonly fields: readonly string[];
-  /** Index key → the `_id` key of the document that holds it. */
-  readonly keys: Map<string, string>;
-}
-
-/** A document's key in a unique index: its values at the index's fields, a missing one as null. */
-function uniqueKeyOf(index: UniqueIndex, doc: Document): string {
-  return index.fields
-    .map((field) => {
-      const value = getPath(doc, field);
-      if (Array.isArray(value)) throw notImplemented(`unique indexes over array values (field '${field}')`);
-      return valueKey(value ?? null);
-    })
-    .join('|');
 }
 
 /** An `_id` as mongod accepts one: not an array, not a regex, no `$`-prefixed field inside. */
@@ -110,7 +89,7 @@ export class Collection {
     const uniqueKeys = this.#uniqueKeys(doc, undefined);
     const entry: Entry = { key, doc, alive: true };
     this.#byKey.set(key, entry);
-    for (const [index, indexKey] of uniqueKeys) index.keys.set(indexKey, key);
+    for (const [index, indexKey] of uniqueKeys) index.set(indexKey, key);
     const sorted = this.#sorted;
     if (sorted !== undefined) {
       const last = sorted[sorted.length - 1];
@@ -120,14 +99,14 @@ export class Collection {
     return doc;
   }
 
-  /** Adds an index; a unique one is checked against the documents already there. */
-  addIndex(spec: IndexSpec): void {
+  /** Adds an index; a unique one is checked against the documents already there, by its collation. */
+  addIndex(spec: IndexSpec, collator?: Collator): void {
     if (spec.unique === true) {
-      const index: UniqueIndex = { spec, fields: Object.keys(spec.key), keys: new Map() };
+      const index = new UniqueIndex(spec, collator);
       for (const entry of this.#byKey.values()) {
-        const key = uniqueKeyOf(index, entry.doc);
-        if (index.keys.has(key)) throw this.#duplicateOn(index, entry.doc);
-        index.keys.set(key, entry.key);
+        const key = index.keyOf(entry.doc);
+        if (index.holder(key) !== undefined) throw this.#duplicateOn(index, entry.doc);
+        index.set(key, entry.key);
       }
       this.#unique.push(index);
     }
@@ -135,11 +114,11 @@ export class Collection {
   }
 
   /** The keys a document takes in each unique secondary index; throws 11000 when another document holds one. */
-  #uniqueKeys(doc: Document, self: string | undefined): [UniqueIndex, string][] {
-    const out: [UniqueIndex, string][] = [];
+  #uniqueKeys(doc: Document, self: string | undefined): [UniqueIndex, unknown[]][] {
+    const out: [UniqueIndex, unknown[]][] = [];
     for (const index of this.#unique) {
-      const key = uniqueKeyOf(index, doc);
-      const holder = index.keys.get(key);
+      const key = index.keyOf(doc);
+      const holder = index.holder(key);
       if (holder !== undefined && holder !== self) throw this.#duplicateOn(index, doc);
       out.push([index, key]);
     }
@@ -176,7 +155,7 @@ export class Collection {
     if (entry === undefined) return;
     const uniqueKeys = this.#uniqueKeys(newDoc, entry.key);
     this.#forgetUnique(entry);
-    for (const [index, indexKey] of uniqueKeys) index.keys.set(indexKey, entry.key);
+    for (const [index, indexKey] of uniqueKeys) index.set(indexKey, entry.key);
     entry.doc = newDoc;
   }
 
@@ -191,10 +170,7 @@ export class Collection {
   }
 
   #forgetUnique(entry: Entry): void {
-    for (const index of this.#unique) {
-      const key = uniqueKeyOf(index, entry.doc);
-      if (index.keys.get(key) === entry.key) index.keys.delete(key);
-    }
+    for (const index of this.#unique) index.delete(index.keyOf(entry.doc), entry.key);
   }
 
   /** The `_id` index: live entries in `_id` order. */
@@ -259,27 +235,29 @@ export class Collection {
   }
 
   /** The matching documents, sorted, skipped and limited. */
-  query({ filter, variables, sort, skip, limit }: QueryOptions): Document[] {
-    const byId = sort.length === 1 && sort[0]![0] === '_id';
+  query({ filter, scope = {}, sort, skip, limit }: QueryOptions): Document[] {
+    const collator = scope.collator;
+    const byId = sort.length === 1 && sort[0]![0] === '_id' && collator === undefined;
     const presorted = sort.length === 0 || byId;
     const found: Document[] = [];
     // Read in the order asked for, a query stops once it has what it returns.
     const early = sort.length === 0 || (byId && sort[0]![1] === 1);
     const wanted = early && limit > 0 ? skip + limit : Number.POSITIVE_INFINITY;
-    for (const doc of this.#candidates(filter, byId)) {
-      if (!matches(doc, filter, variables)) continue;
+    for (const doc of this.#candidates(collator === undefined ? filter : {}, byId)) {
+      if (!matches(doc, filter, scope)) continue;
       found.push(doc);
       if (found.length >= wanted) break;
     }
     if (byId && sort[0]![1] === -1) found.reverse();
-    const ordered = presorted ? found : sortDocuments(found, sort);
+    const ordered = presorted ? found : sortDocuments(found, sort, collator);
     return ordered.slice(skip, limit > 0 ? skip + limit : undefined);
   }
 
-  count(filter: Document, skip = 0, limit = 0, variables?: Variables): number {
+  count(filter: Document, skip = 0, limit = 0, scope: Scope = {}): number {
     let n = 0;
+    const candidates = scope.collator === undefined ? filter : {};
     if (Object.keys(filter).length === 0) n = this.size;
-    else for (const doc of this.#candidates(filter, false)) if (matches(doc, filter, variables)) n++;
+    else for (const doc of this.#candidates(candidates, false)) if (matches(doc, filter, scope)) n++;
     n = Math.max(0, n - skip);
     return limit > 0 ? Math.min(n, limit) : n;
   }

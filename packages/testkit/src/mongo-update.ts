@@ -1,25 +1,64 @@
 import { Int32, Timestamp } from 'bson';
-import { compareValues, valueKey } from './mongo-compare.js';
+import { compareValues, typeRank } from './mongo-compare.js';
 import { badValue, CommandError, codes, notImplemented } from './mongo-errors.js';
+import type { Scope } from './mongo-expression.js';
 import { addNumbers, multiplyNumbers, numberType, toJsNumber } from './mongo-numbers.js';
 import { type Document, isDocument, matches, truthy } from './mongo-query.js';
+import { type ShapeStage, shapeStage } from './mongo-stages.js';
 import { showValue } from './mongo-store.js';
 
-/** One update as a write command or findAndModify gives it: operators or a replacement, with its arrayFilters. */
+/**
+ * One update as a write command or findAndModify gives it: operators, a
+ * replacement or a pipeline (parsed), with its arrayFilters and the scope
+ * (variables, collation) its expressions and comparisons use.
+ */
 export interface UpdateSpec {
-  readonly update: Document;
+  readonly update: Document | readonly ShapeStage[];
   readonly arrayFilters: readonly Document[] | undefined;
+  readonly scope: Scope;
 }
 
-/** True for `{ $set: … }`-style updates; refuses a mix of operators and fields, and pipelines. */
-export function isOperatorUpdate(update: unknown): boolean {
-  if (Array.isArray(update)) throw notImplemented('pipeline-style updates (an array as the update)');
-  if (!isDocument(update))
+/** The stages a pipeline-style update may hold (mongod's own list); others are InvalidOptions (72). */
+const updateStages = new Set(['$addFields', '$set', '$project', '$unset', '$replaceRoot', '$replaceWith']);
+
+/** An update's `u`: a document (operators or a replacement) or a pipeline of the stages an update may have. */
+export function parseUpdate(u: unknown): Document | ShapeStage[] {
+  if (Array.isArray(u)) {
+    return u.map((stage) => {
+      const keys = isDocument(stage) ? Object.keys(stage) : [];
+      if (keys.length !== 1) {
+        throw new CommandError(
+          40323,
+          'Location40323',
+          'A pipeline stage specification object must contain exactly one field.',
+        );
+      }
+      const name = keys[0]!;
+      const shape = updateStages.has(name) ? shapeStage(name, (stage as Document)[name]) : undefined;
+      if (shape !== undefined) return shape;
+      if (!name.startsWith('$') || name === '$') {
+        throw new CommandError(40324, 'Location40324', `Unrecognized pipeline stage name: '${name}'`);
+      }
+      throw new CommandError(72, 'InvalidOptions', `${name} is not allowed to be used within an update`);
+    });
+  }
+  if (!isDocument(u)) {
     throw new CommandError(
       codes.FailedToParse,
       'FailedToParse',
       'Update argument must be either an object or an array',
     );
+  }
+  return u;
+}
+
+export function isPipeline(update: Document | readonly ShapeStage[]): update is readonly ShapeStage[] {
+  return Array.isArray(update);
+}
+
+/** True for `{ $set: … }`-style updates; refuses a mix of operators and fields. */
+export function isOperatorUpdate(update: Document | readonly ShapeStage[]): boolean {
+  if (isPipeline(update)) return false;
   const keys = Object.keys(update);
   const operators = keys.length > 0 && keys.every((k) => k.startsWith('$'));
   if (!operators && keys.some((k) => k.startsWith('$'))) {
@@ -73,7 +112,12 @@ function pathNotViable(part: string, container: unknown): CommandError {
 }
 
 /** The array elements an `$[<identifier>]` names: those its arrayFilter matches. */
-function filterElements(array: unknown[], identifier: string, filters: readonly Document[] | undefined): number[] {
+function filterElements(
+  array: unknown[],
+  identifier: string,
+  filters: readonly Document[] | undefined,
+  scope: Scope,
+): number[] {
   if (identifier === '') return array.map((_, i) => i);
   const filter = filters?.find((f) => Object.keys(f).some((k) => k.split('.')[0] === identifier));
   if (filter === undefined) {
@@ -81,7 +125,7 @@ function filterElements(array: unknown[], identifier: string, filters: readonly 
   }
   const out: number[] = [];
   array.forEach((element, i) => {
-    if (matches({ [identifier]: element }, filter)) out.push(i);
+    if (matches({ [identifier]: element }, filter, scope)) out.push(i);
   });
   return out;
 }
@@ -91,7 +135,7 @@ function filterElements(array: unknown[], identifier: string, filters: readonly 
  * `$[]`/`$[<identifier>]` operators; with `create`, missing documents on the
  * way are made (as mongod does for `$set`), without it a missing path reaches nothing.
  */
-function slots(doc: Document, path: string, filters: readonly Document[] | undefined, create: boolean): Slot[] {
+function slots(doc: Document, path: string, spec: UpdateSpec, create: boolean): Slot[] {
   const parts = path.split('.');
   let level: Container[] = [doc];
   for (let i = 0; i < parts.length; i++) {
@@ -101,7 +145,7 @@ function slots(doc: Document, path: string, filters: readonly Document[] | undef
     const next: Container[] = [];
     const here: Slot[] = [];
     for (const container of level) {
-      const keys = positions(container, part, filters, path);
+      const keys = positions(container, part, spec, path);
       for (const key of keys) {
         if (last) {
           here.push([container, key]);
@@ -124,18 +168,13 @@ function slots(doc: Document, path: string, filters: readonly Document[] | undef
   return [];
 }
 
-function positions(
-  container: Container,
-  part: string,
-  filters: readonly Document[] | undefined,
-  path: string,
-): string[] {
+function positions(container: Container, part: string, spec: UpdateSpec, path: string): string[] {
   const all = /^\$\[(\w*)\]$/.exec(part);
   if (!Array.isArray(container)) {
     if (all !== null) throw badValue(`Cannot apply array updates to non-array element (path '${path}')`);
     return [part];
   }
-  if (all !== null) return filterElements(container, all[1]!, filters).map(String);
+  if (all !== null) return filterElements(container, all[1]!, spec.arrayFilters, spec.scope).map(String);
   if (!/^\d+$/.test(part)) throw pathNotViable(part, container);
   return [part];
 }
@@ -189,21 +228,21 @@ const knownButMissing = new Set(['$rename', '$pull', '$pullAll', '$bit']);
 
 /** Applies one operator to one path of a (copied) document. */
 function applyOne(out: Document, op: string, path: string, value: unknown, spec: UpdateSpec, inserting: boolean): void {
-  const filters = spec.arrayFilters;
+  const collator = spec.scope.collator;
   switch (op) {
     case '$set':
-      for (const [c, k] of slots(out, path, filters, true)) setAt(c, k, cloneValue(value));
+      for (const [c, k] of slots(out, path, spec, true)) setAt(c, k, cloneValue(value));
       return;
     case '$setOnInsert':
-      if (inserting) for (const [c, k] of slots(out, path, filters, true)) setAt(c, k, cloneValue(value));
+      if (inserting) for (const [c, k] of slots(out, path, spec, true)) setAt(c, k, cloneValue(value));
       return;
     case '$unset':
-      for (const [c, k] of slots(out, path, filters, false)) unsetAt(c, k);
+      for (const [c, k] of slots(out, path, spec, false)) unsetAt(c, k);
       return;
     case '$inc':
     case '$mul':
       numeric(value, op, out._id, path, 'argument');
-      for (const [c, k] of slots(out, path, filters, true)) {
+      for (const [c, k] of slots(out, path, spec, true)) {
         const current = getAt(c, k);
         if (current === undefined) {
           setAt(c, k, op === '$inc' ? value : multiplyNumbers(value, new Int32(0)));
@@ -215,9 +254,9 @@ function applyOne(out: Document, op: string, path: string, value: unknown, spec:
       return;
     case '$min':
     case '$max':
-      for (const [c, k] of slots(out, path, filters, true)) {
+      for (const [c, k] of slots(out, path, spec, true)) {
         const current = getAt(c, k);
-        const order = compareValues(value, current);
+        const order = compareValues(value, current, collator);
         if (current === undefined || (op === '$min' ? order < 0 : order > 0)) setAt(c, k, cloneValue(value));
       }
       return;
@@ -228,12 +267,12 @@ function applyOne(out: Document, op: string, path: string, value: unknown, spec:
       }
       const now = new Date();
       const stamp = type === 'timestamp' ? new Timestamp({ t: Math.floor(now.getTime() / 1000), i: 1 }) : now;
-      for (const [c, k] of slots(out, path, filters, true)) setAt(c, k, stamp);
+      for (const [c, k] of slots(out, path, spec, true)) setAt(c, k, stamp);
       return;
     }
     case '$push':
     case '$addToSet':
-      for (const [c, k] of slots(out, path, filters, true)) {
+      for (const [c, k] of slots(out, path, spec, true)) {
         const current = getAt(c, k) ?? [];
         if (!Array.isArray(current)) {
           throw badValue(
@@ -242,15 +281,15 @@ function applyOne(out: Document, op: string, path: string, value: unknown, spec:
         }
         const next = [...current];
         for (const item of eachOf(value, op)) {
-          if (op === '$addToSet' && next.some((v) => valueKey(v) === valueKey(item) && compareValues(v, item) === 0))
-            continue;
+          const present = (v: unknown) => typeRank(v) === typeRank(item) && compareValues(v, item, collator) === 0;
+          if (op === '$addToSet' && next.some(present)) continue;
           next.push(cloneValue(item));
         }
         setAt(c, k, next);
       }
       return;
     case '$pop':
-      for (const [c, k] of slots(out, path, filters, false)) {
+      for (const [c, k] of slots(out, path, spec, false)) {
         const current = getAt(c, k);
         if (current === undefined) continue;
         if (!Array.isArray(current)) throw badValue(`Path '${path}' contains an element of non-array type`);
@@ -267,9 +306,25 @@ function applyOne(out: Document, op: string, path: string, value: unknown, spec:
   }
 }
 
-/** The document after an update: a copy with the operators applied, or the replacement keeping `_id`. */
+/**
+ * The document after an update: a copy with the operators applied, or the
+ * replacement, or what the pipeline made of it; the last two keep `_id` (first).
+ */
 export function applyUpdate(doc: Document, spec: UpdateSpec, inserting: boolean): Document {
-  if (!isOperatorUpdate(spec.update)) {
+  const update = spec.update;
+  if (isPipeline(update)) {
+    if (spec.arrayFilters !== undefined && spec.arrayFilters.length > 0) {
+      throw new CommandError(
+        codes.FailedToParse,
+        'FailedToParse',
+        'arrayFilters may not be specified for pipeline-style updates',
+      );
+    }
+    let out = doc;
+    for (const stage of update) out = stage(out, spec.scope);
+    return replacement(doc._id, out);
+  }
+  if (!isOperatorUpdate(update)) {
     if (spec.arrayFilters !== undefined && spec.arrayFilters.length > 0) {
       throw new CommandError(
         codes.FailedToParse,
@@ -277,10 +332,10 @@ export function applyUpdate(doc: Document, spec: UpdateSpec, inserting: boolean)
         'arrayFilters may not be specified for replacement-style updates',
       );
     }
-    return replacement(doc._id, spec.update);
+    return replacement(doc._id, update);
   }
   const out = cloneValue(doc) as Document;
-  for (const [op, fields] of Object.entries(spec.update)) {
+  for (const [op, fields] of Object.entries(update)) {
     if (!isDocument(fields)) {
       throw new CommandError(
         codes.FailedToParse,

@@ -1,5 +1,5 @@
 import { deserialize, serialize } from 'bson';
-import { knownSizes } from './mongo-commands.js';
+import { knownSizes } from './mongo-command-args.js';
 import type { Document } from './mongo-query.js';
 
 /** Opcodes of the MongoDB wire protocol this server reads and writes. */
