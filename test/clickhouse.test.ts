@@ -179,7 +179,9 @@ describe('S2C, C2S, Q2C and C2Q through the ferry CLI against real Redis, Rabbit
     expect(dead.map((entry) => entry.sourceId).sort()).toEqual([ids[10], ids[500], ids[999]].sort());
     for (const entry of dead) {
       expect(entry.source).toBe('redis-stream');
-      expect(entry.reason).toMatch(/^key "n" → column "n" UInt32 of default\.\w+: text "bad-\d+" is not a number literal$/);
+      expect(entry.reason).toMatch(
+        /^key "n" → column "n" UInt32 of default\.\w+: text "bad-\d+" is not a number literal$/,
+      );
       const original = JSON.parse(Buffer.from(entry.original!, 'base64').toString('utf8'));
       expect(original.n).toMatch(/^bad-(10|500|999)$/);
     }

@@ -152,7 +152,10 @@ export function appendFields(out: (FieldText | number)[], value: RecordValue, sk
     }
     const field = encodeFieldValue(item, `field "${key}"`);
     out.push(reservedName.test(key) ? `\\${key}` : wellFormed(key, `field name ${JSON.stringify(key)}`), field.text);
-    if (field.tag !== undefined) noteTypes((types ??= {}), key, field);
+    if (field.tag !== undefined) {
+      types ??= {};
+      noteTypes(types, key, field);
+    }
   }
   if (types !== undefined) out.push(typesField, JSON.stringify(types));
   return out.length - before;
@@ -267,7 +270,10 @@ function readTypes(fields: readonly FieldText[]): Map<string, { tag?: string; in
     const key = head.slice(1).replaceAll('~1', '/').replaceAll('~0', '~');
     const entry = byField.get(key) ?? {};
     if (cut === -1) entry.tag = tag;
-    else (entry.inner ??= {})[at.slice(cut)] = tag as JsonTypes[string];
+    else {
+      entry.inner ??= {};
+      entry.inner[at.slice(cut)] = tag as JsonTypes[string];
+    }
     byField.set(key, entry);
   }
   return byField;
