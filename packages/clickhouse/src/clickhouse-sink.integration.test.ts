@@ -3,11 +3,12 @@ import {
   ConnectionError,
   FatalError,
   type FerryRecord,
+  fromJson,
   type RecordValue,
   type Sink,
   type WriteOutcome,
 } from '@ferry/core';
-import { sampleRecords, testSink } from '@ferry/testkit';
+import { sampleRecords, testSink, type WrittenRecord } from '@ferry/testkit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createClickHouseSink } from './index.js';
 import { clickHouseUrl, closeAdmin, count, drop, exec, rows, sampleColumns, tableName } from './test-admin.js';
@@ -55,11 +56,12 @@ testSink({
     createClickHouseSink({ url: clickHouseUrl, table: await contractTable(ctx), maxRows: maxLen }),
   readBack: async (ctx) =>
     (await rows<Record<string, unknown>>(`SELECT * FROM default.\`${ctxTable(ctx)}\` ORDER BY n`)).map((row) => {
-      const { _source_id, ok, nested, ...value } = row;
+      const { _source_id, n, ok, nested, ...value } = row;
       return {
         sourceId: _source_id as string,
-        value: { ...value, ok: JSON.parse(ok as string), nested: JSON.parse(nested as string) },
-      };
+        // 18.16 quotes a UInt64 in JSON; ok and nested hold lossless JSON text.
+        value: { ...value, n: BigInt(n as string), ok: fromJson(ok as string), nested: fromJson(nested as string) },
+      } as WrittenRecord;
     }),
   count: (ctx) => count(ctxTable(ctx)),
   cleanup: (ctx) => drop(ctxTable(ctx)),

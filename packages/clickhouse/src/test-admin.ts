@@ -1,4 +1,5 @@
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { isValueObject, type RecordValue, toJson, type Value } from '@ferry/core';
 import { uniqueName } from '@ferry/testkit';
 
 /** The server the tests use: `CLICKHOUSE_URL`, else the private port `scripts/services.sh` starts it on. */
@@ -40,14 +41,20 @@ export async function drop(table: string): Promise<void> {
   await exec(`ALTER TABLE default.ferry_checkpoints DELETE WHERE key = 'default.${table}'`).catch(() => undefined);
 }
 
-/** The columns of `sampleValues` (testkit), with ok and nested kept as JSON text; n is a float there, so Float64. */
+/** The columns of `sampleValues` (testkit), with ok and nested kept as JSON text; n is an integer there. */
 export const sampleColumns =
-  'n Float64, tag String, ok String, none Nullable(String), ratio Float64, looksNumeric String, text String, nested String';
+  'n UInt64, tag String, ok String, none Nullable(String), ratio Float64, looksNumeric String, text String, nested String';
 
-export async function insert(table: string, values: readonly Record<string, unknown>[]): Promise<void> {
-  await admin().insert({
-    table: `default.\`${table}\``,
-    values: values as Record<string, unknown>[],
-    format: 'JSONEachRow',
-  });
+/** A whole JS number as an integer: JSONEachRow's `1.0` is no UInt64 on 18.16. */
+function wholeAsInteger(value: Value): Value {
+  if (typeof value === 'number' && Number.isInteger(value) && !Object.is(value, -0)) return BigInt(value);
+  if (Array.isArray(value)) return value.map(wholeAsInteger);
+  if (isValueObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, wholeAsInteger(v)]));
+  return value;
+}
+
+/** Inserts rows as JSONEachRow lines written by core's lossless JSON, so that integers of any size go as their digits. */
+export async function insert(table: string, values: readonly RecordValue[]): Promise<void> {
+  const body = values.map((value) => toJson(wholeAsInteger(value)).text).join('\n');
+  await exec(`INSERT INTO default.\`${table}\` FORMAT JSONEachRow\n${body}`);
 }
