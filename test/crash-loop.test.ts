@@ -146,7 +146,7 @@ describe(`the worker killed with SIGKILL ${kills} times and restarted: exactly t
     expect(await streams.len(from)).toBe(0);
     const docs = await world.db.collection(collection).find({}).toArray();
     expect(sorted(docs.map((d) => String(d._id)))).toEqual(sorted(ids));
-    expect(docs.find((d) => String(d._id) === ids[7])).toMatchObject({ n: 7, name: 'msg-7' });
+    expect(docs.find((d) => String(d._id) === ids[7])).toMatchObject({ n: '7', name: 'msg-7' });
   });
 
   it('S2C', async () => {

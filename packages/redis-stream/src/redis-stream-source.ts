@@ -123,6 +123,8 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
   readonly #client: RedisStreamClient;
   readonly #decode: (fields: readonly FieldText[]) => RecordValue;
   #redis: Redis | undefined;
+  /** Group mode: batches handed out and not yet acked or released. */
+  #handedOut = 0;
   /** Group mode: this consumer's pending entries go out before new ones (after a restart or a release). */
   #pendingFirst = true;
   /** Group mode: the last own-pending id handed out, so that a batch still in flight is not handed out twice. */
@@ -161,6 +163,7 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
       this.#pendingCursor = '0';
       this.#claimCursor = '0-0';
       this.#lastClaimAt = 0;
+      this.#handedOut = 0;
       // A reader of this host that died (a crash, a SIGKILL): its entries are read first, as this one's own.
       await this.#takeOverGone(redis);
     }
@@ -194,7 +197,10 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
   async read(max: number, options: ReadOptions): Promise<SourceBatch<RedisStreamHandle>> {
     const redis = this.#redis ?? this.#client.redis;
     if (max <= 0 || options.signal?.aborted) return emptyBatch;
-    return this.#config.mode === 'group' ? this.#readGroup(redis, max, options) : this.#readRange(redis, max, options);
+    if (this.#config.mode !== 'group') return this.#readRange(redis, max, options);
+    const batch = await this.#readGroup(redis, max, options);
+    if (batch.handle.ids.length > 0) this.#handedOut += 1;
+    return batch;
   }
 
   async #readRange(redis: Redis, max: number, options: ReadOptions): Promise<SourceBatch<RedisStreamHandle>> {
@@ -250,7 +256,10 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
     // Nothing new: a good moment to look for entries a dead consumer left behind.
     const taken = claimed ? [] : await this.#claim(redis, max);
     if (taken.length > 0 || options.waitMs > 0) return this.#batch(taken, true, redis);
-    // About to say "empty": not while other consumers hold entries that may be a dead one's.
+    // About to say "empty": not while other consumers hold entries that may be a dead one's. A read
+    // made while this reader holds a batch does not wait: another reader waiting for that batch's ack
+    // would wait for it while this one waits for theirs. The read after the ack waits.
+    if (this.#handedOut > 0) return emptyBatch;
     return this.#batch(await this.#awaitOthers(redis, max, options), true, redis);
   }
 
@@ -479,6 +488,7 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
     }
     if (keep) {
       await this.#client.call('XACK', () => redis.xack(stream, group, ...ids));
+      this.#handedOut = Math.max(0, this.#handedOut - 1);
       return;
     }
     const results = await this.#client.call('MULTI XACK XDEL', () =>
@@ -492,6 +502,7 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
     for (const [error] of results) {
       if (error !== null) throw this.#client.toError(error, 'MULTI XACK XDEL');
     }
+    this.#handedOut = Math.max(0, this.#handedOut - 1);
   }
 
   /**
@@ -532,6 +543,7 @@ class RedisStreamSource implements Source<RedisStreamHandle> {
       this.#readAfter = undefined;
       return;
     }
+    this.#handedOut = Math.max(0, this.#handedOut - 1);
     this.#pendingFirst = true;
     this.#pendingCursor = '0';
   }
