@@ -179,6 +179,9 @@ const sCases: SCase[] = [
   { name: 'dec_neg0_float', key: 'dec_neg0_float', value: '-0', ...text('-0'), col: 'Float64', C: c('-0') },
   { name: 'dec_1e5', key: 'dec_1e5', value: '1e5', ...text('1e5'), col: 'UInt32', C: c('100000') },
   { name: 'dec_007', key: 'dec_007', value: '007', ...text('007'), col: 'UInt32', C: dead(column('dec_007', 'UInt32', 'text "007" is not a number literal')) },
+  // Decimal(9, 1) holds at most 9 − 1 = 8 integer digits
+  { name: 'dec_8_digits', key: 'dec_8_digits', value: '99999999', ...text('99999999'), col: 'Decimal(9, 1)', C: c('99999999.0') },
+  { name: 'dec_9_digits', key: 'dec_9_digits', value: '100000000', ...text('100000000'), col: 'Decimal(9, 1)', C: dead(column('dec_9_digits', 'Decimal(9, 1)', 'text "100000000" has more than 8 integer digits')) },
   { name: 'dec_007_string', key: 'dec_007_string', value: '007', ...text('007'), col: 'String', C: c('007') },
   // text
   { name: 'text_scripts', key: 'text_scripts', value: SCRIPTS, ...text(SCRIPTS), col: 'String', C: c(SCRIPTS) },
@@ -229,7 +232,8 @@ interface QCase {
   /** The whole body, when it is not `{"<key>": <json>}`. */
   readonly body?: Buffer;
   readonly types?: Record<string, string>;
-  readonly col: string;
+  /** The ClickHouse column type of the key, for Q→C (none: the table has no such column). */
+  readonly col?: string;
   readonly S: SCell;
   readonly Q: QCell;
   readonly M: MCell;
@@ -237,6 +241,7 @@ interface QCase {
 }
 
 const loneSurrogate = 'holds a lone UTF-16 surrogate';
+const notJson007 = 'body is not JSON: not JSON: bad number at position 15';
 
 // biome-ignore format: a table reads best one row per line
 const qCases: QCase[] = [
@@ -253,6 +258,7 @@ const qCases: QCase[] = [
   { name: 'float_neg0', key: 'float_neg0', json: '-0.0', S: s('-0', 'float'), Q: q('-0.0'), M: m('{"$numberDouble":"-0.0"}'), col: 'UInt32', C: dead(column('float_neg0', 'UInt32', 'a float -0 would lose its sign')) },
   { name: 'float_1e5', key: 'float_1e5', json: '1e5', S: s('100000', 'float'), Q: q('100000.0'), M: m('{"$numberDouble":"100000.0"}'), col: 'Float64', C: c('100000') },
   { name: 'decimal_pi', key: 'decimal_pi', json: '3.14159265358979323846', S: s('3.14159265358979323846', 'decimal'), Q: q('3.14159265358979323846', 'decimal'), M: m('{"$numberDecimal":"3.14159265358979323846"}'), col: 'Decimal(38, 20)', C: c('3.14159265358979323846') },
+  { name: 'literal_007', key: 'literal_007', json: '007', S: dead(notJson007), Q: dead(notJson007), M: dead(notJson007), col: 'UInt32', C: dead(notJson007) },
   // text
   { name: 'text_scripts', key: 'text_scripts', json: JSON.stringify(SCRIPTS), ...text(SCRIPTS), col: 'String', C: c(SCRIPTS) },
   { name: 'text_escaped', key: 'text_escaped', json: '"caf\\u00e9 \\ud83d\\udc4b \\u200f"', ...text('café 👋 \u200f'), col: 'String', C: c('café 👋 \u200f') },
@@ -275,6 +281,8 @@ const qCases: QCase[] = [
   { name: 'name_dollar', key: '$top', json: '"dollar"', ...text('dollar'), M: dead(dollarName('$top')), col: 'String', C: c('dollar') },
   { name: 'name_proto', key: '__proto__', json: '"proto"', ...text('proto'), col: 'String', C: c('proto') },
   { name: 'name_ferry_types', key: 'ferry:types', json: JSON.stringify('{"/a":"bytes"}'), S: s('{"/a":"bytes"}', undefined, '\\ferry:types'), Q: q(JSON.stringify('{"/a":"bytes"}')), M: m(JSON.stringify('{"/a":"bytes"}')), col: 'String', C: c('{"/a":"bytes"}') },
+  // a NUL in a key: text anywhere but in a BSON name
+  { name: 'name_nul', key: 'a\0b', json: '"x"', ...text('x'), M: dead('field name /a\0b holds a NUL, which BSON names cannot'), col: 'String', C: c('x') },
   // what no target holds
   { name: 'lone_surrogate', key: 'lone_surrogate', json: '"\\ud800"', S: dead(`field "lone_surrogate" ${loneSurrogate}, which UTF-8 (and so Redis text) cannot hold`), Q: q('"\\ud800"'), M: dead(`field /lone_surrogate ${loneSurrogate}, which BSON's UTF-8 cannot hold`), col: 'String', C: dead(column('lone_surrogate', 'String', 'text "\\ud800" holds a lone surrogate, which UTF-8 cannot')) },
   { name: 'body_not_utf8', key: 'body_not_utf8', json: '', body: Buffer.concat([Buffer.from('{"body_not_utf8":"'), NOT_UTF8, Buffer.from('"}')]), S: dead('body is not UTF-8'), Q: dead('body is not UTF-8'), M: dead('body is not UTF-8'), col: 'String', C: dead('body is not UTF-8') },
@@ -536,7 +544,7 @@ async function fromQ(to: Letter): Promise<void> {
     });
   }
   await channel.waitForConfirms();
-  const columns = qCases.map((k) => `${quoted(k.key)} ${k.col}`).join(', ');
+  const columns = qCases.flatMap((k) => (k.col === undefined ? [] : [`${quoted(k.key)} ${k.col}`])).join(', ');
   const out = await target(to, `q2${to.toLowerCase()}`, columns);
   const dead = await move(createRabbitMqSource({ url: world.vhost.url, queue }), out.sink, {
     '<source>': queue,
