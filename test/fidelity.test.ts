@@ -242,6 +242,8 @@ interface QCase {
 
 const loneSurrogate = 'holds a lone UTF-16 surrogate';
 const notJson007 = 'body is not JSON: not JSON: bad number at position 15';
+const keyTwice =
+  'body is not JSON: key "key_twice" appears twice in an object at position 15: one of its values would be lost';
 
 // biome-ignore format: a table reads best one row per line
 const qCases: QCase[] = [
@@ -258,6 +260,7 @@ const qCases: QCase[] = [
   { name: 'float_neg0', key: 'float_neg0', json: '-0.0', S: s('-0', 'float'), Q: q('-0.0'), M: m('{"$numberDouble":"-0.0"}'), col: 'UInt32', C: dead(column('float_neg0', 'UInt32', 'a float -0 would lose its sign')) },
   { name: 'float_1e5', key: 'float_1e5', json: '1e5', S: s('100000', 'float'), Q: q('100000.0'), M: m('{"$numberDouble":"100000.0"}'), col: 'Float64', C: c('100000') },
   { name: 'decimal_pi', key: 'decimal_pi', json: '3.14159265358979323846', S: s('3.14159265358979323846', 'decimal'), Q: q('3.14159265358979323846', 'decimal'), M: m('{"$numberDecimal":"3.14159265358979323846"}'), col: 'Decimal(38, 20)', C: c('3.14159265358979323846') },
+  { name: 'key_twice', key: 'key_twice', json: '', body: Buffer.from('{"key_twice":1,"key_twice":2}'), S: dead(keyTwice), Q: dead(keyTwice), M: dead(keyTwice), col: 'UInt8', C: dead(keyTwice) },
   { name: 'literal_007', key: 'literal_007', json: '007', S: dead(notJson007), Q: dead(notJson007), M: dead(notJson007), col: 'UInt32', C: dead(notJson007) },
   // text
   { name: 'text_scripts', key: 'text_scripts', json: JSON.stringify(SCRIPTS), ...text(SCRIPTS), col: 'String', C: c(SCRIPTS) },
