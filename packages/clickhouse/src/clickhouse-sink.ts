@@ -64,7 +64,8 @@ export function createRowMapper(
   const target = (key: string): Column | string | null => {
     let found = targets.get(key);
     if (found === undefined) {
-      found = table.get(config.columns[key] ?? key) ?? null;
+      // Own keys only: `constructor` or `__proto__` would find Object.prototype's members otherwise.
+      found = table.get(Object.hasOwn(config.columns, key) ? config.columns[key]! : key) ?? null;
       targets.set(key, found);
     }
     return found;

@@ -292,6 +292,25 @@ describe('row mapper', () => {
     expect(strict.rejected[0]!.reason).toBe('field "other" has no column in default.t (unknownFields: reject)');
   });
 
+  it('maps keys named like Object.prototype members (constructor, __proto__, toString) to their own columns', () => {
+    const named = [
+      { name: '_source_id', type: 'String' },
+      { name: 'constructor', type: 'String' },
+      { name: '__proto__', type: 'String' },
+      { name: 'toString', type: 'String' },
+    ];
+    const value: FerryRecord['value'] = { constructor: 'c', toString: 't' };
+    Object.defineProperty(value, '__proto__', { value: 'p', enumerable: true, writable: true, configurable: true });
+    const mapper = createRowMapper(
+      { columns: {}, unknownFields: 'reject', idColumn: '_source_id' },
+      named,
+      'default.t',
+    );
+    const { rows, rejected } = mapper([record(value)], new BinaryWriter(8));
+    expect(rejected).toEqual([]);
+    expect(rows[0]!.columns.map((c) => c.name)).toEqual(['constructor', 'toString', '__proto__', '_source_id']);
+  });
+
   it('a refused record leaves nothing of itself in the body', () => {
     const out = new BinaryWriter(8);
     const mapper = createRowMapper({ columns: {}, unknownFields: 'skip', idColumn: false }, described, 'default.t');

@@ -94,6 +94,14 @@ describe('toJson and fromJson', () => {
     expect(() => fromJson('[1,]')).toThrow(JsonError);
   });
 
+  it('refuses an object that holds a key twice, rather than keep one of its values', () => {
+    expect(() => fromJson('{"a":1,"a":2}')).toThrow(
+      'key "a" appears twice in an object at position 7: one of its values would be lost',
+    );
+    expect(() => fromJson('{"o":{"__proto__":1,"__proto__":2}}')).toThrow(JsonError);
+    expect(() => fromJson('{"a":1,"b":{"a":2}}')).not.toThrow();
+  });
+
   it('refuses types that do not fit the text', () => {
     expect(() => fromJson('{"a":"!!"}', { '/a': 'bytes' })).toThrow(/\/a is tagged bytes but is not base64/);
     expect(() => fromJson('{"a":1}', { '/b': 'bytes' })).toThrow(/does not hold/);

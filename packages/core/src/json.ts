@@ -193,7 +193,8 @@ class Literal {
  * literals of any size are integers, other literals floats where a float
  * holds them exactly and decimals otherwise, and `types` turns the tagged
  * texts back into bytes, timestamps, scalars, decimals and floats. Throws a
- * JsonError for text that is not JSON or types that do not fit it.
+ * JsonError for text that is not JSON, an object that holds a key twice (one
+ * of its values would be lost), or types that do not fit it.
  */
 export function fromJson(text: string, types?: JsonTypes): Value {
   const keep = types !== undefined && Object.keys(types).length > 0;
@@ -424,7 +425,14 @@ class JsonReader {
     for (;;) {
       this.#space();
       if (this.text.charCodeAt(this.#at) !== 34) this.#fail('expected a key in an object');
+      const at = this.#at;
       const key = this.#string();
+      // JSON.parse keeps the last value of a key given twice: here that would lose the other one.
+      if (Object.hasOwn(object, key)) {
+        throw new JsonError(
+          `key ${JSON.stringify(key)} appears twice in an object at position ${at}: one of its values would be lost`,
+        );
+      }
       this.#space();
       if (this.text.charCodeAt(this.#at) !== 58) this.#fail('expected : after a key');
       this.#at += 1;

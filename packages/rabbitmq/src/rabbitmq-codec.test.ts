@@ -48,9 +48,32 @@ describe('json codec', () => {
     expect(back.ok && sameValue(back.value, value)).toBe(true);
   });
 
-  it('refuses a types header that does not fit the body', () => {
+  it('refuses a types header that does not fit the body, saying so rather than that the body is not JSON', () => {
     const back = decodeBody(bytes('{"a":"!"}'), 'json', undefined, '{"/a":"bytes"}');
-    expect(back).toEqual({ ok: false, reason: 'body is not JSON: /a is tagged bytes but is not base64' });
+    expect(back).toEqual({
+      ok: false,
+      reason: 'the ferry-types header does not fit the body: /a is tagged bytes but is not base64',
+    });
+    expect(decodeBody(bytes('{"a":"!"}'), 'json', undefined, '{"/b":"bytes"}')).toEqual({
+      ok: false,
+      reason: 'the ferry-types header does not fit the body: types name /b, which the JSON does not hold',
+    });
+    expect(decodeBody(bytes('{"a":'), 'json', undefined, '{"/a":"bytes"}')).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^body is not JSON: not JSON: /),
+    });
+    expect(decodeBody(bytes('{"a":"!"}'), 'json', undefined, '{"/a":')).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^the ferry-types header cannot be read: the types annotation is not JSON: /),
+    });
+  });
+
+  it('writes text with a lone surrogate as its JSON escape, which reads back the same', () => {
+    const value = { lone: 'a\ud800b', [`k\udc00`]: 1n };
+    const encoded = encodeBody(value, 'json');
+    expect(encoded.body.toString()).toBe('{"lone":"a\\ud800b","k\\udc00":1}');
+    const back = decodeBody(encoded.body, 'json', 'application/json');
+    expect(back.ok && sameValue(back.value, value)).toBe(true);
   });
 });
 

@@ -2,6 +2,7 @@ import {
   describeKind,
   fromJson,
   isValueObject,
+  type JsonTypes,
   parseJsonTypes,
   type RecordValue,
   toJson,
@@ -31,18 +32,40 @@ export function decodeBody(
 ): DecodeResult {
   const buffer = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   if (codec === 'raw') return { ok: true, value: { data: buffer, contentType: contentType ?? null } };
+  let parsedTypes: JsonTypes | undefined;
+  try {
+    parsedTypes = types === undefined ? undefined : parseJsonTypes(headerText(types));
+  } catch (error) {
+    return { ok: false, reason: `the ${typesHeader} header cannot be read: ${messageOf(error)}` };
+  }
+  // A body that is not UTF-8 decodes with U+FFFD in it: refused rather than read changed.
+  const text = buffer.toString();
+  if (text.includes('\uFFFD') && !Buffer.from(text).equals(buffer)) return { ok: false, reason: 'body is not UTF-8' };
   let value: unknown;
   try {
-    const parsedTypes = types === undefined ? undefined : parseJsonTypes(headerText(types));
-    // A body that is not UTF-8 decodes with U+FFFD in it: refused rather than read changed.
-    const text = buffer.toString();
-    if (text.includes('\uFFFD') && !Buffer.from(text).equals(buffer)) return { ok: false, reason: 'body is not UTF-8' };
     value = fromJson(text, parsedTypes);
   } catch (error) {
-    return { ok: false, reason: `body is not JSON: ${error instanceof Error ? error.message : String(error)}` };
+    // Only on this error path: a body that is JSON, but that its types header does not fit, says so.
+    if (parsedTypes !== undefined && isJson(text)) {
+      return { ok: false, reason: `the ${typesHeader} header does not fit the body: ${messageOf(error)}` };
+    }
+    return { ok: false, reason: `body is not JSON: ${messageOf(error)}` };
   }
   if (!isValueObject(value)) return { ok: false, reason: `body is JSON but ${describeKind(value)}, not an object` };
   return { ok: true, value };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function isJson(text: string): boolean {
+  try {
+    fromJson(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A header as text: amqplib gives long strings as Buffers. */
@@ -63,7 +86,7 @@ export interface EncodedBody {
  * A record value as a body. `raw`: a `{ data: <bytes>, contentType }` value
  * (what the raw codec reads) is published as those bytes and content type;
  * any other value as lossless JSON, its types in `types`. Throws, naming the
- * path, for what JSON (UTF-8) cannot hold.
+ * path, for what is not a value.
  */
 export function encodeBody(value: RecordValue, codec: RabbitMqCodec): EncodedBody {
   if (codec === 'raw' && value.data instanceof Uint8Array) {
@@ -79,7 +102,7 @@ export function encodeBody(value: RecordValue, codec: RabbitMqCodec): EncodedBod
     }
   }
   const { text, types } = toJson(value);
-  if (!text.isWellFormed()) throw new Error('the value holds a lone UTF-16 surrogate, which UTF-8 cannot hold');
+  // A lone UTF-16 surrogate is in the text as its escape (`\ud800`): UTF-8, and it reads back the same.
   return types === undefined
     ? { body: Buffer.from(text), contentType: jsonContentType }
     : { body: Buffer.from(text), contentType: jsonContentType, types: JSON.stringify(types) };
