@@ -5,6 +5,7 @@ import { BinaryWriter } from './clickhouse-binary.js';
 import { ClickHouseHttp, rowErrorCodes, serverCode, serverMessage } from './clickhouse-client.js';
 import { type ClickHouseSinkConfig, parseSinkOptions } from './clickhouse-config.js';
 import { type Encode, encoderFor, shown } from './clickhouse-encode.js';
+import { formatPosition, type PartitionRow, parsePosition, partFilter, positionFrom } from './clickhouse-position.js';
 import { quoteIdentifier } from './clickhouse-sql.js';
 import { type ColumnType, parseColumnType } from './clickhouse-types.js';
 
@@ -33,6 +34,13 @@ interface Mapped {
   readonly rows: Row[];
   readonly rejected: RejectedRecord[];
 }
+
+/**
+ * How long the sink answers `position()` with the one it last read: any
+ * earlier position is valid, so one look at `system.parts` a second, not one
+ * per batch; a reconcile then reads at most a second's parts more.
+ */
+const positionMaxAgeMs = 1000;
 
 /** DESCRIBE's default_type: columns that take no value in an INSERT. */
 const computed = new Set(['MATERIALIZED', 'ALIAS']);
@@ -174,6 +182,7 @@ class ClickHouseSink implements Sink {
   #map: ((records: readonly FerryRecord[], out: BinaryWriter) => Mapped) | undefined;
   /** One body buffer for every batch: grown once to the batch size, then reused. */
   readonly #out = new BinaryWriter();
+  #position: { readonly text: string; readonly at: number } | undefined;
 
   constructor(config: ClickHouseSinkConfig) {
     this.#config = config;
@@ -278,10 +287,37 @@ class ClickHouseSink implements Sink {
     }
   }
 
-  async reconcile(records: readonly FerryRecord[]): Promise<readonly FerryRecord[]> {
+  /**
+   * The highest block number of the table's parts (per partition on a
+   * replicated table), from `system.parts`: every row inserted later is in a
+   * part above it. `parts:none` when the table has no part (empty, missing,
+   * or not a MergeTree): a reconcile from there reads the whole table.
+   */
+  async position(): Promise<string> {
+    const now = Date.now();
+    if (this.#position !== undefined && now - this.#position.at < positionMaxAgeMs) return this.#position.text;
+    const { database, table } = this.#config;
+    // Both names are checked identifiers: no quote can be in them.
+    const rows = await this.#http.query<PartitionRow>(
+      'reading the table position',
+      `SELECT partition_id, toString(max(max_block_number)) AS block, any(name) AS part, any(engine) AS engine FROM system.parts WHERE database = '${database}' AND table = '${table}' AND active GROUP BY partition_id`,
+    );
+    const text = formatPosition(positionFrom(rows));
+    this.#position = { text, at: now };
+    return text;
+  }
+
+  /**
+   * Which records of a batch in doubt are not in the table: their ids are
+   * looked up in the id column, from `since` in the parts written after it
+   * (the server skips the others), else in the whole table.
+   */
+  async reconcile(records: readonly FerryRecord[], since?: string): Promise<readonly FerryRecord[]> {
     const { idColumn } = this.#config;
     if (records.length === 0) return [];
     if (idColumn === false) return records;
+    const noted = since === undefined ? undefined : parsePosition(since);
+    const parts = noted === undefined ? undefined : partFilter(noted);
     // 18.16 has no query parameters: the ids travel as JSONEachRow data into a
     // temporary table of a one-off session, never in the SQL text.
     const session = new ClickHouseHttp(this.#config, `ferry-${randomUUID()}`);
@@ -292,9 +328,12 @@ class ClickHouseSink implements Sink {
         'ferry_ids',
         records.map((r) => ({ id: r.id })),
       );
+      const id = `toString(${quoteIdentifier(idColumn)})`;
       const found = await session.query<{ id: string }>(
         'reconciling',
-        `SELECT DISTINCT toString(${quoteIdentifier(idColumn)}) AS id FROM ${session.table} WHERE toString(${quoteIdentifier(idColumn)}) IN ferry_ids`,
+        `SELECT DISTINCT ${id} AS id FROM ${session.table} WHERE ${parts === undefined ? '' : `${parts} AND `}${id} IN ferry_ids`,
+        // Rare, and worth a trace: system.query_log's read_rows says what it cost.
+        { log_queries: 1 },
       );
       const there = new Set(found.map((row) => row.id));
       return records.filter((record) => !there.has(record.id));
