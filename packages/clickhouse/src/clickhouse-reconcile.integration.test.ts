@@ -159,6 +159,18 @@ describe('clickhouse sink position and reconcile', () => {
     expect(await rowsReadByReconciles(name, 1)).toEqual([1001 + 2]);
   });
 
+  it('a table made again with another engine since the note (no _part): the whole table is read', async () => {
+    const name = await table(1000);
+    const since = await (await open(name)).position!();
+    expect(since).toMatch(/^parts:new:\d+$/);
+    await exec(`DROP TABLE default.\`${name}\``);
+    await exec(`CREATE TABLE default.\`${name}\` (_source_id String, n UInt64, p UInt8) ENGINE = Log`);
+    const sink = await open(name);
+    const batch = records('doubt', [{ n: 1, p: 0 }]);
+    await sink.write(batch);
+    expect(await sink.reconcile!([...batch, ...records('never', [{ n: 2, p: 0 }])], since)).toHaveLength(1);
+  });
+
   it('a position text it did not write is no filter: the whole table is read', async () => {
     const name = await table(1000);
     const sink = await open(name);

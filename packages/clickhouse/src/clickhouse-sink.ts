@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FerryRecord, RejectedRecord, Sink, SkippedFields, WriteOutcome } from '@ferry/core';
-import { ConfigError, FatalError, rejectRecord } from '@ferry/core';
+import { ConfigError, FatalError, FerryError, rejectRecord } from '@ferry/core';
 import { BinaryWriter } from './clickhouse-binary.js';
 import { ClickHouseHttp, rowErrorCodes, serverCode, serverMessage } from './clickhouse-client.js';
 import { type ClickHouseSinkConfig, parseSinkOptions } from './clickhouse-config.js';
@@ -329,12 +329,21 @@ class ClickHouseSink implements Sink {
         records.map((r) => ({ id: r.id })),
       );
       const id = `toString(${quoteIdentifier(idColumn)})`;
-      const found = await session.query<{ id: string }>(
-        'reconciling',
-        `SELECT DISTINCT ${id} AS id FROM ${session.table} WHERE ${parts === undefined ? '' : `${parts} AND `}${id} IN ferry_ids`,
-        // Rare, and worth a trace: system.query_log's read_rows says what it cost.
-        { log_queries: 1 },
-      );
+      const lookUp = (where: string) =>
+        session.query<{ id: string }>(
+          'reconciling',
+          `SELECT DISTINCT ${id} AS id FROM ${session.table} WHERE ${where}${id} IN ferry_ids`,
+          // Rare, and worth a trace: system.query_log's read_rows says what it cost.
+          { log_queries: 1 },
+        );
+      const found =
+        parts === undefined
+          ? await lookUp('')
+          : await lookUp(`${parts} AND `).catch((error: unknown) => {
+              // No _part (the table made again with another engine since the note): the whole table.
+              if (serverCode(error instanceof FerryError ? error.cause : error) === 47) return lookUp('');
+              throw error;
+            });
       const there = new Set(found.map((row) => row.id));
       return records.filter((record) => !there.has(record.id));
     } finally {
