@@ -173,7 +173,8 @@ export function numberFromLiteral(literal: string): bigint | number | Decimal {
       break;
     }
   }
-  if (integer) return BigInt(literal);
+  // A float holds every integer of up to 15 digits, and BigInt of a number is several times faster than of text.
+  if (integer) return literal.length <= 15 ? BigInt(Number(literal)) : BigInt(literal);
   const value = Number(literal);
   return isFloatLiteralExact(literal, value) ? value : new Decimal(literal);
 }

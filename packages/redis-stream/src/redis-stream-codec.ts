@@ -125,11 +125,25 @@ export function encodeFieldValue(value: Value, what = 'the value'): EncodedField
   throw new EncodeError(`${what} is ${describeKind(value)}, which is not a value`);
 }
 
-/** Notes a field's tag, and its inner kinds, in the types annotation being built. */
-function noteTypes(types: Record<string, string>, key: string, field: EncodedField): void {
-  const at = `/${pointerSegment(key)}`;
-  types[at] = field.tag!;
-  if (field.types !== undefined) for (const [inner, tag] of Object.entries(field.types)) types[at + inner] = tag;
+/** A field name as written (escaped when it reads as the types field) and its JSON pointer as JSON text. */
+interface KeyForm {
+  readonly name: string;
+  readonly pointer: string;
+}
+
+/** Record after record carries the same keys: their forms are kept, up to a bound. */
+const keyForms = new Map<string, KeyForm>();
+const keyFormLimit = 4096;
+
+function keyForm(key: string): KeyForm {
+  let form = keyForms.get(key);
+  if (form === undefined) {
+    const name = reservedName.test(key) ? `\\${key}` : wellFormed(key, `field name ${JSON.stringify(key)}`);
+    form = { name, pointer: JSON.stringify(`/${pointerSegment(key)}`) };
+    if (keyForms.size >= keyFormLimit) keyForms.clear();
+    keyForms.set(key, form);
+  }
+  return form;
 }
 
 /**
@@ -142,7 +156,8 @@ function noteTypes(types: Record<string, string>, key: string, field: EncodedFie
  */
 export function appendFields(out: (FieldText | number)[], value: RecordValue, skipKey?: string, id?: string): number {
   const before = out.length;
-  let types: Record<string, string> | undefined;
+  // The types field's JSON, built as the fields go: the same text JSON.stringify gives an object of them.
+  let types = '';
   for (const key in value) {
     if (!Object.hasOwn(value, key)) continue;
     const item = value[key]!;
@@ -150,14 +165,40 @@ export function appendFields(out: (FieldText | number)[], value: RecordValue, sk
       if (item === id) continue;
       throw new EncodeError(sourceIdClash(key, item));
     }
-    const field = encodeFieldValue(item, `field "${key}"`);
-    out.push(reservedName.test(key) ? `\\${key}` : wellFormed(key, `field name ${JSON.stringify(key)}`), field.text);
-    if (field.tag !== undefined) {
-      types ??= {};
-      noteTypes(types, key, field);
+    const form = keyForm(key);
+    let text: FieldText;
+    let tag: string | undefined;
+    let inner: JsonTypes | undefined;
+    switch (typeof item) {
+      case 'string':
+        if (!item.isWellFormed()) wellFormed(item, `field "${key}"`);
+        out.push(form.name, item);
+        continue;
+      case 'bigint':
+        text = String(item);
+        tag = 'integer';
+        break;
+      case 'number':
+        text = floatText(item);
+        tag = 'float';
+        break;
+      default: {
+        const field = encodeFieldValue(item, `field "${key}"`);
+        text = field.text;
+        tag = field.tag;
+        inner = field.types;
+      }
+    }
+    out.push(form.name, text);
+    if (tag === undefined) continue;
+    types += `${types === '' ? '{' : ','}${form.pointer}:"${tag}"`;
+    if (inner !== undefined) {
+      for (const [at, innerTag] of Object.entries(inner)) {
+        types += `,${JSON.stringify(`/${pointerSegment(key)}${at}`)}:"${innerTag}"`;
+      }
     }
   }
-  if (types !== undefined) out.push(typesField, JSON.stringify(types));
+  if (types !== '') out.push(typesField, `${types}}`);
   return out.length - before;
 }
 
@@ -207,7 +248,7 @@ export function decodeFieldValue(text: FieldText, tag?: string, types?: JsonType
   switch (tag) {
     case 'integer':
       if (!integerText.test(text)) throw bad('an integer');
-      return BigInt(text);
+      return text.length <= 15 ? BigInt(Number(text)) : BigInt(text);
     case 'float': {
       const value = text === 'NaN' ? Number.NaN : Number(text);
       if (text === '' || floatText(value) !== text) throw bad("a float's shortest text");
