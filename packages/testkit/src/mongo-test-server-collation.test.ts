@@ -1,55 +1,22 @@
-import {
-  type CollationOptions,
-  type Collection,
-  type Document,
-  MongoClient,
-  MongoServerError,
-  type UpdateFilter,
-} from 'mongodb';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { CollationOptions, Collection, Document, UpdateFilter } from 'mongodb';
+import { describe, expect, it } from 'vitest';
 import { collationOf, collationSpec } from './mongo-collation.js';
-import { type MongoTestServer, startMongoTestServer } from './mongo-test-server.js';
+import { serverError, useMongoTestServer } from './mongo-test-server-fixture.js';
 import { uniqueName } from './names.js';
 
 // A collation changes which strings are equal and how they sort, wherever
 // mongod compares values for a command: matching, sort, distinct, grouping,
 // update operators that compare, and a unique index's own collation.
-let server: MongoTestServer;
-let client: MongoClient;
-let dbName: string;
-
-beforeAll(async () => {
-  server = await startMongoTestServer();
-  client = new MongoClient(server.url, { serverSelectionTimeoutMS: 3000 });
-  await client.connect();
-});
-afterAll(async () => {
-  await client.close();
-  await server.close();
-});
-afterEach(async () => {
-  await client.db(dbName).dropDatabase();
-});
+const mongo = useMongoTestServer();
 
 type Doc = { _id: number; [key: string]: unknown };
 
 function coll(): Collection<Doc> {
-  dbName = uniqueName('ferry_collation').replace(/\./g, '_');
-  return client.db(dbName).collection(uniqueName('c'));
+  return mongo.database('ferry_collation').collection(uniqueName('c'));
 }
 
 const caseless = { locale: 'en_US', strength: 2 };
 const accentless = { locale: 'en_US', strength: 1 };
-
-async function serverError(promise: Promise<unknown>): Promise<{ code: number; message: string }> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(MongoServerError);
-  const { code, message } = error as MongoServerError;
-  return { code: Number(code), message };
-}
 
 describe('collation parsing (unit)', () => {
   it('gives no collator for the simple collation, and one per strength otherwise', () => {
@@ -98,9 +65,7 @@ describe('mongo test server: collation', () => {
     expect(await ids({ $expr: { $eq: ['$x', 'PING'] } }, caseless)).toEqual([1, 2]);
     expect(await c.countDocuments({ x: 'Ping' }, { collation: caseless })).toBe(2);
     expect(await c.countDocuments({ x: 'Ping' })).toBe(0);
-    const count = await client
-      .db(dbName)
-      .command({ count: c.collectionName, query: { x: 'Ping' }, collation: caseless });
+    const count = await mongo.db.command({ count: c.collectionName, query: { x: 'Ping' }, collation: caseless });
     expect(count.n).toBe(2);
     const matched = await c.aggregate([{ $match: { x: 'PÍNG' } }], { collation: accentless }).toArray();
     expect(matched.map((d) => d._id)).toEqual([1, 2, 3]);
@@ -205,7 +170,7 @@ describe('mongo test server: collation', () => {
     });
     expect((await find({ strength: 2 })).code).toBe(40414);
     expect((await find({ locale: 'en_US', strengh: 2 })).code).toBe(40415);
-    expect(await find({ locale: 'en_US', strength: 2, caseLevel: true })).toEqual({
+    expect(await find({ locale: 'en_US', strength: 2, caseLevel: true })).toMatchObject({
       code: 238,
       message: 'the MongoDB test server does not implement collation caseLevel: true with strength 2',
     });

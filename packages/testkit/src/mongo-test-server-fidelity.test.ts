@@ -9,31 +9,15 @@ import {
   MaxKey,
   MinKey,
   MongoClient,
-  MongoServerError,
   type UpdateFilter,
 } from 'mongodb';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type MongoTestServer, startMongoTestServer } from './mongo-test-server.js';
+import { describe, expect, it } from 'vitest';
+import { serverError, useMongoTestServer } from './mongo-test-server-fixture.js';
 import { uniqueName } from './names.js';
 
 // What a test of ferry's M edges relies on: the server gives back exactly the
 // BSON it was given, compares as mongod does, and refuses what it cannot do.
-let server: MongoTestServer;
-let client: MongoClient;
-let dbName: string;
-
-beforeAll(async () => {
-  server = await startMongoTestServer();
-  client = new MongoClient(server.url, { serverSelectionTimeoutMS: 3000 });
-  await client.connect();
-});
-afterAll(async () => {
-  await client.close();
-  await server.close();
-});
-afterEach(async () => {
-  await client.db(dbName).dropDatabase();
-});
+const mongo = useMongoTestServer();
 
 type Id =
   | string
@@ -52,8 +36,7 @@ type Doc = { _id: Id; [key: string]: unknown };
 
 /** A collection in a database of its own, read back without promoting any BSON type. */
 function coll(): Collection<Doc> {
-  dbName = uniqueName('ferry_fidelity').replace(/\./g, '_');
-  return client.db(dbName).collection(uniqueName('c'), { promoteValues: false, promoteLongs: false });
+  return mongo.database('ferry_fidelity').collection(uniqueName('c'), { promoteValues: false, promoteLongs: false });
 }
 
 /** The BSON type name and value of a field as read back, e.g. `Long 5`. */
@@ -66,19 +49,6 @@ function typed(value: unknown): string {
 /** An `$inc` of BSON numbers: the driver's typings take only fields declared numeric. */
 function inc(fields: Record<string, Int32 | Long | Double>): UpdateFilter<Doc> {
   return { $inc: fields } as UpdateFilter<Doc>;
-}
-
-/** The server's error for an operation: its code as a number (the collection reads Int32s unpromoted), message and reply. */
-async function serverError(
-  promise: Promise<unknown>,
-): Promise<{ code: number; message: string; errorResponse: Document }> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(MongoServerError);
-  const { code, message, errorResponse } = error as MongoServerError;
-  return { code: Number(code), message, errorResponse };
 }
 
 describe('mongo test server: BSON number types kept as sent', () => {
@@ -222,11 +192,11 @@ describe('mongo test server: MinKey and MaxKey bound every value', () => {
 describe('mongo test server: refuses what it does not implement', () => {
   it('answers an unknown command field with 40415, as mongod', async () => {
     const c = coll();
-    const error = await serverError(client.db(dbName).command({ find: c.collectionName, filtr: {} }));
+    const error = await serverError(mongo.db.command({ find: c.collectionName, filtr: {} }));
     expect(error.code).toBe(40415);
     expect(error.message).toBe(`BSON field 'find.filtr' is an unknown field.`);
     const inStatement = await serverError(
-      client.db(dbName).command({ update: c.collectionName, updates: [{ q: {}, u: { $set: { a: 1 } }, mutli: true }] }),
+      mongo.db.command({ update: c.collectionName, updates: [{ q: {}, u: { $set: { a: 1 } }, mutli: true }] }),
     );
     expect(inStatement.message).toBe(`BSON field 'update.updates.mutli' is an unknown field.`);
   });
@@ -243,13 +213,11 @@ describe('mongo test server: refuses what it does not implement', () => {
   it('refuses options and expression operators mongod has and it lacks, by name', async () => {
     const c = coll();
     await c.insertOne({ _id: 1, a: new Int32(1) });
-    const returnKey = await serverError(client.db(dbName).command({ find: c.collectionName, returnKey: true }));
+    const returnKey = await serverError(mongo.db.command({ find: c.collectionName, returnKey: true }));
     expect(returnKey.message).toBe("the MongoDB test server does not implement the option 'returnKey' of find");
     const pipeline = await serverError(c.updateOne({ _id: 1 }, [{ $set: { b: { $concat: ['x', 'y'] } } }]));
     expect(pipeline.message).toBe('the MongoDB test server does not implement the expression operator $concat');
-    const capped = await serverError(
-      client.db(dbName).createCollection(uniqueName('capped'), { capped: true, size: 4096 }),
-    );
+    const capped = await serverError(mongo.db.createCollection(uniqueName('capped'), { capped: true, size: 4096 }));
     expect(capped.message).toBe("the MongoDB test server does not implement the option 'capped' of create");
   });
 
@@ -283,7 +251,7 @@ describe('mongo test server: refuses what it does not implement', () => {
 
   it('refuses a transaction rather than running its writes one by one', async () => {
     const c = coll();
-    const session = client.startSession();
+    const session = mongo.client.startSession();
     try {
       session.startTransaction();
       const error = await serverError(c.insertOne({ _id: 1 }, { session }));
@@ -296,7 +264,7 @@ describe('mongo test server: refuses what it does not implement', () => {
 
   it('still takes what the driver sends with every command: sessions, concerns, comments, API version', async () => {
     const c = coll();
-    const session = client.startSession();
+    const session = mongo.client.startSession();
     try {
       await c.insertOne({ _id: 1 }, { session, writeConcern: { w: 1, journal: true }, comment: 'x' });
       const read = await c
@@ -306,10 +274,10 @@ describe('mongo test server: refuses what it does not implement', () => {
     } finally {
       await session.endSession();
     }
-    const versioned = new MongoClient(server.url, { serverApi: { version: '1', strict: true } });
+    const versioned = new MongoClient(mongo.server.url, { serverApi: { version: '1', strict: true } });
     try {
-      await versioned.db(dbName).collection<Doc>(c.collectionName).insertOne({ _id: 2 });
-      expect(await versioned.db(dbName).collection(c.collectionName).countDocuments()).toBe(2);
+      await versioned.db(mongo.db.databaseName).collection<Doc>(c.collectionName).insertOne({ _id: 2 });
+      expect(await versioned.db(mongo.db.databaseName).collection(c.collectionName).countDocuments()).toBe(2);
     } finally {
       await versioned.close();
     }

@@ -1,45 +1,19 @@
-import { type Collection, MongoClient, MongoServerError } from 'mongodb';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Collection } from 'mongodb';
+import { describe, expect, it } from 'vitest';
 import { evaluate } from './mongo-expression.js';
 import { shapeStage } from './mongo-stages.js';
-import { type MongoTestServer, startMongoTestServer } from './mongo-test-server.js';
+import { serverError, useMongoTestServer } from './mongo-test-server-fixture.js';
 import { uniqueName } from './names.js';
 
 // Pipeline-style updates (an array of stages as the update) and the
 // aggregation stages they are made of, including the $setField/$getField
 // route to field names with dots or a leading `$`.
-let server: MongoTestServer;
-let client: MongoClient;
-let dbName: string;
-
-beforeAll(async () => {
-  server = await startMongoTestServer();
-  client = new MongoClient(server.url, { serverSelectionTimeoutMS: 3000 });
-  await client.connect();
-});
-afterAll(async () => {
-  await client.close();
-  await server.close();
-});
-afterEach(async () => {
-  await client.db(dbName).dropDatabase();
-});
+const mongo = useMongoTestServer();
 
 type Doc = { _id: number; [key: string]: unknown };
 
 function coll(): Collection<Doc> {
-  dbName = uniqueName('ferry_pipeline').replace(/\./g, '_');
-  return client.db(dbName).collection(uniqueName('c'));
-}
-
-async function serverError(promise: Promise<unknown>): Promise<{ code: number; message: string }> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(MongoServerError);
-  const { code, message } = error as MongoServerError;
-  return { code: Number(code), message };
+  return mongo.database('ferry_pipeline').collection(uniqueName('c'));
 }
 
 describe('shaping stages and field expressions (unit)', () => {
@@ -105,7 +79,7 @@ describe('mongo test server: pipeline-style updates', () => {
       let: { id: 1, x: 'foo' },
     });
     expect(await c.find().toArray()).toEqual([{ _id: 1, x: 'foo' }, { _id: 2 }]);
-    await client.db(dbName).command({
+    await mongo.db.command({
       update: c.collectionName,
       updates: [{ q: { _id: 2 }, u: [{ $set: { y: '$$k' } }], c: { k: 'constant' } }],
     });
@@ -137,7 +111,7 @@ describe('mongo test server: pipeline-style updates', () => {
   it('answers what mongod refuses in an update pipeline with its codes', async () => {
     const c = coll();
     await c.insertOne({ _id: 1, l: [{ k: 1 }] });
-    expect(await serverError(c.updateOne({ _id: 1 }, [{ $match: { _id: 1 } }]))).toEqual({
+    expect(await serverError(c.updateOne({ _id: 1 }, [{ $match: { _id: 1 } }]))).toMatchObject({
       code: 72,
       message: '$match is not allowed to be used within an update',
     });
@@ -145,9 +119,10 @@ describe('mongo test server: pipeline-style updates', () => {
     expect(filters.code).toBe(9);
     expect((await serverError(c.updateOne({ _id: 1 }, [{ $replaceWith: '$nope' }]))).code).toBe(40228);
     expect((await serverError(c.updateOne({ _id: 1 }, [{ $set: { $bad: 1 } }]))).code).toBe(16410);
-    const constants = await client
-      .db(dbName)
-      .command({ update: c.collectionName, updates: [{ q: {}, u: { $set: { a: 1 } }, c: { k: 1 } }] });
+    const constants = await mongo.db.command({
+      update: c.collectionName,
+      updates: [{ q: {}, u: { $set: { a: 1 } }, c: { k: 1 } }],
+    });
     expect(constants.writeErrors[0].code).toBe(51198);
     expect((await serverError(c.updateOne({ _id: 1 }, [{ $set: { 'l.k': 2 } }]))).message).toBe(
       "the MongoDB test server does not implement $set of a computed field through an array (path 'l.k')",
