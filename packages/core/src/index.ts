@@ -62,19 +62,14 @@ export {
   parseJournalEntry,
   type ReaderNote,
 } from './journal.js';
+export { type JsonTypes, type JsonTypeTag, type JsonWithTypes, toJson } from './json.js';
 export {
   floatLiteral,
   floatText,
-  fromJson,
   isFloatLiteralExact,
-  JsonError,
-  type JsonTypes,
-  type JsonTypeTag,
-  type JsonWithTypes,
   numberFromLiteral,
-  parseJsonTypes,
-  toJson,
-} from './json.js';
+} from './json-number.js';
+export { fromJson, JsonError, parseJsonTypes } from './json-reader.js';
 export {
   createMemorySink,
   createMemorySource,

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { fromJson, isFloatLiteralExact, JsonError, numberFromLiteral, toJson } from './json.js';
+import { toJson } from './json.js';
+import { isFloatLiteralExact, numberFromLiteral } from './json-number.js';
+import { fromJson, JsonError } from './json-reader.js';
 import { Decimal, Scalar, sameValue, type Value } from './value.js';
 
 describe('numberFromLiteral', () => {
