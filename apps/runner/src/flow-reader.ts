@@ -5,6 +5,7 @@ import type { BuiltFlow } from './flow-builder.js';
 import { digest, endpointIdentity, withReader } from './flow-identity.js';
 import { createRedisJournal, journalPlace } from './journal.js';
 import { acquireReaderLease, type ReaderLease } from './reader-lease.js';
+import type { ConnectorRegistry } from './registry.js';
 import type { SourceLock } from './source-lock.js';
 
 /** One reader of a flow, ready to run: its stable name leased, its flow built with it, its journal. */
@@ -21,6 +22,8 @@ export interface FlowReaderOptions {
   readonly config: FerryConfig;
   readonly flowName: string;
   readonly spec: FlowSpec;
+  /** The connectors, which say what each endpoint reads or writes (the journal note's place). */
+  readonly registry: ConnectorRegistry;
   /** Builds the flow from its spec with the reader's name filled in. */
   readonly build: (spec: FlowSpec) => BuiltFlow;
   /** Which of a job's pumps: only for finding a note an older ferry left. */
@@ -37,8 +40,8 @@ export interface FlowReaderOptions {
  * predecessor left in doubt, whatever option or connection name changed.
  */
 export async function openFlowReader(options: FlowReaderOptions): Promise<FlowReader> {
-  const { redis, prefix, config, flowName, spec } = options;
-  const source = digest(endpointIdentity(config, spec.source, 'source'));
+  const { redis, prefix, config, flowName, spec, registry } = options;
+  const source = digest(endpointIdentity(config, spec.source, 'source', registry));
   const lease = await acquireReaderLease(
     redis,
     (slot) => controlKeys(prefix).reader(source, flowName, slot),
@@ -47,7 +50,7 @@ export async function openFlowReader(options: FlowReaderOptions): Promise<FlowRe
   );
   try {
     const flow = options.build(withReader(spec, lease.name));
-    const place = journalPlace(prefix, config, flowName, spec, lease.name, options.instance);
+    const place = journalPlace(prefix, config, flowName, spec, lease.name, registry, options.instance);
     return { flow, journal: createRedisJournal(redis, place, options.fence), lease };
   } catch (error) {
     await lease.release();

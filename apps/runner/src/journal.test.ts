@@ -21,7 +21,7 @@ afterAll(async () => {
   await redis.quit();
 });
 
-const about = { flow: 'f', source: 'redis-stream redis://h:1 stream=a', sink: 'redis-stream redis://h:1 stream=b' };
+const about = { flow: 'f', source: 'redis-stream redis://h:1 stream "a"', sink: 'redis-stream redis://h:1 stream "b"' };
 const place = (name: string, reader = 'ferry:f:0', legacyKey?: string): JournalPlace => ({
   key: `${base}:journal:${name}`,
   reader,
@@ -79,13 +79,17 @@ describe('the place of a note', () => {
         default: { kind: 'redis-stream', url: 'redis://:secret@127.0.0.1:6379' },
         other: { kind: 'redis-stream', url: 'redis://127.0.0.1:6379' },
         far: { kind: 'redis-stream', url: 'redis://10.0.0.9:6379' },
-        ...(extra === '' ? {} : { renamed: { kind: 'redis-stream', url: 'redis://127.0.0.1:6379' } }),
+        ...(extra === ''
+          ? {}
+          : {
+              renamed: { kind: 'redis-stream', url: extra.startsWith('redis://') ? extra : 'redis://127.0.0.1:6379' },
+            }),
       },
       flows: { f: { source: { stream: 'in', mode: 'group' }, sink: JSON.parse(sink) } },
     });
   const keyOf = (sink: string, extra = '') => {
     const c = config(sink, extra);
-    return journalPlace('p', c, 'f', c.flows.f!, 'ferry:f:0').key;
+    return journalPlace('p', c, 'f', c.flows.f!, 'ferry:f:0', createRegistry()).key;
   };
 
   it('stays across option changes, a renamed connection and a new password', () => {
@@ -93,6 +97,8 @@ describe('the place of a note', () => {
     expect(keyOf('{"stream":"out","write":"pipeline","codec":"json"}')).toBe(key);
     expect(keyOf('{"connection":"renamed","stream":"out"}', 'renamed')).toBe(key);
     expect(keyOf('{"connection":"other","stream":"out"}')).toBe(key);
+    // The same server by another loopback name, and db 0 written out, as the connector's target says.
+    expect(keyOf('{"connection":"renamed","stream":"out"}', 'redis://localhost:6379/0')).toBe(key);
   });
 
   it('changes with the sink: another stream or another server', () => {
@@ -179,6 +185,7 @@ describe('the notes ferry doctor lists', () => {
         config,
         flowName: 'f',
         spec: config.flows.f!,
+        registry,
         build: (spec) => buildFlow({ ...config, flows: { f: spec } }, 'f', registry),
       });
     const running = await open();
@@ -193,7 +200,7 @@ describe('the notes ferry doctor lists', () => {
       ['ferry:f:0', 2, true],
       ['ferry:f:1', 1, false],
     ]);
-    expect(notes[0]).toMatchObject({ flow: 'f', sink: expect.stringContaining(`stream=${prefix}.out`) });
+    expect(notes[0]).toMatchObject({ flow: 'f', sink: expect.stringContaining(`stream "${prefix}.out"`) });
     expect(formatNotes(notes)).toMatch(/2 batches in doubt, 1 orphaned/);
     await running.journal.end();
     await running.lease.release();

@@ -14,6 +14,7 @@ import {
 import type { Redis } from 'ioredis';
 import { controlKeys } from './control.js';
 import { digest, flowIdentity } from './flow-identity.js';
+import type { ConnectorRegistry } from './registry.js';
 import type { SourceLock } from './source-lock.js';
 
 /**
@@ -51,9 +52,10 @@ export function journalPlace(
   flowName: string,
   spec: FlowSpec,
   reader: string,
+  registry: ConnectorRegistry,
   instance = 0,
 ): JournalPlace {
-  const identity = flowIdentity(config, spec);
+  const identity = flowIdentity(config, spec, registry);
   return {
     key: journalHashKey(prefix, identity),
     reader,

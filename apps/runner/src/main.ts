@@ -195,6 +195,7 @@ async function runCommand(args: string[], io: CliIo): Promise<number> {
         config,
         flowName,
         spec: getFlow(config, flowName),
+        registry,
         build: (spec) => buildFlow({ ...config, flows: { ...config.flows, [flowName]: spec } }, flowName, registry),
       });
     } catch (error) {

@@ -150,6 +150,7 @@ export function startFlowWorker(options: FlowWorkerOptions): FlowWorker {
             config,
             flowName: data.name,
             spec,
+            registry,
             build: (s) => buildJobFlow(server, { ...data, flow: s }, registry, i),
             instance: i,
             fence: lock,
