@@ -112,6 +112,7 @@ export {
   sameValue,
   scalarTypes,
   setEntry,
+  timestampFromText,
   type Value,
   ValueError,
   type ValueKind,

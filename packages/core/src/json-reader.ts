@@ -7,6 +7,7 @@ import {
   pointerSegments,
   Scalar,
   setEntry,
+  timestampFromText,
   type Value,
   type ValueObject,
 } from './value.js';
@@ -63,7 +64,6 @@ function child(parent: unknown, segment: string, at: string): Value {
 }
 
 const base64Text = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-const isoText = /^[+-]?\d{4,6}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 /** A tagged JSON value as the kind its tag names; throws naming the path when the text does not fit. */
 function typed(held: Value, tag: string, at: string): Value {
@@ -78,10 +78,8 @@ function typed(held: Value, tag: string, at: string): Value {
       if (!base64Text.test(held)) throw bad('is not base64');
       return Buffer.from(held, 'base64');
     case 'timestamp': {
-      const date = new Date(held);
-      if (!isoText.test(held) || Number.isNaN(date.getTime()) || date.toISOString() !== held) {
-        throw bad('is not an ISO 8601 UTC time with milliseconds');
-      }
+      const date = timestampFromText(held);
+      if (date === undefined) throw bad('is not an ISO 8601 UTC time with milliseconds');
       return date;
     }
     case 'float':

@@ -100,6 +100,16 @@ export class Scalar {
   }
 }
 
+/** The one text form of a timestamp as text: ISO 8601, UTC, milliseconds (what `Date.toISOString` writes). */
+const timestampText = /^[+-]?\d{4,6}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+/** A timestamp from its text form, or undefined for any other text (no other format, no time zone, no rounding). */
+export function timestampFromText(text: string): Date | undefined {
+  if (!timestampText.test(text)) return undefined;
+  const date = new Date(text);
+  return Number.isNaN(date.getTime()) || date.toISOString() !== text ? undefined : date;
+}
+
 export function isScalarType(type: string): type is ScalarType {
   return Object.hasOwn(scalarTypes, type);
 }

@@ -9,9 +9,11 @@ import {
   type JsonTypes,
   parseJsonTypes,
   pointerSegment,
+  pointerSegments,
   type RecordValue,
   Scalar,
   setEntry,
+  timestampFromText,
   toJson,
   typesHeader,
   type Value,
@@ -237,7 +239,6 @@ export function encodeFields(value: RecordValue, skipKey?: string, id?: string):
 }
 
 const integerText = /^-?(?:0|[1-9]\d*)$/;
-const isoText = /^[+-]?\d{4,6}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 /** A field's text as the value its tag says, or as text (bytes when not UTF-8) without one. */
 export function decodeFieldValue(text: FieldText, tag?: string, types?: JsonTypes): Value {
@@ -264,10 +265,8 @@ export function decodeFieldValue(text: FieldText, tag?: string, types?: JsonType
       if (text !== 'null') throw bad('null');
       return null;
     case 'timestamp': {
-      const date = new Date(text);
-      if (!isoText.test(text) || Number.isNaN(date.getTime()) || date.toISOString() !== text) {
-        throw bad('an ISO 8601 UTC time with milliseconds');
-      }
+      const date = timestampFromText(text);
+      if (date === undefined) throw bad('an ISO 8601 UTC time with milliseconds');
       return date;
     }
     case 'json': {
@@ -308,7 +307,7 @@ function readTypes(fields: readonly FieldText[]): Map<string, { tag?: string; in
   for (const [at, tag] of Object.entries(parsed)) {
     const cut = at.indexOf('/', 1);
     const head = cut === -1 ? at : at.slice(0, cut);
-    const key = head.slice(1).replaceAll('~1', '/').replaceAll('~0', '~');
+    const key = pointerSegments(head)[0]!;
     const entry = byField.get(key) ?? {};
     if (cut === -1) entry.tag = tag;
     else {
