@@ -1,8 +1,3 @@
-import type { ConnectorDefinition } from '@ferry/core';
-import { clickHouseTarget } from './clickhouse-config.js';
-import { createClickHouseSink } from './clickhouse-sink.js';
-import { createClickHouseSource } from './clickhouse-source.js';
-
 export {
   type ClickHouseSinkConfig,
   type ClickHouseSinkOptions,
@@ -11,6 +6,7 @@ export {
   clickHouseSinkOptionsSchema,
   clickHouseSourceOptionsSchema,
 } from './clickhouse-config.js';
+export { clickHouseConnector } from './clickhouse-connector.js';
 export { createClickHouseSink } from './clickhouse-sink.js';
 export {
   type ClickHouseHandle,
@@ -19,12 +15,3 @@ export {
   createClickHouseSource,
 } from './clickhouse-source.js';
 export { isIdentifier, quoteIdentifier } from './clickhouse-sql.js';
-
-/** What the runner registers under the kind `clickhouse` (letter C). */
-export const clickHouseConnector: ConnectorDefinition = {
-  kind: 'clickhouse',
-  letter: 'C',
-  createSource: createClickHouseSource,
-  createSink: createClickHouseSink,
-  target: clickHouseTarget,
-};

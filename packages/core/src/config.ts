@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { connectionKinds } from './edges.js';
 import { ConfigError } from './errors.js';
 import { parseOptions } from './options.js';
 import { defaultRetryPolicy } from './retry.js';
@@ -10,9 +9,15 @@ import { defaultRetryPolicy } from './retry.js';
  * (`stream`, `mode`, `queue`…) with its own schema when the runner builds it.
  */
 export const connectionSchema = z.looseObject({
-  kind: z.enum(connectionKinds as [string, ...string[]]),
+  kind: z.string().min(1),
   url: z.string().min(1),
 });
+
+/** A connection whose kind is one of the registered connectors'. */
+function connectionOf(kinds: readonly string[] | undefined) {
+  if (kinds === undefined || kinds.length === 0) return connectionSchema;
+  return connectionSchema.extend({ kind: z.enum(kinds as [string, ...string[]]) });
+}
 
 /** A flow's source, sink or dead-letter target: a named connection plus connector keys. */
 export const endpointSchema = z.looseObject({
@@ -51,40 +56,47 @@ export const flowSchema = z.strictObject({
   parallelism: z.int().min(1).max(64).default(1),
 });
 
-export const configSchema = z
-  .strictObject({
-    connections: z.record(z.string(), connectionSchema).default({}),
-    flows: z.record(z.string(), flowSchema).default({}),
-    /** The runner's control store: the Redis that holds jobs, locks and metrics. */
-    control: z
-      .strictObject({
-        url: z
-          .string()
-          .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
-          .optional(),
-        prefix: z.string().min(1).optional(),
-      })
-      .optional(),
-    /** The HTTP API: with a token, every route but /health needs `Authorization: Bearer <token>`. */
-    api: z.strictObject({ token: z.string().min(1).optional() }).optional(),
-  })
-  .superRefine((config, ctx) => {
-    for (const [flowName, flow] of Object.entries(config.flows)) {
-      for (const role of ['source', 'sink', 'deadLetter'] as const) {
-        const endpoint = flow[role];
-        if (endpoint !== undefined && !(endpoint.connection in config.connections)) {
-          const known = Object.keys(config.connections);
-          ctx.addIssue({
-            code: 'custom',
-            path: ['flows', flowName, role, 'connection'],
-            message: `no connection named "${endpoint.connection}"; the config names ${
-              known.length > 0 ? known.map((n) => `"${n}"`).join(', ') : 'none'
-            }`,
-          });
+/** The config file's schema, with connection kinds restricted to `kinds` when given. */
+export function configSchemaFor(kinds?: readonly string[]) {
+  return z
+    .strictObject({
+      /** Connector packages or files to load before the config is checked: each default-exports a definition. */
+      plugins: z.array(z.string().min(1)).optional(),
+      connections: z.record(z.string(), connectionOf(kinds)).default({}),
+      flows: z.record(z.string(), flowSchema).default({}),
+      /** The runner's control store: the Redis that holds jobs, locks and metrics. */
+      control: z
+        .strictObject({
+          url: z
+            .string()
+            .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
+            .optional(),
+          prefix: z.string().min(1).optional(),
+        })
+        .optional(),
+      /** The HTTP API: with a token, every route but /health needs `Authorization: Bearer <token>`. */
+      api: z.strictObject({ token: z.string().min(1).optional() }).optional(),
+    })
+    .superRefine((config, ctx) => {
+      for (const [flowName, flow] of Object.entries(config.flows)) {
+        for (const role of ['source', 'sink', 'deadLetter'] as const) {
+          const endpoint = flow[role];
+          if (endpoint !== undefined && !(endpoint.connection in config.connections)) {
+            const known = Object.keys(config.connections);
+            ctx.addIssue({
+              code: 'custom',
+              path: ['flows', flowName, role, 'connection'],
+              message: `no connection named "${endpoint.connection}"; the config names ${
+                known.length > 0 ? known.map((n) => `"${n}"`).join(', ') : 'none'
+              }`,
+            });
+          }
         }
       }
-    }
-  });
+    });
+}
+
+export const configSchema = configSchemaFor();
 
 export type ConnectionSpec = z.output<typeof connectionSchema>;
 export type EndpointSpec = z.output<typeof endpointSchema>;
@@ -93,9 +105,12 @@ export type FlowSpecInput = z.input<typeof flowSchema>;
 export type FerryConfig = z.output<typeof configSchema>;
 export type FerryConfigInput = z.input<typeof configSchema>;
 
-/** Validates a whole config (connections + flows); throws a ConfigError naming every problem. */
-export function parseConfig(input: unknown, source = 'config'): FerryConfig {
-  return parseOptions(configSchema, input, `[ferry] invalid ${source}`);
+/**
+ * Validates a whole config (connections + flows); throws a ConfigError naming
+ * every problem. With `kinds`, a connection of another kind is one.
+ */
+export function parseConfig(input: unknown, source = 'config', kinds?: readonly string[]): FerryConfig {
+  return parseOptions(configSchemaFor(kinds), input, `[ferry] invalid ${source}`);
 }
 
 export function parseFlow(input: unknown, name = 'flow'): FlowSpec {

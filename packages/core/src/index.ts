@@ -1,6 +1,8 @@
+export type { BenchEnd, BenchEndContext, HandRecord, HandWrite, OpenBenchEnd } from './bench-end.js';
 export {
   type ConnectionSpec,
   configSchema,
+  configSchemaFor,
   connectionSchema,
   type EndpointSpec,
   endpointSchema,
@@ -14,7 +16,16 @@ export {
   parseFlow,
   retrySchema,
 } from './config.js';
-export type { ConnectorDefinition } from './connector.js';
+export type {
+  ConnectorDefinition,
+  DeadLetterSummary,
+  EndpointDescription,
+  EndpointRole,
+  Inspector,
+  InspectSettings,
+  ProbeResult,
+  TypeTableRow,
+} from './connector.js';
 export type {
   DirectMove,
   DirectMoveResult,
@@ -27,19 +38,7 @@ export type {
   WriteOptions,
   WriteOutcome,
 } from './contracts.js';
-export {
-  type ConnectionKind,
-  checkEdge,
-  connectionKinds,
-  describeEdge,
-  type Edge,
-  edgeMatrix,
-  letterOfKind,
-  parseEdge,
-  type SystemLetter,
-  systemLetters,
-  systems,
-} from './edges.js';
+export { checkEdge, describeEdge, type Edge, type EdgeSystem, edgeMatrix, parseEdge } from './edges.js';
 export { type EndpointTarget, sameTarget, serverAddress } from './endpoint-target.js';
 export {
   ConfigError,
@@ -89,6 +88,7 @@ export {
 } from './pump.js';
 export type { FerryRecord, RecordValue } from './record.js';
 export { isRecordValue, rejectRecord, typesHeader } from './record.js';
+export { type ConnectorRegistry, createConnectorRegistry } from './registry.js';
 export {
   AbortedError,
   backoffDelay,

@@ -1,8 +1,3 @@
-import type { ConnectorDefinition } from '@ferry/core';
-import { redisStreamTarget } from './redis-stream-config.js';
-import { createRedisStreamSink } from './redis-stream-sink.js';
-import { createRedisStreamSource } from './redis-stream-source.js';
-
 export {
   DecodeError,
   decodeFields,
@@ -22,15 +17,7 @@ export {
   redisStreamSinkOptionsSchema,
   redisStreamSourceOptionsSchema,
 } from './redis-stream-config.js';
+export { redisStreamConnector } from './redis-stream-connector.js';
 export { directMoveScript } from './redis-stream-direct.js';
 export { addEntriesScript, createRedisStreamSink, scriptChunk } from './redis-stream-sink.js';
 export { createRedisStreamSource, type RedisStreamHandle } from './redis-stream-source.js';
-
-/** What the runner registers under the kind `redis-stream` (letter S). */
-export const redisStreamConnector: ConnectorDefinition = {
-  kind: 'redis-stream',
-  letter: 'S',
-  createSource: createRedisStreamSource,
-  createSink: createRedisStreamSink,
-  target: redisStreamTarget,
-};

@@ -1,0 +1,34 @@
+import type { ConnectorDefinition, EndpointDescription } from '@ferry/core';
+import {
+  clickHouseSinkOptionsSchema,
+  clickHouseSourceOptionsSchema,
+  clickHouseTarget,
+  parseSinkOptions,
+  parseSourceOptions,
+} from './clickhouse-config.js';
+import { createClickHouseSink } from './clickhouse-sink.js';
+import { createClickHouseSource } from './clickhouse-source.js';
+
+function describeEndpoint(role: 'source' | 'sink', options: unknown): EndpointDescription {
+  const { database, table } = role === 'source' ? parseSourceOptions(options) : parseSinkOptions(options);
+  // A source reads by one checkpointed cursor: one reader at a time.
+  return { what: 'table', name: table, database, singleReader: role === 'source' };
+}
+
+/** ClickHouse, letter C: a store, read in cursor order from a checkpoint, written in RowBinary. */
+export const clickHouseConnector: ConnectorDefinition = {
+  kind: 'clickhouse',
+  letter: 'C',
+  title: 'ClickHouse',
+  schemes: ['http:', 'https:'],
+  holds: 'store',
+  options: { source: clickHouseSourceOptionsSchema, sink: clickHouseSinkOptionsSchema },
+  dataPlaneKeys: {
+    source: ['table', 'cursor', 'mode', 'checkpointKey', 'columns', 'jsonColumns', 'pollIntervalMs', 'deleteBatchRows'],
+    sink: ['table', 'columns', 'unknownFields', 'idColumn', 'maxRows'],
+  },
+  createSource: createClickHouseSource,
+  createSink: createClickHouseSink,
+  target: clickHouseTarget,
+  describeEndpoint,
+};

@@ -1,0 +1,34 @@
+import type { ConnectorDefinition, EndpointDescription } from '@ferry/core';
+import {
+  mongoSinkOptionsSchema,
+  mongoSourceOptionsSchema,
+  mongoTarget,
+  parseSinkOptions,
+  parseSourceOptions,
+} from './mongo-config.js';
+import { createMongoSink } from './mongo-sink.js';
+import { createMongoSource } from './mongo-source.js';
+
+function describeEndpoint(role: 'source' | 'sink', options: unknown): EndpointDescription {
+  const { database, collection } = role === 'source' ? parseSourceOptions(options) : parseSinkOptions(options);
+  // A source reads by one checkpointed cursor: one reader at a time.
+  return { what: 'collection', name: collection, database, singleReader: role === 'source' };
+}
+
+/** MongoDB, letter M: a store, read in cursor order from a checkpoint. */
+export const mongoConnector: ConnectorDefinition = {
+  kind: 'mongo',
+  letter: 'M',
+  title: 'MongoDB',
+  schemes: ['mongodb:', 'mongodb+srv:'],
+  holds: 'store',
+  options: { source: mongoSourceOptionsSchema, sink: mongoSinkOptionsSchema },
+  dataPlaneKeys: {
+    source: ['collection', 'mode', 'cursor', 'checkpointKey', 'pollMs'],
+    sink: ['collection', 'mode', 'maxDocuments'],
+  },
+  createSource: createMongoSource,
+  createSink: createMongoSink,
+  target: mongoTarget,
+  describeEndpoint,
+};

@@ -1,0 +1,55 @@
+import type { ConnectorDefinition, EndpointDescription } from '@ferry/core';
+import {
+  parseSinkOptions,
+  parseSourceOptions,
+  redisStreamSinkOptionsSchema,
+  redisStreamSourceOptionsSchema,
+  redisStreamTarget,
+} from './redis-stream-config.js';
+import { createRedisStreamSink } from './redis-stream-sink.js';
+import { createRedisStreamSource } from './redis-stream-source.js';
+
+function describeEndpoint(role: 'source' | 'sink', options: unknown): EndpointDescription {
+  if (role === 'sink') return { what: 'stream', name: parseSinkOptions(options).stream, singleReader: false };
+  const source = parseSourceOptions(options);
+  // A range is read from one cursor; a group's readers compete, each under a consumer name of its own.
+  if (source.mode === 'range') return { what: 'stream', name: source.stream, singleReader: true };
+  const named = (options as { consumer?: unknown }).consumer !== undefined;
+  return {
+    what: 'stream',
+    name: source.stream,
+    singleReader: false,
+    ...(named ? {} : { readerOption: 'consumer' }),
+    readerGroup: source.group,
+  };
+}
+
+/** Redis Streams, letter S: the reference system, a stream read by range or by consumer group. */
+export const redisStreamConnector: ConnectorDefinition = {
+  kind: 'redis-stream',
+  letter: 'S',
+  title: 'Redis Streams',
+  schemes: ['redis:', 'rediss:'],
+  holds: 'stream',
+  options: { source: redisStreamSourceOptionsSchema, sink: redisStreamSinkOptionsSchema },
+  dataPlaneKeys: {
+    source: [
+      'stream',
+      'mode',
+      'group',
+      'consumer',
+      'startId',
+      'keep',
+      'claimIdleMs',
+      'maxDeliveries',
+      'codec',
+      'field',
+      'direct',
+    ],
+    sink: ['stream', 'codec', 'field', 'maxLen', 'trim', 'sourceIdField', 'write'],
+  },
+  createSource: createRedisStreamSource,
+  createSink: createRedisStreamSink,
+  target: redisStreamTarget,
+  describeEndpoint,
+};
