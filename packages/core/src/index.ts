@@ -86,7 +86,7 @@ export {
   type PumpProgress,
   type PumpResult,
   type StopReason,
-} from './pump.js';
+} from './pump/pump.js';
 export type { FerryRecord, RecordValue } from './record.js';
 export { isRecordValue, rejectRecord, typesHeader } from './record.js';
 export {

@@ -6,7 +6,7 @@ import type {
   SkippedFields,
   Source,
   SourceBatch,
-} from './contracts.js';
+} from '../contracts.js';
 import {
   describeError,
   FerryError,
@@ -14,10 +14,10 @@ import {
   isTransient,
   LeaseLostError,
   RecordRejectedError,
-} from './errors.js';
-import type { BatchJournal, JournalEntry, ReaderNote } from './journal.js';
-import { type FerryRecord, type RecordValue, rejectRecord } from './record.js';
-import { AbortedError, defaultRetryPolicy, type RetryPolicy, sleep, withRetry } from './retry.js';
+} from '../errors.js';
+import type { BatchJournal, JournalEntry, ReaderNote } from '../journal.js';
+import { type FerryRecord, type RecordValue, rejectRecord } from '../record.js';
+import { AbortedError, defaultRetryPolicy, type RetryPolicy, sleep, withRetry } from '../retry.js';
 
 export type StopReason = 'empty' | 'maxBatches' | 'full' | 'aborted';
 

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { Sink, Source } from './contracts.js';
-import { ConnectionError, FatalError, LeaseLostError, RecordRejectedError, TransientError } from './errors.js';
-import { createMemoryJournal } from './journal.js';
-import { toJson } from './json.js';
-import { createMemorySink, createMemorySource, type MemorySink, type MemorySource } from './memory.js';
+import type { Sink, Source } from '../contracts.js';
+import { ConnectionError, FatalError, LeaseLostError, RecordRejectedError, TransientError } from '../errors.js';
+import { createMemoryJournal } from '../journal.js';
+import { toJson } from '../json.js';
+import { createMemorySink, createMemorySource, type MemorySink, type MemorySource } from '../memory.js';
+import { rejectRecord } from '../record.js';
+import type { RetryPolicy } from '../retry.js';
 import { createPump, FlowFailedError, type PumpOptions, type PumpProgress } from './pump.js';
-import { rejectRecord } from './record.js';
-import type { RetryPolicy } from './retry.js';
 
 const fastRetry: RetryPolicy = { retries: 3, initialDelayMs: 1, maxDelayMs: 5, factor: 2 };
 
