@@ -6,7 +6,9 @@ import { toJson } from '../json.js';
 import { createMemorySink, createMemorySource, type MemorySink, type MemorySource } from '../memory.js';
 import { rejectRecord } from '../record.js';
 import type { RetryPolicy } from '../retry.js';
-import { createPump, FlowFailedError, type PumpOptions, type PumpProgress } from './pump.js';
+import { createPump } from './pump.js';
+import type { PumpOptions } from './pump-options.js';
+import { FlowFailedError, type PumpProgress } from './pump-progress.js';
 
 const fastRetry: RetryPolicy = { retries: 3, initialDelayMs: 1, maxDelayMs: 5, factor: 2 };
 
