@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Sink } from '../contracts.js';
 import { ConnectionError, FatalError } from '../errors.js';
-import { createMemoryJournal } from '../journal.js';
+import { type BatchJournal, createMemoryJournal } from '../journal.js';
 import { createMemorySink, createMemorySource, type MemorySink } from '../memory.js';
+import { attemptOf, carefulSpan, givenUp, settleAttempts, uncount } from './attempts.js';
 import { FlowFailedError } from './pump-progress.js';
-import { run, values } from './test-support.js';
+import { recordOf, run, stateOf, values } from './test-support.js';
 
 describe('pump with a record that fails every attempt, from a source that keeps no delivery count', () => {
   /** A sink whose writes fail whenever the batch holds the record with value n = `bad`. */
@@ -102,5 +103,67 @@ describe('pump with a record that fails every attempt, from a source that keeps 
     const result = await run({ source, sink: flaky, deadLetter, journal, maxAttempts: 2 });
     expect(result).toMatchObject({ records: 2000, batches: 2, deadLettered: 0 });
     expect(deadLetter.records).toHaveLength(0);
+  });
+});
+
+describe('pump attempts', () => {
+  const batchOf = (...ids: string[]) => ({ records: ids.map((id) => recordOf(id)), handle: ids });
+  const state = (options: { maxAttempts?: number; journal?: BatchJournal } = {}) =>
+    stateOf({ source: createMemorySource(), sink: createMemorySink(), ...options });
+
+  it('counts a batch as one more attempt of the note an earlier run left only when it is that batch again', () => {
+    const s = state();
+    expect(attemptOf(s, batchOf('1', '2'))).toBe(1);
+    s.prior = { ids: ['1', '2'], attempts: 3 };
+    expect(attemptOf(s, batchOf('1', '2'))).toBe(4);
+    expect(attemptOf(s, batchOf('1'))).toBe(1);
+    expect(attemptOf(s, batchOf('2', '3'))).toBe(1);
+  });
+
+  it('gives up a record read alone once it is past maxAttempts, with how often it was written', () => {
+    const s = state({ maxAttempts: 3 });
+    expect(givenUp(s, batchOf('7'), 3)).toEqual([]);
+    expect(givenUp(s, batchOf('7', '8'), 4)).toEqual([]);
+    const [rejected, ...more] = givenUp(s, batchOf('7'), 4);
+    expect(more).toEqual([]);
+    expect(rejected).toMatchObject({
+      id: '7',
+      attempts: 3,
+      reason:
+        'written 3 times without being acknowledged (maxAttempts 3): ' +
+        'each attempt ended with the worker stopped or the write failed',
+    });
+  });
+
+  it('reads one record at a time as long as the note says, or the whole batch once it failed maxAttempts times', () => {
+    expect(carefulSpan(undefined, 3)).toBeUndefined();
+    expect(carefulSpan({ ids: ['1', '2'], attempts: 2 }, 3)).toBeUndefined();
+    expect(carefulSpan({ ids: ['1', '2'], attempts: 3 }, 3)).toBe(2);
+    expect(carefulSpan({ ids: ['1'], attempts: 3 }, 3)).toBeUndefined();
+    expect(carefulSpan({ ids: ['2'], attempts: 1, span: 4 }, 3)).toBe(4);
+  });
+
+  it('once a batch is acked, forgets the earlier note and counts the records read one at a time down', () => {
+    const s = state();
+    s.prior = { ids: ['1'], attempts: 2 };
+    s.careful = 5;
+    const rejected = [{ id: '2', reason: 'bad', raw: new Uint8Array() }];
+    settleAttempts(s, { ...batchOf('1'), rejected });
+    expect(s).toMatchObject({ prior: undefined, careful: 3 });
+    settleAttempts(s, batchOf('3', '4', '5', '6'));
+    expect(s.careful).toBe(0);
+  });
+
+  it('takes back the attempt of a write that failed because a server was away, unless the journal is away too', async () => {
+    const journal = createMemoryJournal();
+    await uncount(state({ journal }), { ids: ['1'], attempts: 2, position: '5' });
+    expect(journal.entry).toEqual({ ids: ['1'], attempts: 1, position: '5' });
+    const away: BatchJournal = {
+      ...journal,
+      begin: async () => {
+        throw new ConnectionError('[redis] connection refused');
+      },
+    };
+    await expect(uncount(state({ journal: away }), { ids: ['1'], attempts: 1 })).resolves.toBeUndefined();
   });
 });

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { Sink, Source } from '../contracts.js';
+import type { RejectedRecord, Sink, Source } from '../contracts.js';
 import { FatalError } from '../errors.js';
 import { createMemorySink, createMemorySource, type MemorySink, type MemorySource } from '../memory.js';
 import { rejectRecord } from '../record.js';
+import { deadLetterAll, deadLetterRecord, deadLetterRefused } from './dead-letter.js';
+import { settingsOf } from './pump-options.js';
 import { FlowFailedError } from './pump-progress.js';
-import { run, values } from './test-support.js';
+import { recordOf, run, stateOf, values } from './test-support.js';
 
 describe('pump dead-lettering', () => {
   /** A source whose records with `bad: true` come back rejected, as a source does with a body it cannot decode. */
@@ -118,5 +120,76 @@ describe('pump when the sink refuses some records of a batch', () => {
         '(its other 4 records were written and will be read again)',
     );
     expect(source.remaining()).toHaveLength(8);
+  });
+});
+
+describe('pump dead-letter step', () => {
+  const rejected = (id: string, more: Partial<RejectedRecord> = {}): RejectedRecord => ({
+    id,
+    reason: 'body is not JSON',
+    raw: Buffer.from(`raw ${id}`),
+    ...more,
+  });
+
+  it('makes a dead letter of the reason, the source, the flow and the original bytes', () => {
+    const source = createMemorySource([], 'rabbitmq');
+    const settings = settingsOf({ source, sink: createMemorySink(), batchSize: 1, flowName: 'q2s' });
+    const headers = { 'x-trace': 'abc' };
+    const letter = deadLetterRecord(settings, rejected('7', { attempts: 3, contentType: 'text/plain', headers }));
+    expect(letter).toMatchObject({ id: '7', bytes: 5 });
+    expect(letter.value).toEqual({
+      reason: 'body is not JSON',
+      sourceId: '7',
+      source: 'rabbitmq',
+      original: Buffer.from('raw 7'),
+      rejectedAt: expect.any(Date),
+      flow: 'q2s',
+      attempts: 3n,
+      contentType: 'text/plain',
+      headers,
+    });
+    const bare = deadLetterRecord(settingsOf({ source, sink: createMemorySink(), batchSize: 1 }), rejected('8'));
+    expect(Object.keys(bare.value)).toEqual(['reason', 'sourceId', 'source', 'original', 'rejectedAt']);
+  });
+
+  it('writes the dead letters to the dead-letter sink', async () => {
+    const deadLetter = createMemorySink();
+    const state = stateOf({ source: createMemorySource(), sink: createMemorySink(), deadLetter });
+    await deadLetterAll(state, { records: [], handle: [] }, [rejected('1'), rejected('2')], 'memory', 'reading');
+    expect(deadLetter.records.map((r) => [r.id, r.value.reason])).toEqual([
+      ['1', 'body is not JSON'],
+      ['2', 'body is not JSON'],
+    ]);
+  });
+
+  it('without a dead-letter sink, gives the batch back and fails naming the first record and how many more', async () => {
+    const source = createMemorySource(values(3));
+    const batch = await source.read(3, { waitMs: 0 });
+    const state = stateOf({ source, sink: createMemorySink() });
+    const failing = deadLetterAll(state, batch, [rejected('1'), rejected('2')], 'clickhouse', 'writing', 1);
+    await expect(failing).rejects.toThrow(
+      '[ferry] flow failed while writing after 0 batches (0 records): [clickhouse] record 1 rejected: body is not JSON ' +
+        '(and 1 more in the batch); no dead-letter sink is set, so nothing of its batch was acked ' +
+        '(its other 1 records were written and will be read again)',
+    );
+    expect((await source.read(3, { waitMs: 0 })).records).toHaveLength(3);
+  });
+
+  it('holds the records written beside the refused ones in doubt while they are dead-lettered', async () => {
+    const seen: string[][] = [];
+    const memory = createMemorySink();
+    const deadLetter: Sink = {
+      ...memory,
+      write: async (records) => {
+        seen.push([...state.inDoubt.keys()]);
+        await memory.write(records);
+      },
+    };
+    const state = stateOf({ source: createMemorySource(), sink: createMemorySink(), deadLetter });
+    const written = ['1', '2', '3'].map((id) => recordOf(id));
+    await deadLetterRefused(state, { records: written, handle: [] }, written, [rejected('2')], '4');
+    expect(seen).toEqual([['1', '3']]);
+    expect(state.inDoubt.size).toBe(0);
+    expect(memory.records.map((r) => r.id)).toEqual(['2']);
   });
 });

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { Source } from '../contracts.js';
+import type { DirectMove, Source } from '../contracts.js';
 import { FatalError } from '../errors.js';
 import { createMemoryJournal } from '../journal.js';
 import { createMemorySink, createMemorySource, type MemorySink, type MemorySource } from '../memory.js';
-import { run, traced, values } from './test-support.js';
+import { directStep } from './direct-move.js';
+import type { PumpProgress } from './pump-progress.js';
+import { Stop } from './stop-rules.js';
+import { run, stateOf, traced, values } from './test-support.js';
 
 describe('pump with a direct path from source to sink', () => {
   /**
@@ -107,5 +110,70 @@ describe('pump with a direct path from source to sink', () => {
     expect(again).toMatchObject({ records: 2000, stopReason: 'empty' });
     expect(d.moves).toEqual([1000, 1000, 0]);
     expect(sink.records.map((r) => r.value.n)).toEqual(values(3000).map((v) => v.n));
+  });
+});
+
+describe('pump direct move step', () => {
+  const moving = (move: DirectMove['move']): DirectMove => ({ name: 'memory script', move });
+  const nothing = moving(async () => ({ records: 0, bytes: 0 }));
+
+  it('moves at most the sink’s room, and counts and reports what moved', async () => {
+    const seen: PumpProgress[] = [];
+    const maxes: number[] = [];
+    const sink = createMemorySink({ maxLen: 300 });
+    const state = stateOf({ source: createMemorySource(), sink, batchSize: 500, onProgress: (p) => seen.push(p) });
+    await directStep(
+      state,
+      moving(async (max) => {
+        maxes.push(max);
+        return { records: 250, bytes: 1000 };
+      }),
+    );
+    expect(maxes).toEqual([300]);
+    expect(state).toMatchObject({ batches: 1, records: 250, bytes: 1000 });
+    expect(seen.at(-1)).toMatchObject({ batches: 1, records: 250 });
+  });
+
+  it('stops when nothing moved from an empty source, or waits a poll interval in follow mode', async () => {
+    const source = createMemorySource();
+    const sink = createMemorySink();
+    await expect(directStep(stateOf({ source, sink }), nothing)).rejects.toMatchObject({ reason: 'empty' });
+    const seen: PumpProgress[] = [];
+    const follow = stateOf({ source, sink, stopWhenEmpty: false, pollIntervalMs: 20, onProgress: (p) => seen.push(p) });
+    const started = performance.now();
+    await directStep(follow, nothing);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(15);
+    expect(seen.map((p) => p.waiting)).toEqual(['empty']);
+  });
+
+  it('takes a move that found no room as a full sink', async () => {
+    const full = moving(async () => ({ records: 0, bytes: 0, full: true }));
+    const state = stateOf({ source: createMemorySource(), sink: createMemorySink(), whenFull: 'stop' });
+    await expect(directStep(state, full)).rejects.toBeInstanceOf(Stop);
+    await expect(directStep(state, full)).rejects.toMatchObject({ reason: 'full' });
+  });
+
+  it('fails the flow naming the path when a move fails for good', async () => {
+    const broken = moving(async () => {
+      throw new FatalError('[redis-stream] NOSCRIPT');
+    });
+    await expect(
+      directStep(stateOf({ source: createMemorySource(), sink: createMemorySink() }), broken),
+    ).rejects.toThrow(
+      '[ferry] flow failed while moving (memory script) after 0 batches (0 records): [redis-stream] NOSCRIPT',
+    );
+  });
+
+  it('takes one usual step when the move says the next record must go the usual way', async () => {
+    const source = createMemorySource(values(3));
+    const sink = createMemorySink();
+    const state = stateOf({ source, sink, batchSize: 2 });
+    await directStep(
+      state,
+      moving(async () => ({ records: 0, bytes: 0, usual: true })),
+    );
+    expect(sink.records.map((r) => r.id)).toEqual(['1', '2']);
+    expect(source.remaining()).toHaveLength(1);
+    expect(state.batches).toBe(1);
   });
 });

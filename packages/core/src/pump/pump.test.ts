@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Sink, Source } from '../contracts.js';
-import { ConnectionError } from '../errors.js';
-import { createMemorySink, createMemorySource } from '../memory.js';
+import { ConnectionError, FatalError } from '../errors.js';
+import { createMemorySink, createMemorySource, type MemorySource } from '../memory.js';
+import type { PumpProgress } from './pump-progress.js';
 import { fastRetry, run, traced, values } from './test-support.js';
 
 describe('pump errors', () => {
@@ -65,5 +66,71 @@ describe('pump memory', () => {
     expect(result).toMatchObject({ records: backlog, stopReason: 'empty' });
     expect(written).toBe(backlog);
     expect(mostInHand).toBe(500);
+  });
+});
+
+describe('pump loop', () => {
+  /** A source and sinks that log their opens and closes, and when the source is asked for a direct path. */
+  function logged(log: string[], memory: MemorySource) {
+    const ends = (name: string) => ({
+      open: async () => {
+        log.push(`open ${name}`);
+      },
+      close: async () => {
+        log.push(`close ${name}`);
+      },
+    });
+    const source: Source = {
+      ...memory,
+      ...ends('source'),
+      directTo: () => {
+        log.push('direct?');
+        return undefined;
+      },
+    };
+    const sink: Sink = { ...createMemorySink(), ...ends('sink') };
+    const deadLetter: Sink = { ...createMemorySink(), ...ends('dead letters') };
+    return { source, sink, deadLetter };
+  }
+
+  it('opens the source, the sink and the dead-letter sink, asks once for a direct path, and closes all three', async () => {
+    const log: string[] = [];
+    const ends = logged(log, createMemorySource(values(25)));
+    await run({ ...ends, batchSize: 10 });
+    expect(log).toEqual([
+      'open source',
+      'open sink',
+      'open dead letters',
+      'direct?',
+      'close source',
+      'close sink',
+      'close dead letters',
+    ]);
+  });
+
+  it('closes all three also when the flow fails', async () => {
+    const log: string[] = [];
+    const ends = logged(log, createMemorySource(values(5)));
+    const sink: Sink = {
+      ...ends.sink,
+      write: async () => {
+        throw new FatalError('[memory] the disk is full');
+      },
+    };
+    await expect(run({ ...ends, sink })).rejects.toThrow(/the disk is full/);
+    expect(log.slice(-3)).toEqual(['close source', 'close sink', 'close dead letters']);
+  });
+
+  it('ends with the result as its last progress event: the stop reason, and no backlog left when the source is empty', async () => {
+    const seen: PumpProgress[] = [];
+    const result = await run({
+      source: createMemorySource(values(25)),
+      sink: createMemorySink(),
+      batchSize: 10,
+      onProgress: (p) => seen.push(p),
+    });
+    expect(result).toMatchObject({ records: 25, batches: 3, backlog: 0, stopReason: 'empty' });
+    expect(seen.at(-1)).toBe(result);
+    expect(seen[0]).toMatchObject({ records: 0, batches: 0 });
   });
 });

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Sink, Source } from '../contracts.js';
-import { LeaseLostError } from '../errors.js';
-import { createMemoryJournal } from '../journal.js';
-import { createMemorySink, createMemorySource, type MemorySource } from '../memory.js';
-import { dyingAfter, run, values } from './test-support.js';
+import { FatalError, LeaseLostError } from '../errors.js';
+import { type BatchJournal, createMemoryJournal } from '../journal.js';
+import { createMemorySink, createMemorySource, type MemorySink, type MemorySource } from '../memory.js';
+import { dropInDoubt, settleTakenOver } from './reconcile.js';
+import { dyingAfter, recordOf, run, stateOf, values } from './test-support.js';
 
 /** A source that marks these records as handed out before, as a Redis group does with entries it claims. */
 function redelivering(source: MemorySource, ids: ReadonlySet<string>): Source {
@@ -113,5 +114,88 @@ describe('pump with a sink that tells its position', () => {
     await alive.begin({ ids: ['3'], attempts: 1, position: '2' });
     await other.settle!(note!);
     expect(alive.entry).toEqual({ ids: ['3'], attempts: 1, position: '2' });
+  });
+});
+
+describe('pump reconcile step', () => {
+  /** A memory sink whose reconcile calls are logged: the ids asked about, and from where. */
+  function asked(sink: MemorySink) {
+    const calls: [string[], string | undefined][] = [];
+    const spy: Sink = {
+      ...sink,
+      name: sink.name,
+      reconcile: (records, since) => {
+        calls.push([records.map((r) => r.id), since]);
+        return sink.reconcile!(records, since);
+      },
+    };
+    return { sink: spy, calls };
+  }
+
+  it('asks the sink nothing when no record may be there', async () => {
+    const { sink, calls } = asked(createMemorySink());
+    const state = stateOf({ source: createMemorySource(), sink });
+    const batch = [recordOf('1'), recordOf('2')];
+    expect(await dropInDoubt(state, batch)).toBe(batch);
+    expect(calls).toEqual([]);
+  });
+
+  it('drops what the sink holds, looking for each record from the position noted with it', async () => {
+    const memory = createMemorySink();
+    await memory.write(['1', '2', '3', '4'].map((id) => recordOf(id)));
+    const { sink, calls } = asked(memory);
+    const state = stateOf({ source: createMemorySource(), sink });
+    state.inDoubt.set('1', '0');
+    state.inDoubt.set('3', '2');
+    const batch = [recordOf('1'), recordOf('3'), recordOf('5', { redelivered: true }), recordOf('6')];
+    const left = await dropInDoubt(state, batch);
+    expect(left.map((r) => r.id)).toEqual(['5', '6']);
+    expect(calls).toEqual([
+      [['1'], '0'],
+      [['3'], '2'],
+      [['5'], undefined],
+    ]);
+    expect(state.inDoubt.size).toBe(0);
+  });
+
+  it('without a reconcile, writes them all again and forgets they were in doubt', async () => {
+    const state = stateOf({ source: createMemorySource(), sink: { ...createMemorySink(), reconcile: undefined } });
+    state.inDoubt.set('1', '0');
+    const batch = [recordOf('1'), recordOf('2', { redelivered: true })];
+    expect(await dropInDoubt(state, batch)).toBe(batch);
+    expect(state.inDoubt.size).toBe(0);
+  });
+
+  it("takes over a dead reader's note for its position, and settles it once all its records are acked here", async () => {
+    const notes = new Map<string, string>();
+    await createMemoryJournal(notes, 'reader-a').begin({ ids: ['1', '2'], attempts: 1, position: '3' });
+    const { sink, calls } = asked(createMemorySink());
+    const state = stateOf({ source: createMemorySource(), sink, journal: createMemoryJournal(notes, 'reader-b') });
+    const again = [recordOf('1', { redelivered: true }), recordOf('2', { redelivered: true })];
+    await dropInDoubt(state, again);
+    expect(calls).toEqual([[['1', '2'], '3']]);
+    expect([...state.takenOver.keys()]).toEqual(['reader-a']);
+
+    await settleTakenOver(state, [again[0]!]);
+    expect(notes.has('reader-a')).toBe(true);
+    await settleTakenOver(state, [again[1]!]);
+    expect(notes.has('reader-a')).toBe(false);
+    expect(state.takenOver.size).toBe(0);
+  });
+
+  it('keeps a note it could not settle as the last error, for `ferry doctor` to list', async () => {
+    const notes = new Map<string, string>();
+    await createMemoryJournal(notes, 'reader-a').begin({ ids: ['1'], attempts: 1 });
+    const journal: BatchJournal = {
+      ...createMemoryJournal(notes, 'reader-b'),
+      settle: async () => {
+        throw new FatalError('[redis] READONLY');
+      },
+    };
+    const state = stateOf({ source: createMemorySource(), sink: createMemorySink(), journal });
+    await dropInDoubt(state, [recordOf('1', { redelivered: true })]);
+    await settleTakenOver(state, [recordOf('1')]);
+    expect(state.lastError).toBe('settling the journal note of reader reader-a: [redis] READONLY');
+    expect(state.takenOver.size).toBe(0);
   });
 });

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import type { Sink } from '../contracts.js';
+import { FatalError } from '../errors.js';
 import { createMemorySink, createMemorySource } from '../memory.js';
-import { run, traced, values } from './test-support.js';
+import { AbortedError } from '../retry.js';
+import { FlowFailedError, type PumpProgress } from './pump-progress.js';
+import { room, Stop, stopBeforeBatch, stopOrFail, stopOrWait } from './stop-rules.js';
+import { run, stateOf, traced, values } from './test-support.js';
 
 describe('pump stop conditions', () => {
   it('stops after maxBatches, leaving the rest at the source', async () => {
@@ -132,5 +137,62 @@ describe('pump abort', () => {
       },
     });
     await expect(running).resolves.toMatchObject({ records: 0, stopReason: 'aborted' });
+  });
+});
+
+describe('pump stop rules', () => {
+  const sinkWithFree = (free: number): Sink => ({ ...createMemorySink(), free: async () => free });
+
+  it('before a batch, stops when aborted, then after maxBatches', () => {
+    const controller = new AbortController();
+    const state = stateOf({
+      source: createMemorySource(),
+      sink: createMemorySink(),
+      maxBatches: 2,
+      signal: controller.signal,
+    });
+    state.batches = 1;
+    expect(() => stopBeforeBatch(state)).not.toThrow();
+    state.batches = 2;
+    expect(() => stopBeforeBatch(state)).toThrow(expect.objectContaining({ reason: 'maxBatches' }));
+    controller.abort();
+    expect(() => stopBeforeBatch(state)).toThrow(expect.objectContaining({ reason: 'aborted' }));
+  });
+
+  it('a full sink stops the flow or is waited on, as whenFull says', () => {
+    const seen: PumpProgress[] = [];
+    const source = createMemorySource();
+    const sink = createMemorySink();
+    expect(() => stopOrWait(stateOf({ source, sink, whenFull: 'stop' }), 'full')).toThrow(Stop);
+    stopOrWait(stateOf({ source, sink, whenFull: 'wait', onProgress: (p) => seen.push(p) }), 'full');
+    expect(seen.map((p) => p.waiting)).toEqual(['full']);
+  });
+
+  it('an empty source stops the flow or is waited on, as stopWhenEmpty says', () => {
+    const seen: PumpProgress[] = [];
+    const source = createMemorySource();
+    const sink = createMemorySink();
+    expect(() => stopOrWait(stateOf({ source, sink }), 'empty')).toThrow(expect.objectContaining({ reason: 'empty' }));
+    stopOrWait(stateOf({ source, sink, stopWhenEmpty: false, onProgress: (p) => seen.push(p) }), 'empty');
+    expect(seen.map((p) => p.waiting)).toEqual(['empty']);
+  });
+
+  it('gives a batch the sink’s whole records of room, at most batchSize', async () => {
+    const source = createMemorySource();
+    expect(await room(stateOf({ source, sink: sinkWithFree(2.7), batchSize: 10 }))).toBe(2);
+    expect(await room(stateOf({ source, sink: sinkWithFree(Number.POSITIVE_INFINITY), batchSize: 10 }))).toBe(10);
+    await expect(room(stateOf({ source, sink: sinkWithFree(0.5), whenFull: 'stop' }))).rejects.toMatchObject({
+      reason: 'full',
+    });
+  });
+
+  it('turns an abort that cut retries short into a stop, and any other error into the flow’s failure', () => {
+    const state = stateOf({ source: createMemorySource(), sink: createMemorySink() });
+    expect(stopOrFail(state, new AbortedError('[ferry] stopped'), 'writing')).toEqual(new Stop('aborted'));
+    const failed = stopOrFail(state, new FatalError('[memory] gone'), 'writing');
+    expect(failed).toBeInstanceOf(FlowFailedError);
+    expect((failed as FlowFailedError).message).toBe(
+      '[ferry] flow failed while writing after 0 batches (0 records): [memory] gone',
+    );
   });
 });

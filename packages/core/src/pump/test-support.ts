@@ -1,6 +1,7 @@
 import type { Sink, Source } from '../contracts.js';
 import { FatalError } from '../errors.js';
 import type { MemorySink, MemorySource } from '../memory.js';
+import type { FerryRecord } from '../record.js';
 import type { RetryPolicy } from '../retry.js';
 import { createPump } from './pump.js';
 import { type PumpOptions, settingsOf } from './pump-options.js';
@@ -75,6 +76,11 @@ export function traced(source: MemorySource, sink: MemorySink) {
 
 export function run(options: Partial<PumpOptions> & Pick<PumpOptions, 'source' | 'sink'>) {
   return createPump({ batchSize: 1000, retry: fastRetry, ...options }).run();
+}
+
+/** A record as a source hands it out, for a step tested on its own. */
+export function recordOf(id: string, extra: Partial<FerryRecord> = {}): FerryRecord {
+  return { id, value: { n: Number(id) }, readAt: 0, bytes: 8, ...extra };
 }
 
 /** A pump's state before it runs, for testing one step on its own. */

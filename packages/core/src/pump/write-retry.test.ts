@@ -3,8 +3,10 @@ import type { Sink } from '../contracts.js';
 import { ConnectionError, FatalError, RecordRejectedError, TransientError } from '../errors.js';
 import { createMemoryJournal } from '../journal.js';
 import { createMemorySink, createMemorySource, type MemorySink } from '../memory.js';
+import { rejectRecord } from '../record.js';
 import { FlowFailedError } from './pump-progress.js';
-import { run, traced, values } from './test-support.js';
+import { recordOf, run, stateOf, traced, values } from './test-support.js';
+import { writeWithReconcile } from './write-retry.js';
 
 describe('pump errors', () => {
   it('retries a transient write error, then succeeds without writing any record twice', async () => {
@@ -131,5 +133,96 @@ describe('pump when the sink fails a whole batch for one record', () => {
     );
     expect(sink.records).toHaveLength(0);
     expect(source.remaining()).toHaveLength(8);
+  });
+});
+
+describe('pump write retry step', () => {
+  const batch = ['1', '2', '3', '4'].map((id) => recordOf(id));
+
+  it('resolves with what the sink refused, adding up the records that lost keys and keeping the first', async () => {
+    const memory = createMemorySink();
+    let writes = 0;
+    const sink: Sink = {
+      ...memory,
+      write: async (records) => {
+        writes += 1;
+        await memory.write(records.slice(1));
+        return {
+          rejected: [rejectRecord(records[0]!, 'wrong type')],
+          skipped: { records: writes, first: { id: records[1]!.id, keys: [`k${writes}`] } },
+        };
+      },
+    };
+    const state = stateOf({ source: createMemorySource(), sink });
+    expect((await writeWithReconcile(state, batch, undefined)).map((r) => [r.id, r.reason])).toEqual([
+      ['1', 'wrong type'],
+    ]);
+    await writeWithReconcile(state, batch, undefined);
+    expect(state).toMatchObject({ skippedFields: 3, firstSkipped: { id: '2', keys: ['k1'] } });
+  });
+
+  it('writes nothing for a batch left empty', async () => {
+    const memory = createMemorySink();
+    const sink: Sink = {
+      ...memory,
+      write: async () => {
+        throw new Error('not called');
+      },
+    };
+    expect(await writeWithReconcile(stateOf({ source: createMemorySource(), sink }), [], undefined)).toEqual([]);
+  });
+
+  it('before a retry writes only what the failed write did not land, looked for from the position given', async () => {
+    const memory = createMemorySink();
+    const since: (string | undefined)[] = [];
+    let writes = 0;
+    const sink: Sink = {
+      ...memory,
+      reconcile: (records, from) => {
+        since.push(from);
+        return memory.reconcile!(records, from);
+      },
+      write: async (records) => {
+        writes += 1;
+        await memory.write(writes === 1 ? records.slice(0, 3) : records);
+        if (writes === 1) throw new ConnectionError('[memory] connection reset');
+      },
+    };
+    const state = stateOf({ source: createMemorySource(), sink });
+    expect(await writeWithReconcile(state, batch, '0')).toEqual([]);
+    expect(since).toEqual(['0']);
+    expect(memory.records.map((r) => r.id)).toEqual(['1', '2', '3', '4']);
+    expect(state.lastError).toMatch(/^writing a batch: \[memory\] connection reset \(retry 1/);
+  });
+
+  it('sets aside a record the sink fails the whole batch for, only where there is a dead-letter sink', async () => {
+    const memory = createMemorySink();
+    const sink: Sink = {
+      ...memory,
+      write: async (records) => {
+        if (records.some((r) => r.id === '2')) throw new RecordRejectedError('2', 'no fields', '[memory] 2 refused');
+        await memory.write(records);
+      },
+    };
+    const source = createMemorySource();
+    const refused = await writeWithReconcile(
+      stateOf({ source, sink, deadLetter: createMemorySink() }),
+      batch,
+      undefined,
+    );
+    expect(refused.map((r) => [r.id, r.reason])).toEqual([['2', 'no fields']]);
+    expect(memory.records.map((r) => r.id)).toEqual(['1', '3', '4']);
+
+    await expect(writeWithReconcile(stateOf({ source, sink }), batch, undefined)).rejects.toThrow('[memory] 2 refused');
+    // A record the batch does not hold cannot be set aside: the error stands.
+    const naming: Sink = {
+      ...sink,
+      write: async () => {
+        throw new RecordRejectedError('99', 'no fields', '[memory] 99 refused');
+      },
+    };
+    await expect(
+      writeWithReconcile(stateOf({ source, sink: naming, deadLetter: createMemorySink() }), batch, undefined),
+    ).rejects.toThrow('[memory] 99 refused');
   });
 });
