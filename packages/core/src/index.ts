@@ -77,15 +77,10 @@ export {
   type MemorySource,
 } from './memory.js';
 export { formatIssues, maskSecrets, parseOptions } from './options.js';
-export {
-  createPump,
-  FlowFailedError,
-  type Pump,
-  type PumpOptions,
-  type PumpProgress,
-  type PumpResult,
-  type StopReason,
-} from './pump.js';
+export { createPump, type Pump } from './pump/pump.js';
+export type { PumpOptions } from './pump/pump-options.js';
+export { FlowFailedError, type PumpProgress, type PumpResult } from './pump/pump-progress.js';
+export type { StopReason } from './pump/stop-rules.js';
 export type { FerryRecord, RecordValue } from './record.js';
 export { isRecordValue, rejectRecord, typesHeader } from './record.js';
 export { type ConnectorRegistry, createConnectorRegistry } from './registry.js';
