@@ -5,7 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
 source scripts/services.sh
-ensure_redis
-ensure_rabbitmq
-ensure_clickhouse
+ensure_services
 exec node --enable-source-maps bench/dist/main.js "$@"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Starts the real services that ferry's tests and demo talk to, when they are not running.
 #
-#   source scripts/services.sh && ensure_redis      # from another script
+#   source scripts/services.sh && ensure_services   # from another script
 #   bash scripts/services.sh ensure_redis           # on its own
 #
+# ensure_services starts every system's server the tests and the bench talk to.
 # Each ensure_<service> checks the service first and does nothing when it answers;
 # otherwise it installs Debian's package when the server is missing, starts it on
 # its standard port and waits (bounded) until it answers: ensure_redis,
@@ -247,6 +248,13 @@ ensure_clickhouse() {
   ferry_log "clickhouse is up"
 }
 
+# Every system's server, for the tests and the bench: a new system's server is one line here.
+ensure_services() {
+  ensure_redis || return
+  ensure_rabbitmq || return
+  ensure_clickhouse || return
+}
+
 # The browser of the dashboard's end-to-end test: Debian's chromium, driven by
 # playwright-core (which downloads no browser of its own). Installed when missing.
 FERRY_CHROMIUM="${FERRY_CHROMIUM:-/usr/bin/chromium}"
@@ -265,7 +273,7 @@ ensure_chromium() {
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   set -euo pipefail
   if [ "$#" -eq 0 ]; then
-    echo "usage: bash scripts/services.sh ensure_redis|ensure_rabbitmq|ensure_clickhouse|ensure_chromium [...]" >&2
+    echo "usage: bash scripts/services.sh ensure_services|ensure_redis|ensure_rabbitmq|ensure_clickhouse|ensure_chromium [...]" >&2
     exit 2
   fi
   for step in "$@"; do

@@ -7,9 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/install.sh
 # shellcheck source=services.sh
 source scripts/services.sh
-ensure_redis
-ensure_rabbitmq
-ensure_clickhouse
+ensure_services
 ensure_chromium
 
 export TURBO_TELEMETRY_DISABLED=1

@@ -4,9 +4,9 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { seedStream } from '@ferry/redis-stream/bench';
 import { Redis } from 'ioredis';
 import type { BenchCase, BenchContext, Timed } from './bench-case.js';
-import { seedStream } from './redis-end.js';
 
 const cli = fileURLToPath(new URL('../../apps/runner/dist/cli.js', import.meta.url));
 
@@ -95,6 +95,7 @@ async function throughApi(url: string): Promise<number> {
  */
 export const api: BenchCase = {
   edge: 'S2S via API',
+  kinds: ['redis-stream'],
   defaultRecords: 100_000,
   async prepare(ctx) {
     const redis = new Redis(ctx.redisUrl);

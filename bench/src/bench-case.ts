@@ -31,7 +31,11 @@ export interface PreparedCase {
 /** One edge measured two ways with the same driver calls and batch size. */
 export interface BenchCase {
   readonly edge: string;
+  /** The connection kinds of the systems it talks to: the bench starts a MongoDB for a case with `mongo`. */
+  readonly kinds: readonly string[];
   readonly defaultRecords: number;
+  /** Why the case cannot run (a system without a bench end): listed as skipped, not failed. */
+  readonly skipped?: string;
   prepare(ctx: BenchContext): Promise<PreparedCase>;
 }
 

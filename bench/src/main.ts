@@ -3,11 +3,11 @@ import * as os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { describeEdge, type SystemLetter } from '@ferry/core';
 import { startTestMongo, type TestMongo } from '@ferry/testkit/mongo-test-server';
 import { api, originalRate } from './api.js';
 import type { Timed } from './bench-case.js';
 import { cases } from './cases.js';
+import { registry } from './connectors.js';
 import { type EdgeResult, runInChild } from './edge-process.js';
 import { s2s, s2sClient, s2sScript } from './s2s.js';
 
@@ -43,11 +43,13 @@ interface MemoryRow {
   limitMb: number;
 }
 
+const longer = Object.keys(cases).filter((name) => cases[name]!.defaultRecords > 100_000);
+
 const usage = `usage: npm run bench -- [EDGE...] [--records N] [--rounds N] [--batch N] [--quick]
   EDGE      one of: ${Object.keys(cases).join(', ')}, memory (default: all of them)
             memory: ${memoryEdges.join(', ')} moving 1,000,000 records through the pump alone; fails when
             the pump's peak RSS reaches ${memoryLimitMb} MB
-  --records records moved per run (default: each edge's own: 200,000 for s2s, s2c, c2s, c2c; 100,000 for the others)
+  --records records moved per run (default: each edge's own: 200,000 for ${longer.join(', ')}; 100,000 for the others)
   --rounds  runs of each side, interleaved pump/loop/loop/pump… to cancel drift (default 6: an even
             count lets each side go first as often); a row shows the median rate of each side and the
             median of the rounds' pump/loop ratios. Before them an uncounted round of a tenth of the
@@ -94,7 +96,13 @@ function memoryLine(row: MemoryRow): string {
   return `Memory, ${row.edge}: ${fmt(row.records)} records through the pump (all waiting at the source when it started), ${fmt(row.pumpRate)} records/s, peak RSS ${row.peakRssMb} MB (limit ${row.limitMb} MB; the process with its seeding ${row.processPeakRssMb} MB)`;
 }
 
-function markdown(rows: Row[], memory: MemoryRow[], machine: string): string {
+/** An edge that could not run, and why: a system without a bench end. */
+interface Skipped {
+  edge: string;
+  reason: string;
+}
+
+function markdown(rows: Row[], memory: MemoryRow[], skipped: Skipped[], machine: string): string {
   const lines = [`Measured ${new Date().toISOString().slice(0, 10)} on ${machine}.`];
   if (rows.length > 0) {
     lines.push(
@@ -107,10 +115,11 @@ function markdown(rows: Row[], memory: MemoryRow[], machine: string): string {
       ),
     );
   }
+  if (skipped.length > 0) lines.push('', `Skipped: ${skipped.map((s) => `${s.edge} (${s.reason})`).join(', ')}.`);
   if (memory.length > 0) lines.push('', ...memory.map((row) => `${memoryLine(row)}.`));
   lines.push(
     '',
-    "Each edge runs in a process of its own with only the drivers of its two ends loaded; MongoDB runs outside it (the test server in the parent process). Peak RSS is that process's highest while the pump moved records, each move starting from a collected heap and a reset peak; process peak RSS is the whole process's, its seeding and hand loop included, every round.",
+    "Each edge runs in a process of its own with the registered connectors loaded and only its two ends' bench code; MongoDB runs outside it (the test server in the parent process). Peak RSS is that process's highest while the pump moved records, each move starting from a collected heap and a reset peak; process peak RSS is the whole process's, its seeding and hand loop included, every round.",
   );
   if (rows.some((r) => r.edge === s2s.edge)) {
     lines.push(
@@ -127,16 +136,19 @@ function markdown(rows: Row[], memory: MemoryRow[], machine: string): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Why core refuses an edge such as M2C, or undefined for a name that is no refused edge. */
+/** Why the registry refuses an edge such as M2C, or undefined for a name that is no refused edge. */
 function refused(name: string): string | undefined {
-  if (!/^[SQMC]2[SQMC]$/i.test(name)) return undefined;
-  const edge = describeEdge(name[0]!.toUpperCase() as SystemLetter, name[2]!.toUpperCase() as SystemLetter);
-  return edge.allowed ? undefined : `edge ${edge.name} is not permitted: ${edge.reason}`;
+  const edge = registry.edges().find((e) => e.name === name.toUpperCase());
+  return edge === undefined || edge.allowed ? undefined : `edge ${edge.name} is not permitted: ${edge.reason}`;
 }
 
-/** A MongoDB for the edges that need one, in this process, so that no edge's RSS counts it. */
+/**
+ * A MongoDB for the edges that need one (MONGO_URL when given, else one
+ * started in this process, so that no edge's RSS counts it); the ends find
+ * it in MONGO_URL.
+ */
 async function mongoFor(names: string[]): Promise<TestMongo | undefined> {
-  const needs = names.some((name) => /^(M2.|.2M)$/.test(cases[name]?.edge ?? ''));
+  const needs = names.some((name) => cases[name]!.kinds.includes('mongo') && cases[name]!.skipped === undefined);
   return needs ? startTestMongo() : undefined;
 }
 
@@ -173,10 +185,16 @@ async function main(): Promise<void> {
   const env = mongo === undefined ? process.env : { ...process.env, MONGO_URL: mongo.url };
   const rows: Row[] = [];
   const memory: MemoryRow[] = [];
+  const skipped: Skipped[] = [];
   const failed: string[] = [];
   try {
     for (const name of edgeNames) {
       const bench = cases[name]!;
+      if (bench.skipped !== undefined) {
+        console.log(`${bench.edge}: skipped, ${bench.skipped}`);
+        skipped.push({ edge: bench.edge, reason: bench.skipped });
+        continue;
+      }
       const records = positiveInt(values.records, 'records', quick ? 2000 : bench.defaultRecords);
       let runs: EdgeResult;
       try {
@@ -244,10 +262,11 @@ async function main(): Promise<void> {
     await mongo?.close();
   }
 
-  const table = markdown(rows, memory, machine);
+  const table = markdown(rows, memory, skipped, machine);
   console.log(`\n${table}`);
   // A run where an edge broke would leave a table with holes: keep the last whole one.
-  const complete = rows.length === edgeNames.length && memory.length === (withMemory ? memoryEdges.length : 0);
+  const complete =
+    rows.length + skipped.length === edgeNames.length && memory.length === (withMemory ? memoryEdges.length : 0);
   if (!quick && complete && rows.length > 0) {
     const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'results');
     await mkdir(dir, { recursive: true });

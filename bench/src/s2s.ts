@@ -1,7 +1,7 @@
 import { createRedisStreamSink, createRedisStreamSource, directMoveScript } from '@ferry/redis-stream';
+import { addEntries, seedStream, trimBelow } from '@ferry/redis-stream/bench';
 import { Redis } from 'ioredis';
 import { type BenchCase, type BenchContext, checkMoved, type Timed, timedLoop, timedPump } from './bench-case.js';
-import { addEntries, seedStream, trimBelow } from './redis-end.js';
 
 /**
  * The hand-written loop the pump is measured against: the same Redis calls
@@ -55,6 +55,7 @@ async function scriptLoop(redis: Redis, from: string, to: string, batchSize: num
 function s2sCase(edge: string, direct: boolean, loop = handLoop): BenchCase {
   return {
     edge,
+    kinds: ['redis-stream'],
     defaultRecords: 200_000,
     async prepare(ctx: BenchContext) {
       const redis = new Redis(ctx.redisUrl);

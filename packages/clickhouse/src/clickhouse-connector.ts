@@ -31,4 +31,5 @@ export const clickHouseConnector: ConnectorDefinition = {
   createSink: createClickHouseSink,
   target: clickHouseTarget,
   describeEndpoint,
+  bench: async () => (await import('./clickhouse-bench-end.js')).openClickHouseBenchEnd,
 };

@@ -31,4 +31,5 @@ export const mongoConnector: ConnectorDefinition = {
   createSink: createMongoSink,
   target: mongoTarget,
   describeEndpoint,
+  bench: async () => (await import('./mongo-bench-end.js')).openMongoBenchEnd,
 };

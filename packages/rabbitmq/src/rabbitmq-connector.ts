@@ -34,4 +34,5 @@ export const rabbitMqConnector: ConnectorDefinition = {
   createSink: createRabbitMqSink,
   target: rabbitMqTarget,
   describeEndpoint,
+  bench: async () => (await import('./rabbitmq-bench-end.js')).openRabbitMqBenchEnd,
 };

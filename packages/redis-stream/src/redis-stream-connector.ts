@@ -52,4 +52,5 @@ export const redisStreamConnector: ConnectorDefinition = {
   createSink: createRedisStreamSink,
   target: redisStreamTarget,
   describeEndpoint,
+  bench: async () => (await import('./redis-stream-bench-end.js')).openRedisStreamBenchEnd,
 };

@@ -1,14 +1,10 @@
-import {
-  addEntriesScript,
-  createRedisStreamSink,
-  createRedisStreamSource,
-  decodeFields,
-  encodeFields,
-  scriptChunk,
-} from '@ferry/redis-stream';
+import type { BenchEnd, OpenBenchEnd } from '@ferry/core';
 import { Redis } from 'ioredis';
-import type { End, OpenEnd } from './end.js';
+import { decodeFields, encodeFields } from './redis-stream-codec.js';
+import { addEntriesScript, createRedisStreamSink, scriptChunk } from './redis-stream-sink.js';
+import { createRedisStreamSource } from './redis-stream-source.js';
 
+const redisUrl = () => process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const seedChunk = 10_000;
 
 /** Generated inside Redis, so that seeding adds nothing to the bench process's memory. */
@@ -48,16 +44,17 @@ export async function addEntries(
   for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
 }
 
-/** Redis Streams (S): range mode, acked by trimming the head, as the source does by default. */
-export const openRedisEnd: OpenEnd = async (ctx) => {
-  const redis = new Redis(ctx.redisUrl);
-  const end: End = {
+/** Redis Streams (S) on REDIS_URL: range mode, acked by trimming the head, as the source does by default. */
+export const openRedisStreamBenchEnd: OpenBenchEnd = async () => {
+  const url = redisUrl();
+  const redis = new Redis(url);
+  const end: BenchEnd = {
     async seed(name, count) {
       await redis.del(name);
       await seedStream(redis, name, count);
     },
     left: (name) => redis.xlen(name),
-    source: (name) => createRedisStreamSource({ url: ctx.redisUrl, stream: name, mode: 'range' }),
+    source: (name) => createRedisStreamSource({ url, stream: name, mode: 'range' }),
     async drain(name, batchSize, _expected, write) {
       let moved = 0;
       for (;;) {
@@ -72,7 +69,7 @@ export const openRedisEnd: OpenEnd = async (ctx) => {
       await redis.del(name);
     },
     arrived: (name) => redis.xlen(name),
-    sink: (name) => createRedisStreamSink({ url: ctx.redisUrl, stream: name }),
+    sink: (name) => createRedisStreamSink({ url, stream: name }),
     // The sink writes the record id as _source_id, in place of one the value carries (C2S: a column of that name).
     writer: (name) => (records) =>
       addEntries(

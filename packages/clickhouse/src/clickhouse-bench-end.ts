@@ -1,12 +1,7 @@
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
-import {
-  checkpointTable,
-  createCheckpointTableSql,
-  createClickHouseSink,
-  createClickHouseSource,
-} from '@ferry/clickhouse';
-import type { RecordValue } from '@ferry/core';
-import type { End, OpenEnd } from './end.js';
+import type { BenchEnd, OpenBenchEnd, RecordValue } from '@ferry/core';
+import { createClickHouseSink } from './clickhouse-sink.js';
+import { checkpointTable, createCheckpointTableSql, createClickHouseSource } from './clickhouse-source.js';
 
 const clickHouseUrl = () => process.env.CLICKHOUSE_URL ?? 'http://127.0.0.1:18123';
 const columns = '_source_id String, id UInt64, task String, n UInt64, text String';
@@ -18,10 +13,10 @@ const dataColumns = ['id', 'task', 'n', 'text'];
 const seedChunk = 10_000;
 
 /**
- * ClickHouse (C): MergeTree tables in `default`, read by keyset on `id`
+ * ClickHouse (C) on CLICKHOUSE_URL: MergeTree tables in `default`, read by keyset on `id`
  * (copy mode, the rows stay), written one JSONEachRow INSERT per batch.
  */
-export const openClickHouseEnd: OpenEnd = async () => {
+export const openClickHouseBenchEnd: OpenBenchEnd = async () => {
   const ch = createClient({
     url: clickHouseUrl(),
     compression: { request: false, response: false },
@@ -32,7 +27,7 @@ export const openClickHouseEnd: OpenEnd = async () => {
     await ch.command({ query: `DROP TABLE IF EXISTS ${table(name)}` });
     await ch.command({ query: `CREATE TABLE ${table(name)} (${columns}) ENGINE = MergeTree ORDER BY id` });
   };
-  const end: End = {
+  const end: BenchEnd = {
     async seed(name, count) {
       await fresh(name);
       for (let start = 0; start < count; start += seedChunk) {

@@ -1,6 +1,7 @@
-import { createRabbitMqSink, createRabbitMqSource } from '@ferry/rabbitmq';
-import amqp, { type Channel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
-import type { End, OpenEnd } from './end.js';
+import type { BenchEnd, OpenBenchEnd } from '@ferry/core';
+import { type Channel, type ConfirmChannel, type ConsumeMessage, connect } from 'amqplib';
+import { createRabbitMqSink } from './rabbitmq-sink.js';
+import { createRabbitMqSource } from './rabbitmq-source.js';
 
 const amqpUrl = () => process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const prefetch = (batchSize: number) => batchSize * 2;
@@ -98,9 +99,9 @@ async function consumeBatches(
   });
 }
 
-/** RabbitMQ (Q): durable queues on the default exchange, JSON bodies, publisher confirms. */
-export const openRabbitEnd: OpenEnd = async () => {
-  const connection = await amqp.connect(amqpUrl());
+/** RabbitMQ (Q) on AMQP_URL: durable queues on the default exchange, JSON bodies, publisher confirms. */
+export const openRabbitMqBenchEnd: OpenBenchEnd = async () => {
+  const connection = await connect(amqpUrl());
   // Seeding, counting and the hand loop's publishing share one confirm channel; each drain consumes on its own.
   const channel = await connection.createConfirmChannel();
   const fresh = async (queue: string) => {
@@ -108,7 +109,7 @@ export const openRabbitEnd: OpenEnd = async () => {
     await channel.purgeQueue(queue);
   };
   const count = async (queue: string) => (await channel.checkQueue(queue)).messageCount;
-  const end: End = {
+  const end: BenchEnd = {
     async seed(name, count) {
       await fresh(name);
       await seedQueue(channel, name, count);

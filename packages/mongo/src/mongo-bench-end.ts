@@ -1,27 +1,29 @@
-import { createMongoSink, createMongoSource, documentToValue, recordToDocument, renderId } from '@ferry/mongo';
-import { startTestMongo } from '@ferry/testkit/mongo-test-server';
+import type { BenchEnd, OpenBenchEnd } from '@ferry/core';
 import { BSON, type Document, MongoClient, ObjectId } from 'mongodb';
-import type { End, OpenEnd } from './end.js';
+import { documentToValue, recordToDocument, renderId } from './mongo-codec.js';
+import { createMongoSink } from './mongo-sink.js';
+import { createMongoSource } from './mongo-source.js';
 
 const { EJSON } = BSON;
+const mongoUrl = () => process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017';
 const seedChunk = 10_000;
 
 /**
- * MongoDB (M): copy-mode sources (a checkpoint per batch, the documents
- * stay), inserting sinks. The server is MONGO_URL when given: `npm run bench`
- * starts one (a real mongod on PATH, else the in-repo test server) in its own
- * process and passes it down, so that its memory is not the edge's. The
- * rates on the test server measure it as much as ferry, which is why the
- * pump and the loop share it.
+ * MongoDB (M) on MONGO_URL: copy-mode sources (a checkpoint per batch, the
+ * documents stay), inserting sinks. Where MONGO_URL is not given, `npm run
+ * bench` starts a server (a real mongod on PATH, else the in-repo test
+ * server) in its own process and sets it, so that its memory is not the
+ * edge's. The rates on the test server measure it as much as ferry, which is
+ * why the pump and the loop share it.
  */
-export const openMongoEnd: OpenEnd = async (_ctx, scope) => {
-  const mongo = await startTestMongo();
-  const client = new MongoClient(mongo.url, { serverSelectionTimeoutMS: 3000 });
+export const openMongoBenchEnd: OpenBenchEnd = async (_ctx, scope) => {
+  const url = mongoUrl();
+  const client = new MongoClient(url, { serverSelectionTimeoutMS: 3000 });
   await client.connect();
   const database = `ferry_bench_${scope}`;
   const db = client.db(database);
-  const options = (collection: string) => ({ url: mongo.url, database, collection });
-  const end: End = {
+  const options = (collection: string) => ({ url, database, collection });
+  const end: BenchEnd = {
     async seed(name, count) {
       // Small documents like the stream entries of the other benches, with increasing ObjectIds.
       for (let start = 0; start < count; start += seedChunk) {
@@ -81,7 +83,6 @@ export const openMongoEnd: OpenEnd = async (_ctx, scope) => {
     async close() {
       await db.dropDatabase().catch(() => undefined);
       await client.close();
-      await mongo.close();
     },
   };
   return end;
