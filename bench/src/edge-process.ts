@@ -1,6 +1,7 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Timed } from './bench-case.js';
+import { packagesOfCase } from './connectors.js';
 
 const entry = fileURLToPath(new URL('./run-edge.js', import.meta.url));
 
@@ -33,7 +34,12 @@ export interface EdgeResult {
  * failed, with its exit code (its own message is already on stderr).
  */
 export function runInChild(args: EdgeArgs, env: NodeJS.ProcessEnv): Promise<EdgeResult> {
-  const child = fork(entry, [JSON.stringify(args)], { env, execArgv: ['--enable-source-maps', '--expose-gc'] });
+  const packages = packagesOfCase(args.name);
+  const childEnv = packages === undefined ? env : { ...env, FERRY_BENCH_CONNECTORS: packages.join(',') };
+  const child = fork(entry, [JSON.stringify(args)], {
+    env: childEnv,
+    execArgv: ['--enable-source-maps', '--expose-gc'],
+  });
   let result: EdgeResult | undefined;
   child.on('message', (message) => {
     result = message as EdgeResult;

@@ -119,7 +119,7 @@ function markdown(rows: Row[], memory: MemoryRow[], skipped: Skipped[], machine:
   if (memory.length > 0) lines.push('', ...memory.map((row) => `${memoryLine(row)}.`));
   lines.push(
     '',
-    "Each edge runs in a process of its own with the registered connectors loaded and only its two ends' bench code; MongoDB runs outside it (the test server in the parent process). Peak RSS is that process's highest while the pump moved records, each move starting from a collected heap and a reset peak; process peak RSS is the whole process's, its seeding and hand loop included, every round.",
+    "Each edge runs in a process of its own with only its two systems' connector packages loaded; MongoDB runs outside it (the test server in the parent process). Peak RSS is that process's highest while the pump moved records, each move starting from a collected heap and a reset peak; process peak RSS is the whole process's, its seeding and hand loop included, every round.",
   );
   if (rows.some((r) => r.edge === s2s.edge)) {
     lines.push(

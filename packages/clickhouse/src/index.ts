@@ -6,7 +6,7 @@ export {
   clickHouseSinkOptionsSchema,
   clickHouseSourceOptionsSchema,
 } from './clickhouse-config.js';
-export { clickHouseConnector } from './clickhouse-connector.js';
+export { clickHouseConnector, clickHouseConnector as default } from './clickhouse-connector.js';
 export { createClickHouseSink } from './clickhouse-sink.js';
 export {
   type ClickHouseHandle,

@@ -7,6 +7,6 @@ export {
   mongoSinkOptionsSchema,
   mongoSourceOptionsSchema,
 } from './mongo-config.js';
-export { mongoConnector } from './mongo-connector.js';
+export { mongoConnector, mongoConnector as default } from './mongo-connector.js';
 export { createMongoSink } from './mongo-sink.js';
 export { createMongoSource, type MongoHandle } from './mongo-source.js';

@@ -7,6 +7,6 @@ export {
   rabbitMqSinkOptionsSchema,
   rabbitMqSourceOptionsSchema,
 } from './rabbitmq-config.js';
-export { rabbitMqConnector } from './rabbitmq-connector.js';
+export { rabbitMqConnector, rabbitMqConnector as default } from './rabbitmq-connector.js';
 export { createRabbitMqSink } from './rabbitmq-sink.js';
 export { createRabbitMqSource, type RabbitMqHandle } from './rabbitmq-source.js';

@@ -17,7 +17,7 @@ export {
   redisStreamSinkOptionsSchema,
   redisStreamSourceOptionsSchema,
 } from './redis-stream-config.js';
-export { redisStreamConnector } from './redis-stream-connector.js';
+export { redisStreamConnector, redisStreamConnector as default } from './redis-stream-connector.js';
 export { directMoveScript } from './redis-stream-direct.js';
 export { addEntriesScript, createRedisStreamSink, scriptChunk } from './redis-stream-sink.js';
 export { createRedisStreamSource, type RedisStreamHandle } from './redis-stream-source.js';
