@@ -69,7 +69,7 @@ export function inspectRedisStream(options: unknown, settings: InspectSettings):
 
   return {
     probe: () =>
-      inspectCall('INFO', timeoutMs, async () => {
+      inspectCall('the server', timeoutMs, async () => {
         const redis = await connected();
         const info = await client.call('INFO', () => redis.info('server'));
         const version = /redis_version:(\S+)/.exec(info)?.[1];
@@ -78,7 +78,7 @@ export function inspectRedisStream(options: unknown, settings: InspectSettings):
 
     async depth(endpoint) {
       const { stream } = endpointOf(endpoint);
-      return inspectCall('XLEN', timeoutMs, async () => {
+      return inspectCall('stream', timeoutMs, async () => {
         const redis = await connected();
         return client.call('XLEN', () => redis.xlen(stream));
       });
