@@ -1,15 +1,17 @@
-import { createMemorySink, createMemorySource, createPump, type Sink, type Source } from '@ferry/core';
+import { createMemorySink, createMemorySource, createPump, type Sink, type Source, sleep } from '@ferry/core';
 
 /**
  * Writes one dead letter per reason into `sink` the way a flow does: the pump
  * reads records that its source refuses (ids `1`, `2`… in order) and hands
- * them to `sink` as its dead-letter sink, one batch each. Returns the records' ids.
+ * them to `sink` as its dead-letter sink, one batch each, a few milliseconds
+ * apart so that no two have the same `rejectedAt`. Returns the records' ids.
  */
 export async function writeDeadLetters(sink: Sink, reasons: readonly string[]): Promise<string[]> {
   const source = createMemorySource(reasons.map((reason) => ({ reason })));
   const refusing: Source = {
     ...source,
     read: async (max, options) => {
+      await sleep(3);
       const batch = await source.read(max, options);
       return {
         ...batch,
