@@ -17,9 +17,11 @@ const inspector = (url = mongoUrl(), more: Record<string, unknown> = {}): Inspec
   inspectors.push(opened);
   return opened;
 };
-/** The test server's hosts, with a URL's path and options. */
-const onHosts = (rest: string, credentials = ''): string =>
-  `mongodb://${credentials}${parseMongoUrl(mongoUrl())!.hosts.join(',')}${rest}`;
+/** MONGO_URL's scheme, user and hosts (the user replaced by `credentials` when given), then `rest`: a path and options. */
+const onHosts = (rest: string, credentials?: string): string => {
+  const base = /^mongodb(?:\+srv)?:\/\/[^/?]+/.exec(mongoUrl())![0];
+  return `${credentials === undefined ? base : base.replace(/\/\/(?:[^@/]*@)?/, `//${credentials}@`)}${rest}`;
+};
 
 beforeAll(async () => {
   client = new MongoClient(mongoUrl(), { serverSelectionTimeoutMS: 3000 });
@@ -41,7 +43,7 @@ describe('mongo inspect', () => {
 
   it('says credentials refused for a user the server does not take, unreachable for a port nothing listens on', async () => {
     // A mongod without this user refuses the login as the test server refuses every login.
-    const wrong = onHosts('/app?authSource=admin', 'ferry-nobody:s3cret@');
+    const wrong = onHosts('/app?authSource=admin', 'ferry-nobody:s3cret');
     const refused = await inspector(wrong)
       .probe()
       .catch((error: Error) => error);
