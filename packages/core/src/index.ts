@@ -54,6 +54,7 @@ export {
   RecordRejectedError,
   TransientError,
 } from './errors.js';
+export { deadLetterSummary, explainProbeFailure, inspectCall } from './inspect.js';
 export {
   type BatchJournal,
   createMemoryJournal,
@@ -112,4 +113,5 @@ export {
   ValueError,
   type ValueKind,
   type ValueObject,
+  valueKinds,
 } from './value.js';

@@ -6,8 +6,10 @@ import {
   parseSinkOptions,
   parseSourceOptions,
 } from './mongo-config.js';
+import { inspectMongo } from './mongo-inspect.js';
 import { createMongoSink } from './mongo-sink.js';
 import { createMongoSource } from './mongo-source.js';
+import { mongoTypes } from './mongo-types-table.js';
 
 function describeEndpoint(role: 'source' | 'sink', options: unknown): EndpointDescription {
   const { database, collection } = role === 'source' ? parseSourceOptions(options) : parseSinkOptions(options);
@@ -32,4 +34,6 @@ export const mongoConnector: ConnectorDefinition = {
   target: mongoTarget,
   describeEndpoint,
   bench: async () => (await import('./mongo-bench-end.js')).openMongoBenchEnd,
+  inspect: inspectMongo,
+  types: mongoTypes,
 };

@@ -6,8 +6,10 @@ import {
   redisStreamSourceOptionsSchema,
   redisStreamTarget,
 } from './redis-stream-config.js';
+import { inspectRedisStream } from './redis-stream-inspect.js';
 import { createRedisStreamSink } from './redis-stream-sink.js';
 import { createRedisStreamSource } from './redis-stream-source.js';
+import { redisStreamTypes } from './redis-stream-types-table.js';
 
 function describeEndpoint(role: 'source' | 'sink', options: unknown): EndpointDescription {
   if (role === 'sink') return { what: 'stream', name: parseSinkOptions(options).stream, singleReader: false };
@@ -53,4 +55,6 @@ export const redisStreamConnector: ConnectorDefinition = {
   target: redisStreamTarget,
   describeEndpoint,
   bench: async () => (await import('./redis-stream-bench-end.js')).openRedisStreamBenchEnd,
+  inspect: inspectRedisStream,
+  types: redisStreamTypes,
 };
