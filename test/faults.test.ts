@@ -169,7 +169,8 @@ describe('ClickHouse restarted mid-flow', () => {
         const poll = setInterval(async () => {
           if (restarted !== undefined) return;
           const rows = Number(await server.query(`SELECT count() FROM default.${table}`).catch(() => '0'));
-          if (rows < 3000) return;
+          // A poll still waiting on its count when another killed the server must not kill it again.
+          if (rows < 3000 || restarted !== undefined) return;
           clearInterval(poll);
           server.kill();
           // How far the flow had got when the server went down; it comes back a second later.
