@@ -7,5 +7,8 @@ export {
   natsSinkOptionsSchema,
   natsSourceOptionsSchema,
 } from './nats-config.js';
+export { natsConnector } from './nats-connector.js';
+export { inspectNats } from './nats-inspect.js';
 export { createNatsSink } from './nats-sink.js';
 export { createNatsSource, type NatsHandle } from './nats-source.js';
+export { natsTypes } from './nats-types.js';

@@ -47,7 +47,7 @@ const createdMaxAckPending = 20_000;
 /** A read that waited for its first message waits this much longer for the rest of the batch. */
 const lingerMs = 50;
 /** While a read with waitMs 0 waits for records other readers hold: how often it asks again. */
-const settleStepMs = 1000;
+const settleStepMs = 250;
 const closeTimeoutMs = 2000;
 
 export function createNatsSource(options: unknown): Source<NatsHandle> {
