@@ -215,9 +215,8 @@ class NatsSink implements Sink {
       if (ack.duplicate) duplicates.push({ prepared: ready[i]!, ack });
     }
     if (failure !== undefined) {
-      const error = this.#client.toError(failure, 'publishing');
-      error.message += ` (${failed} of ${ready.length} records unacknowledged; those acknowledged are stored)`;
-      throw error;
+      // The pump retries the batch after asking reconcile which of it is stored.
+      throw this.#client.toError(failure, `publishing (${failed} of ${ready.length} records unacknowledged)`);
     }
     return duplicates.length === 0 ? [] : this.#checkDuplicates(session, duplicates);
   }
@@ -233,15 +232,16 @@ class NatsSink implements Sink {
     duplicates: readonly { prepared: Prepared; ack: PubAck }[],
   ): Promise<RejectedRecord[]> {
     const { stream } = this.#config;
+    const stored = await this.#client.call('reading messages the stream holds', () =>
+      Promise.all(duplicates.map(({ ack }) => session.jsm.streams.getMessage(stream, { seq: ack.seq }))),
+    );
     const rejected: RejectedRecord[] = [];
-    for (const { prepared, ack } of duplicates) {
-      const stored = await this.#client.call('reading a message the stream holds', () =>
-        session.jsm.streams.getMessage(stream, { seq: ack.seq }),
-      );
+    for (const [i, { prepared, ack }] of duplicates.entries()) {
+      const message = stored[i];
       // Gone since (taken from a work queue, aged out): its id was this record's, written before.
-      if (stored === null) continue;
-      const storedTypes = stored.header?.has(typesHeader) ? stored.header.get(typesHeader) : undefined;
-      if (Buffer.from(stored.data).equals(prepared.body) && storedTypes === prepared.types) continue;
+      if (message === null || message === undefined) continue;
+      const storedTypes = message.header?.has(typesHeader) ? message.header.get(typesHeader) : undefined;
+      if (Buffer.from(message.data).equals(prepared.body) && storedTypes === prepared.types) continue;
       rejected.push(
         rejectRecord(
           prepared.record,

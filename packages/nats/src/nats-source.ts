@@ -251,8 +251,9 @@ class NatsSource implements Source<NatsHandle> {
       }
       const expiresMs = left <= 0 ? 0 : settling ? Math.min(left, settleStepMs) : left;
       const result = await puller.pull(room, expiresMs, signal);
-      if (result.messages.length > 0)
+      if (result.messages.length > 0) {
         return this.#batch(await this.#linger(session, result.messages, room, expiresMs, signal));
+      }
       if (signal?.aborted) return emptyBatch;
       this.#checkStatus(result.status);
       if (puller.late.length > 0) continue;
@@ -352,7 +353,8 @@ class NatsSource implements Source<NatsHandle> {
             } as const)
           : decodeBody(msg.data, codec, hdrs?.has(typesHeader) ? hdrs.get(typesHeader) : undefined);
       if (!decoded.ok) {
-        const refused: Mutable<RejectedRecord> = { id, reason: decoded.reason, raw: msg.data, attempts };
+        // A copy: the message's bytes are a view of what the connection read.
+        const refused: Mutable<RejectedRecord> = { id, reason: decoded.reason, raw: Buffer.from(msg.data), attempts };
         if (headers !== undefined) refused.headers = headers;
         rejected.push(refused);
         continue;
