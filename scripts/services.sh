@@ -8,13 +8,17 @@
 # Each ensure_<service> checks the service first and does nothing when it answers;
 # otherwise it installs Debian's package when the server is missing, starts it on
 # its standard port and waits (bounded) until it answers: ensure_redis,
-# ensure_rabbitmq, ensure_clickhouse (on its own data dir and ports, see there),
+# ensure_rabbitmq, ensure_nats (JetStream on, its store under $TMPDIR),
+# ensure_clickhouse (on its own data dir and ports, see there),
 # ensure_chromium (the browser of the dashboard test; nothing to start).
 
 FERRY_REDIS_HOST="${FERRY_REDIS_HOST:-127.0.0.1}"
 FERRY_REDIS_PORT="${FERRY_REDIS_PORT:-6379}"
 FERRY_RABBITMQ_HOST="${FERRY_RABBITMQ_HOST:-127.0.0.1}"
 FERRY_RABBITMQ_PORT="${FERRY_RABBITMQ_PORT:-5672}"
+FERRY_NATS_HOST="${FERRY_NATS_HOST:-127.0.0.1}"
+FERRY_NATS_PORT="${FERRY_NATS_PORT:-4222}"
+FERRY_NATS_DIR="${FERRY_NATS_DIR:-${TMPDIR:-/tmp}/ferry-nats}"
 FERRY_CLICKHOUSE_HOST="${FERRY_CLICKHOUSE_HOST:-127.0.0.1}"
 FERRY_CLICKHOUSE_HTTP_PORT="${FERRY_CLICKHOUSE_HTTP_PORT:-18123}"
 FERRY_CLICKHOUSE_TCP_PORT="${FERRY_CLICKHOUSE_TCP_PORT:-19000}"
@@ -138,6 +142,49 @@ ensure_rabbitmq() {
   ferry_log "rabbitmq is up"
 }
 
+# True when a NATS server answers with its INFO line and says JetStream is on.
+nats_ping() {
+  local info
+  info=$(
+    timeout 3 bash -c '
+      exec 3<>"/dev/tcp/$0/$1" || exit 1
+      IFS= read -r -t 2 line <&3 || exit 1
+      printf "%s" "$line"
+    ' "$FERRY_NATS_HOST" "$FERRY_NATS_PORT" 2>/dev/null
+  ) || return 1
+  [[ "$info" == INFO* && "$info" == *'"jetstream":true'* ]]
+}
+
+# nats-server with JetStream (-js), its store under $FERRY_NATS_DIR, started in
+# the background when nothing answers; a server that answers without JetStream
+# is reported, not replaced (it holds the port).
+ensure_nats() {
+  if nats_ping; then
+    return 0
+  fi
+  if (exec 3<>"/dev/tcp/$FERRY_NATS_HOST/$FERRY_NATS_PORT") 2>/dev/null; then
+    ferry_log "something answers on $FERRY_NATS_HOST:$FERRY_NATS_PORT without JetStream; start nats-server there with -js"
+    return 1
+  fi
+  if ! command -v nats-server >/dev/null 2>&1; then
+    ferry_apt_install nats-server || {
+      ferry_log "could not install nats-server; install NATS 2.9+ and start it with -js on $FERRY_NATS_HOST:$FERRY_NATS_PORT"
+      return 1
+    }
+  fi
+  local dir="$FERRY_NATS_DIR"
+  mkdir -p "$dir"
+  local log="$dir/nats-server.log"
+  ferry_log "starting nats-server -js on $FERRY_NATS_HOST:$FERRY_NATS_PORT (store and log: $dir)"
+  # Only the server runs in the background, every stream redirected (see ensure_clickhouse).
+  nohup nats-server -a "$FERRY_NATS_HOST" -p "$FERRY_NATS_PORT" -js -sd "$dir" -l "$log" >/dev/null 2>&1 </dev/null &
+  ferry_wait_for "nats on $FERRY_NATS_HOST:$FERRY_NATS_PORT" nats_ping || {
+    ferry_log "see $log"
+    return 1
+  }
+  ferry_log "nats is up"
+}
+
 # True when ClickHouse's HTTP interface answers /ping with "Ok.": through curl, or a raw GET over bash's /dev/tcp.
 clickhouse_ping() {
   if command -v curl >/dev/null 2>&1; then
@@ -252,6 +299,7 @@ ensure_clickhouse() {
 ensure_services() {
   ensure_redis || return
   ensure_rabbitmq || return
+  ensure_nats || return
   ensure_clickhouse || return
 }
 
@@ -273,7 +321,7 @@ ensure_chromium() {
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   set -euo pipefail
   if [ "$#" -eq 0 ]; then
-    echo "usage: bash scripts/services.sh ensure_services|ensure_redis|ensure_rabbitmq|ensure_clickhouse|ensure_chromium [...]" >&2
+    echo "usage: bash scripts/services.sh ensure_services|ensure_redis|ensure_rabbitmq|ensure_nats|ensure_clickhouse|ensure_chromium [...]" >&2
     exit 2
   fi
   for step in "$@"; do

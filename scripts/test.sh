@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The root `npm test`: install and build, make sure Redis, RabbitMQ and ClickHouse run, then lint, typecheck
+# The root `npm test`: install and build, make sure Redis, RabbitMQ, NATS and ClickHouse run, then lint, typecheck
 # and test every workspace (unit tests next to the code, end-to-end tests in test/).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
