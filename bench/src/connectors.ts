@@ -11,6 +11,7 @@ export const connectorPackages: readonly string[] = [
   '@ferry/rabbitmq',
   '@ferry/mongo',
   '@ferry/clickhouse',
+  '@ferry/nats',
 ];
 
 /** Set by the parent for an edge's process: only its two systems' packages load there (see `packagesOfCase`). */

@@ -7,7 +7,7 @@ export {
   natsSinkOptionsSchema,
   natsSourceOptionsSchema,
 } from './nats-config.js';
-export { natsConnector } from './nats-connector.js';
+export { natsConnector, natsConnector as default } from './nats-connector.js';
 export { inspectNats } from './nats-inspect.js';
 export { createNatsSink } from './nats-sink.js';
 export { createNatsSource, type NatsHandle } from './nats-source.js';
