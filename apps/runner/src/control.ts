@@ -3,8 +3,13 @@ import { Redis, type RedisOptions } from 'ioredis';
 
 export const queueName = 'ferry-flows';
 
-/** ioredis options from a redis:// URL; BullMQ wants options (or a client) rather than a URL. */
-export function redisOptionsFromUrl(url: string): RedisOptions {
+/**
+ * Where and as whom, from a redis:// URL: options that ioredis and BullMQ both
+ * take (BullMQ wants options or a client rather than a URL).
+ */
+export function redisOptionsFromUrl(
+  url: string,
+): Pick<RedisOptions, 'host' | 'port' | 'username' | 'password' | 'db' | 'tls'> {
   const u = new URL(url);
   const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
   return {
