@@ -1,6 +1,7 @@
 import { ConnectionError, FatalError, FerryError, isNetworkError, mapErrors, TransientError } from '@ferry/core';
 import { Redis, type RedisOptions } from 'ioredis';
 import { maskSecrets, type RedisStreamConnectionConfig } from './redis-stream-config.js';
+import { rejectUnanswered } from './redis-stream-internals.js';
 
 /** Driver settings that keep a dead server from hanging a call: the pump owns the retries. */
 const driverOptions: RedisOptions = {
@@ -22,11 +23,7 @@ const driverOptions: RedisOptions = {
  * Runs on 'close', which ioredis emits a tick after it stopped reading.
  */
 function failUnanswered(redis: Redis): void {
-  const queue = redis.commandQueue;
-  while (queue.length > 0) {
-    const item = queue.shift();
-    item?.command.reject(new Error('Connection is closed before the reply came: the command may or may not have run'));
-  }
+  rejectUnanswered(redis, new Error('Connection is closed before the reply came: the command may or may not have run'));
 }
 
 const connectionMessages =
