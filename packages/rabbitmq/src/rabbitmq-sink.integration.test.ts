@@ -218,6 +218,22 @@ describe('rabbitmq sink', () => {
     expect((await drainQueue(a)).map((m) => m.properties.messageId)).toEqual(['ok']);
   });
 
+  it('refuses a record whose headers do not fit an AMQP message, naming why, and publishes the others', async () => {
+    const name = await queue();
+    const sink = await open({ queue: name });
+    const records: FerryRecord[] = [
+      { id: 'before', value: { n: 1 }, readAt: 0, bytes: 0 },
+      { id: 'huge', value: { n: 2 }, headers: { note: 'x'.repeat(70 * 1024) }, readAt: 0, bytes: 0 },
+      { id: 'after', value: { n: 3 }, readAt: 0, bytes: 0 },
+    ];
+    const outcome = await sink.write(records);
+    expect(outcome?.rejected.map((r) => r.id)).toEqual(['huge']);
+    expect(outcome?.rejected[0]?.reason).toMatch(/^its headers do not fit an AMQP message: .*65536 byte/);
+    // The channel goes on: the records on either side arrive, and so does the next batch.
+    await sink.write([{ id: 'next', value: { n: 4 }, readAt: 0, bytes: 0 }]);
+    expect((await drainQueue(name)).map((m) => m.properties.messageId)).toEqual(['before', 'after', 'next']);
+  });
+
   it('an unroutable message is an error, not a silent loss', async () => {
     const exchange = uniqueName('ferry.test.x');
     exchanges.push(exchange);
