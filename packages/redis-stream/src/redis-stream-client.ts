@@ -1,6 +1,14 @@
-import { ConnectionError, FatalError, FerryError, isNetworkError, mapErrors, TransientError } from '@ferry/core';
+import {
+  ConfigError,
+  ConnectionError,
+  FatalError,
+  FerryError,
+  isNetworkError,
+  mapErrors,
+  TransientError,
+} from '@ferry/core';
 import { Redis, type RedisOptions } from 'ioredis';
-import { maskSecrets, type RedisStreamConnectionConfig } from './redis-stream-config.js';
+import { clientProblem, maskSecrets, type RedisStreamConnectionConfig } from './redis-stream-config.js';
 import { rejectUnanswered } from './redis-stream-internals.js';
 
 /** Driver settings that keep a dead server from hanging a call: the pump owns the retries. */
@@ -124,6 +132,8 @@ export class RedisStreamClient {
     } else {
       redis = client!;
     }
+    const problem = clientProblem(redis);
+    if (problem !== undefined) throw new ConfigError(`[redis-stream] stream "${this.#config.stream}": ${problem}`);
     redis.on('error', this.#onError);
     this.#redis = redis;
     return redis;
