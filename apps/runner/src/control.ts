@@ -54,6 +54,8 @@ export async function connectControl(url: string, options: RedisOptions = {}): P
     lazyConnect: true,
     connectTimeout: 3000,
     maxRetriesPerRequest: null,
+    // ioredis 5's curve: back within 2 s of the store; ioredis 6's default waits up to 5 s, eating into the locks' 30 s.
+    retryStrategy: (times) => Math.min(times * 50, 2000),
     ...options,
   });
   // Later losses reconnect on their own; only the first connect must succeed.
