@@ -3,8 +3,13 @@ import { Redis, type RedisOptions } from 'ioredis';
 
 export const queueName = 'ferry-flows';
 
-/** ioredis options from a redis:// URL; BullMQ wants options (or a client) rather than a URL. */
-export function redisOptionsFromUrl(url: string): RedisOptions {
+/**
+ * Where and as whom, from a redis:// URL: options that ioredis and BullMQ both
+ * take (BullMQ wants options or a client rather than a URL).
+ */
+export function redisOptionsFromUrl(
+  url: string,
+): Pick<RedisOptions, 'host' | 'port' | 'username' | 'password' | 'db' | 'tls'> {
   const u = new URL(url);
   const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
   return {
@@ -49,6 +54,8 @@ export async function connectControl(url: string, options: RedisOptions = {}): P
     lazyConnect: true,
     connectTimeout: 3000,
     maxRetriesPerRequest: null,
+    // ioredis 5's curve: back within 2 s of the store; ioredis 6's default waits up to 5 s, eating into the locks' 30 s.
+    retryStrategy: (times) => Math.min(times * 50, 2000),
     ...options,
   });
   // Later losses reconnect on their own; only the first connect must succeed.

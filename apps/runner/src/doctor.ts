@@ -58,9 +58,7 @@ async function checkRedis(url: string): Promise<{ version?: string; detail: stri
 async function checkRabbit(url: string): Promise<{ version?: string; detail: string }> {
   const connection = await answered(amqpConnect(url, { timeout: timeoutMs }), 'connect');
   try {
-    const props = (connection as unknown as { connection?: { serverProperties?: Record<string, unknown> } }).connection
-      ?.serverProperties;
-    const version = props?.version === undefined ? undefined : String(props.version);
+    const version = connection.connection.serverProperties.version;
     return { ...(version === undefined ? {} : { version }), detail: 'reachable, logged in' };
   } finally {
     await connection.close().catch(() => {});

@@ -129,16 +129,14 @@ export class JobStore {
 
   async list(state?: JobState, limit = 100): Promise<JobView[]> {
     const types: Record<JobState, Parameters<Queue['getJobs']>[0]> = {
-      waiting: ['waiting', 'delayed', 'prioritized', 'paused'],
+      waiting: ['waiting', 'delayed', 'prioritized'],
       active: ['active'],
       completed: ['completed'],
       failed: ['failed'],
       cancelled: ['completed', 'waiting', 'delayed'],
     };
     const wanted =
-      state === undefined
-        ? ['waiting', 'delayed', 'prioritized', 'paused', 'active', 'completed', 'failed']
-        : types[state];
+      state === undefined ? ['waiting', 'delayed', 'prioritized', 'active', 'completed', 'failed'] : types[state];
     const jobs = await this.queue.getJobs(wanted as Parameters<Queue['getJobs']>[0], 0, limit - 1, false);
     const views = await Promise.all(jobs.filter((j): j is Job<FlowJobData> => j != null).map((j) => this.#view(j)));
     const removed = state === undefined || state === 'cancelled' ? await this.#removed(limit) : [];
@@ -201,7 +199,7 @@ export class JobStore {
   }
 
   async counts(): Promise<Record<string, number>> {
-    return this.queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized', 'paused');
+    return this.queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized');
   }
 
   async cancelledCount(): Promise<number> {

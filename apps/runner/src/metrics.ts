@@ -112,8 +112,7 @@ export async function collectMetrics(
       return { labels: { flow, edge }, value: Number(value) };
     }),
   });
-  const waiting =
-    (jobCounts.waiting ?? 0) + (jobCounts.delayed ?? 0) + (jobCounts.prioritized ?? 0) + (jobCounts.paused ?? 0);
+  const waiting = (jobCounts.waiting ?? 0) + (jobCounts.delayed ?? 0) + (jobCounts.prioritized ?? 0);
   families.push({
     name: 'ferry_jobs',
     help: 'Flow jobs in the queue by state (cancelled: kept cancellation marks).',

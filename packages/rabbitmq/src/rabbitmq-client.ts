@@ -9,6 +9,7 @@ import {
 } from '@ferry/core';
 import { type Channel, type ChannelModel, connect } from 'amqplib';
 import { type AmqpAddress, maskSecrets, parseAmqpUrl, type RabbitMqConnectionConfig } from './rabbitmq-config.js';
+import { socketOf } from './rabbitmq-internals.js';
 
 /** Reply codes (AMQP 0-9-1) that retrying cannot fix. */
 const fatalCodes = new Set([402, 403, 404, 406, 501, 502, 503, 504, 530, 540]);
@@ -188,18 +189,6 @@ export class RabbitMqClient {
   }
 }
 
-/** What of a connection's socket ferry uses: to drop a hung one, and to send a batch's frames in one write. */
-export interface AmqpSocket {
-  destroy?(): void;
-  cork?(): void;
-  uncork?(): void;
-}
-
-/** The socket under a channel model: amqplib keeps it as `connection.stream`, outside its typings. */
-export function socketOf(model: ChannelModel): AmqpSocket | undefined {
-  return (model.connection as unknown as { stream?: AmqpSocket }).stream;
-}
-
 /** Closes a channel model without waiting forever and without throwing. */
 export async function closeQuietly(model: ChannelModel | undefined, timeoutMs = 2000): Promise<void> {
   if (model === undefined) return;
@@ -207,6 +196,6 @@ export async function closeQuietly(model: ChannelModel | undefined, timeoutMs = 
     await withTimeout(model.close(), timeoutMs, () => new Error('close timed out'));
   } catch {
     // Closed already, or the broker is gone: drop the socket.
-    socketOf(model)?.destroy?.();
+    socketOf(model)?.destroy();
   }
 }

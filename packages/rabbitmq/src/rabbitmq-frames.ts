@@ -1,5 +1,5 @@
 import type { ChannelModel } from 'amqplib';
-import { socketOf } from './rabbitmq-client.js';
+import { socketOf } from './rabbitmq-internals.js';
 
 /**
  * How much a sink's socket holds before amqplib's flow control pushes back
@@ -54,22 +54,20 @@ const passThrough: FrameBatcher = { hold() {}, due: () => false, flush: async ()
 /** The batcher of a connection's socket; one that does nothing when amqplib does not show its socket. */
 export function frameBatcher(model: ChannelModel): FrameBatcher {
   const socket = socketOf(model);
-  const cork = socket?.cork?.bind(socket);
-  const uncork = socket?.uncork?.bind(socket);
-  if (cork === undefined || uncork === undefined) return passThrough;
+  if (socket === undefined) return passThrough;
   let held = false;
   let waiting = 0;
   const release = () => {
     waiting = 0;
     if (!held) return;
     held = false;
-    uncork();
+    socket.uncork();
   };
   return {
     hold() {
       if (held) return;
       held = true;
-      cork();
+      socket.cork();
     },
     due(bodyBytes) {
       waiting += bodyBytes + frameOverheadBytes;

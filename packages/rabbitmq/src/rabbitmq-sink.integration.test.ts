@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
 import {
   FatalError,
@@ -10,6 +9,7 @@ import {
   toJson,
 } from '@ferry/core';
 import { sampleRecords, testSink, uniqueName } from '@ferry/testkit';
+import { type ConfirmChannel, connect } from 'amqplib';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createRabbitMqSink } from './index.js';
 import { admin, amqpUrl, closeAdmin, drainQueue, peekQueue, stallingRelay } from './test-admin.js';
@@ -38,6 +38,16 @@ async function open(options: Record<string, unknown>): Promise<Sink> {
   sinks.push(sink);
   await sink.open();
   return sink;
+}
+
+/** The prototype of amqplib's confirm channels, from one opened and closed here. */
+async function confirmChannelPrototype(): Promise<ConfirmChannel> {
+  const model = await connect(amqpUrl);
+  try {
+    return Object.getPrototypeOf(await model.createConfirmChannel()) as ConfirmChannel;
+  } finally {
+    await model.close();
+  }
 }
 
 const declare = async (ctx: { name: string }) => {
@@ -116,13 +126,11 @@ describe('rabbitmq sink', () => {
     await sink.open();
     const total = 3000;
     // Count how often publish() said "buffer full"; the network comes back at the first.
-    const require = createRequire(import.meta.url);
-    const { ConfirmChannel } = require('amqplib/lib/channel_model.js') as {
-      ConfirmChannel: { prototype: { publish: (...args: unknown[]) => boolean } };
-    };
-    const original = ConfirmChannel.prototype.publish;
+    // Every confirm channel shares one prototype: the sink's too.
+    const proto = await confirmChannelPrototype();
+    const original = proto.publish;
     let full = 0;
-    ConfirmChannel.prototype.publish = function (this: unknown, ...args: unknown[]) {
+    proto.publish = function (this: ConfirmChannel, ...args: Parameters<ConfirmChannel['publish']>) {
       const ok = original.apply(this, args);
       if (!ok && full++ === 0) setTimeout(() => relay.resume(), 100);
       return ok;
@@ -133,7 +141,7 @@ describe('rabbitmq sink', () => {
     try {
       await sink.write(sampleRecords(total).map((record) => ({ ...record, value: { ...record.value, padding } })));
     } finally {
-      ConfirmChannel.prototype.publish = original;
+      proto.publish = original;
       relay.resume();
     }
     await sink.close();
@@ -208,6 +216,22 @@ describe('rabbitmq sink', () => {
       ['nokind', 'no routing key: field "kind" is missing'],
     ]);
     expect((await drainQueue(a)).map((m) => m.properties.messageId)).toEqual(['ok']);
+  });
+
+  it('refuses a record whose headers do not fit an AMQP message, naming why, and publishes the others', async () => {
+    const name = await queue();
+    const sink = await open({ queue: name });
+    const records: FerryRecord[] = [
+      { id: 'before', value: { n: 1 }, readAt: 0, bytes: 0 },
+      { id: 'huge', value: { n: 2 }, headers: { note: 'x'.repeat(70 * 1024) }, readAt: 0, bytes: 0 },
+      { id: 'after', value: { n: 3 }, readAt: 0, bytes: 0 },
+    ];
+    const outcome = await sink.write(records);
+    expect(outcome?.rejected.map((r) => r.id)).toEqual(['huge']);
+    expect(outcome?.rejected[0]?.reason).toMatch(/^its headers do not fit an AMQP message: .*65536 byte/);
+    // The channel goes on: the records on either side arrive, and so does the next batch.
+    await sink.write([{ id: 'next', value: { n: 4 }, readAt: 0, bytes: 0 }]);
+    expect((await drainQueue(name)).map((m) => m.properties.messageId)).toEqual(['before', 'after', 'next']);
   });
 
   it('an unroutable message is an error, not a silent loss', async () => {

@@ -170,11 +170,15 @@ class RabbitMqSink implements Sink {
       if (typeof prepared === 'string') rejected.push(rejectRecord(record, prepared));
       else ready.push({ record, ...prepared });
     }
-    if (ready.length > 0) await this.#publish(ready);
+    if (ready.length > 0) rejected.push(...(await this.#publish(ready)));
     return rejected.length === 0 ? undefined : { rejected };
   }
 
-  async #publish(ready: readonly { record: FerryRecord; key: string; encoded: EncodedBody }[]): Promise<void> {
+  /** Publishes the batch and waits for its confirms; returns the records amqplib refused to encode. */
+  async #publish(
+    ready: readonly { record: FerryRecord; key: string; encoded: EncodedBody }[],
+  ): Promise<RejectedRecord[]> {
+    const refused: RejectedRecord[] = [];
     const session = await this.#live();
     const { channel, returned, frames } = session;
     const { sourceIdHeader } = this.#config;
@@ -196,7 +200,16 @@ class RabbitMqSink implements Sink {
           headers,
           ...(contentType === undefined ? {} : { contentType }),
         };
-        const room = channel.publish(exchange, key, body, options);
+        let room: boolean;
+        try {
+          room = channel.publish(exchange, key, body, options);
+        } catch (error) {
+          // amqplib encodes the headers into a 64 KiB table before it sends anything: a
+          // record whose headers do not fit is refused alone, and the channel goes on.
+          if (!(error instanceof RangeError)) throw error;
+          refused.push(rejectRecord(record, `its headers do not fit an AMQP message: ${error.message}`));
+          continue;
+        }
         // A chunk's worth waiting goes out while the next is encoded; a full socket also waits for drain.
         if (!room || frames.due(body.length)) {
           // Listening before the flush: the flush lets the frames out, and with them the drain event.
@@ -230,6 +243,7 @@ class RabbitMqSink implements Sink {
         `[rabbitmq] ${returned.length} of ${ready.length} records were returned by the broker, the first "${id}": ${reason} (the others of the batch were published)`,
       );
     }
+    return refused;
   }
 
   /** Flow control: publish() said the socket buffer is full; wait until it drains. */

@@ -3,6 +3,7 @@ import { redisUrl, uniqueName } from '@ferry/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStreamClient } from './redis-stream-client.js';
+import { cutConnection } from './redis-stream-internals.js';
 
 let admin: Redis;
 
@@ -31,7 +32,7 @@ describe('redis-stream connection', () => {
       const counted = client.call('EVAL', () => redis.eval(slowIncrement, 1, key, 300));
       // The script is running on the server: drop the socket under it, as a network cut would.
       await new Promise((resolve) => setTimeout(resolve, 50));
-      redis.stream.destroy();
+      cutConnection(redis);
       const error = await counted.then(
         () => undefined,
         (thrown: unknown) => thrown,

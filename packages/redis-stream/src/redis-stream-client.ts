@@ -1,6 +1,15 @@
-import { ConnectionError, FatalError, FerryError, isNetworkError, mapErrors, TransientError } from '@ferry/core';
+import {
+  ConfigError,
+  ConnectionError,
+  FatalError,
+  FerryError,
+  isNetworkError,
+  mapErrors,
+  TransientError,
+} from '@ferry/core';
 import { Redis, type RedisOptions } from 'ioredis';
-import { maskSecrets, type RedisStreamConnectionConfig } from './redis-stream-config.js';
+import { clientProblem, maskSecrets, type RedisStreamConnectionConfig } from './redis-stream-config.js';
+import { rejectUnanswered } from './redis-stream-internals.js';
 
 /** Driver settings that keep a dead server from hanging a call: the pump owns the retries. */
 const driverOptions: RedisOptions = {
@@ -22,11 +31,7 @@ const driverOptions: RedisOptions = {
  * Runs on 'close', which ioredis emits a tick after it stopped reading.
  */
 function failUnanswered(redis: Redis): void {
-  const queue = redis.commandQueue;
-  while (queue.length > 0) {
-    const item = queue.shift();
-    item?.command.reject(new Error('Connection is closed before the reply came: the command may or may not have run'));
-  }
+  rejectUnanswered(redis, new Error('Connection is closed before the reply came: the command may or may not have run'));
 }
 
 const connectionMessages =
@@ -129,6 +134,8 @@ export class RedisStreamClient {
     } else {
       redis = client!;
     }
+    const problem = clientProblem(redis);
+    if (problem !== undefined) throw new ConfigError(`[redis-stream] stream "${this.#config.stream}": ${problem}`);
     redis.on('error', this.#onError);
     this.#redis = redis;
     return redis;

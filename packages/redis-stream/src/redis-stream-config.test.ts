@@ -38,6 +38,18 @@ describe('source options', () => {
     client.disconnect();
   });
 
+  it('refuses a client whose replies come in the resp3 mapping, given or returned by the function', async () => {
+    const client = new Redis({ lazyConnect: true, protocol: 3, replyMapping: 'resp3' });
+    expect(() => createRedisStreamSource({ client, stream: 's' })).toThrow(
+      /client: a client with replyMapping "resp3"/,
+    );
+    const source = createRedisStreamSource({ client: () => client, stream: 's' });
+    await expect(source.open()).rejects.toThrow(
+      /^\[redis-stream\] stream "s": a client with replyMapping "resp3" answers in shapes ferry does not read/,
+    );
+    client.disconnect();
+  });
+
   it('refuses a typo and group options in range mode', () => {
     expect(() => createRedisStreamSource({ url, stream: 's', streem: 'x' })).toThrow(/streem/);
     expect(() => createRedisStreamSource({ url, stream: 's', group: 'g' })).toThrow(/group: applies to mode "group"/);

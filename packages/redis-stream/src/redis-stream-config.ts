@@ -6,12 +6,23 @@ import { defaultConsumerName } from './redis-stream-consumers.js';
 /** A ready ioredis client, or a function that returns one (called on `open`). */
 export type RedisClientInput = Redis | (() => Redis | Promise<Redis>);
 
-const clientSchema = z.custom<RedisClientInput>(
-  (value) =>
-    typeof value === 'function' ||
-    (typeof value === 'object' && value !== null && typeof (value as { xadd?: unknown }).xadd === 'function'),
-  { message: 'expected an ioredis client or a function that returns one' },
-);
+/** Why ferry cannot use a client, or undefined: ioredis 6's `resp3` mapping gives replies (maps as objects) that it does not read. */
+export function clientProblem(client: Redis): string | undefined {
+  if (client.options?.replyMapping !== 'resp3') return undefined;
+  return 'a client with replyMapping "resp3" answers in shapes ferry does not read: give one with the default "legacy" mapping';
+}
+
+const clientSchema = z
+  .custom<RedisClientInput>(
+    (value) =>
+      typeof value === 'function' ||
+      (typeof value === 'object' && value !== null && typeof (value as { xadd?: unknown }).xadd === 'function'),
+    { message: 'expected an ioredis client or a function that returns one' },
+  )
+  .superRefine((value, ctx) => {
+    const problem = typeof value === 'function' ? undefined : clientProblem(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 const urlSchema = z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL');
 

@@ -3,6 +3,7 @@ import { redisUrl, uniqueName } from '@ferry/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisStreamSink, createRedisStreamSource, directMoveScript } from './index.js';
+import { cutConnection } from './redis-stream-internals.js';
 
 let admin: Redis;
 let adminDb1: Redis;
@@ -428,7 +429,7 @@ describe('the same-server move is atomic', () => {
     for (let round = 1; round <= 3; round++) {
       const moving = direct.move(1000);
       // The call is on the wire; the socket goes before its reply comes: the driver resends it once reconnected.
-      connection.stream.destroy();
+      cutConnection(connection);
       expect(await moving).toMatchObject({ records: 1000 });
       expect([await admin.xlen(from), await admin.xlen(to)]).toEqual([3000 - round * 1000, round * 1000]);
     }

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { type DirectMove, type DirectMoveResult, type Sink, TransientError } from '@ferry/core';
 import type { Redis } from 'ioredis';
 import type { RedisStreamClient } from './redis-stream-client.js';
+import { isClusterClient } from './redis-stream-internals.js';
 
 /**
  * Who a connection talks to: the server's `run_id` (random per server
@@ -230,7 +231,7 @@ export async function identifyServer(
   client: RedisStreamClient,
   loadScript: boolean,
 ): Promise<ServerIdentity | undefined> {
-  if ((redis as { isCluster?: boolean }).isCluster === true) return undefined;
+  if (isClusterClient(redis)) return undefined;
   const pipeline = redis.pipeline().call('INFO', 'server').call('CLIENT', 'INFO');
   if (loadScript) pipeline.call('SCRIPT', 'LOAD', directMoveScript);
   const replies = await client.call('INFO server', () => pipeline.exec());
