@@ -118,3 +118,4 @@ export {
   type ValueKind,
   type ValueObject,
 } from './value.js';
+export { withFree } from './with-free.js';
