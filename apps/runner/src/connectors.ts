@@ -1,53 +1,23 @@
 import { clickHouseConnector } from '@ferry/clickhouse';
-import { ConfigError, type ConnectionKind, type ConnectorDefinition, connectionKinds } from '@ferry/core';
+import { type ConnectorDefinition, type ConnectorRegistry, createConnectorRegistry } from '@ferry/core';
 import { mongoConnector } from '@ferry/mongo';
 import { rabbitMqConnector } from '@ferry/rabbitmq';
 import { redisStreamConnector } from '@ferry/redis-stream';
 
-/** The connectors this release ships; the others come with their packages. */
+/**
+ * The connectors this release ships, one line each, in the order the edge
+ * matrix lists them. The only file of the runner that imports a connector
+ * package: everything else is handed the registry made from this list (and
+ * extended by a config's `plugins:`).
+ */
 export const installedConnectors: readonly ConnectorDefinition[] = [
   redisStreamConnector,
   rabbitMqConnector,
-  clickHouseConnector,
   mongoConnector,
+  clickHouseConnector,
 ];
 
-/** Connectors keyed by kind: how the runner turns a connection's `kind` into a source or a sink. */
-export interface ConnectorRegistry {
-  /** The connector for a kind, or a ConfigError saying that it is unknown or not available yet. */
-  get(kind: string): ConnectorDefinition;
-  has(kind: string): boolean;
-  /** The installed kinds, in registration order. */
-  kinds(): ConnectionKind[];
-}
-
+/** The registry of the installed connectors, or of the given ones (tests). */
 export function createRegistry(connectors: readonly ConnectorDefinition[] = installedConnectors): ConnectorRegistry {
-  const byKind = new Map<string, ConnectorDefinition>();
-  for (const connector of connectors) {
-    if (byKind.has(connector.kind)) {
-      throw new ConfigError(`[ferry] two connectors registered for kind "${connector.kind}"`);
-    }
-    byKind.set(connector.kind, connector);
-  }
-  return {
-    get(kind) {
-      const connector = byKind.get(kind);
-      if (connector !== undefined) return connector;
-      const installed = [...byKind.keys()].join(', ') || 'none';
-      if ((connectionKinds as readonly string[]).includes(kind)) {
-        throw new ConfigError(
-          `[ferry] the ${kind} connector is not available yet in this release (installed: ${installed})`,
-        );
-      }
-      throw new ConfigError(
-        `[ferry] unknown connection kind "${kind}": expected one of ${connectionKinds.join(', ')} (installed: ${installed})`,
-      );
-    },
-    has(kind) {
-      return byKind.has(kind);
-    },
-    kinds() {
-      return [...byKind.values()].map((c) => c.kind);
-    },
-  };
+  return createConnectorRegistry(connectors);
 }
