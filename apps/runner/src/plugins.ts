@@ -109,7 +109,12 @@ export async function loadPlugins(
     }
     const definition = loaded.default;
     if (!isDefinition(definition)) {
-      const got = definition === undefined ? 'no default export' : `a default export of type ${typeof definition}`;
+      const got =
+        definition === undefined
+          ? 'it has no default export'
+          : definition !== null && typeof definition === 'object'
+            ? 'its default export has no kind'
+            : `its default export is ${definition === null ? 'null' : `a ${typeof definition}`}`;
       throw problem(
         `is not a connector definition: expected a default export with kind, letter, createSource… (${got})`,
       );
@@ -117,7 +122,8 @@ export async function loadPlugins(
     try {
       extended = extended.with([definition]);
     } catch (error) {
-      throw problem(describeError(error).replace(/^\[ferry\] /, ''), error);
+      // The registry's reason, said once: `connector "x": letter S is already redis-stream's`.
+      throw problem(describeError(error).replace(/^\[ferry\] /, ''));
     }
   }
   return extended;
