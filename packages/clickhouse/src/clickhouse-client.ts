@@ -60,8 +60,7 @@ export class ClickHouseHttp {
   readonly #url: URL;
   readonly #username: string;
   readonly client: ClickHouseClient;
-  /** `` `db`.`table` `` */
-  readonly table: string;
+  readonly #table: string | undefined;
 
   constructor(config: ClickHouseConnectionConfig, sessionId?: string) {
     this.#config = config;
@@ -74,7 +73,7 @@ export class ClickHouseHttp {
     bare.password = '';
     bare.pathname = '/';
     bare.search = '';
-    this.table = qualifiedName(config.database, config.table);
+    this.#table = config.table === undefined ? undefined : qualifiedName(config.database, config.table);
     this.client = createClient({
       url: bare.origin,
       username: this.#username,
@@ -95,9 +94,16 @@ export class ClickHouseHttp {
     return `${hostPort(this.#url)}${name === undefined ? '' : ` (connection "${name}")`}`;
   }
 
-  /** `default.events`, for messages. */
+  /** `` `db`.`table` ``: the table of a source's or a sink's client. */
+  get table(): string {
+    if (this.#table === undefined) throw new FatalError(`[clickhouse] the client of ${this.where} names no table`);
+    return this.#table;
+  }
+
+  /** `default.events`, for messages; the database alone for a client without a table. */
   get tableName(): string {
-    return `${this.#config.database}.${this.#config.table}`;
+    const { database, table } = this.#config;
+    return table === undefined ? `database ${database}` : `${database}.${table}`;
   }
 
   async query<T>(doing: string, query: string, settings: ClickHouseSettings = {}): Promise<T[]> {

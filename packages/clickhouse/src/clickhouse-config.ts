@@ -85,11 +85,25 @@ export type ClickHouseSinkOptions = z.input<typeof clickHouseSinkOptionsSchema>;
 export type ClickHouseSinkConfig = Readonly<z.output<typeof clickHouseSinkOptionsSchema>>;
 export type ClickHouseSourceOptions = z.input<typeof clickHouseSourceOptionsSchema>;
 export type ClickHouseSourceConfig = Readonly<z.output<typeof clickHouseSourceOptionsSchema>>;
-/** What a connection needs, common to source and sink. */
+/** What a connection needs, common to source and sink; no table for a client that asks the server only (an inspector's). */
 export type ClickHouseConnectionConfig = Pick<
   ClickHouseSinkConfig,
-  'url' | 'database' | 'table' | 'username' | 'password' | 'connectionName' | 'requestTimeoutMs'
->;
+  'url' | 'database' | 'username' | 'password' | 'connectionName' | 'requestTimeoutMs'
+> &
+  Partial<Pick<ClickHouseSinkConfig, 'table'>>;
+
+/** A connection's keys as an inspector takes them: url, credentials and database, beside any endpoint keys it may also hold. */
+export const clickHouseConnectionOptionsSchema = z.looseObject({
+  kind: commonShape.kind,
+  url: commonShape.url,
+  database: commonShape.database,
+  username: commonShape.username,
+  password: commonShape.password,
+});
+
+export function parseConnectionOptions(input: unknown): Readonly<z.output<typeof clickHouseConnectionOptionsSchema>> {
+  return parseOptions(clickHouseConnectionOptionsSchema, input, '[clickhouse] invalid connection options');
+}
 
 export { maskSecrets } from '@ferry/core';
 

@@ -6,8 +6,10 @@ import {
   parseSinkOptions,
   parseSourceOptions,
 } from './clickhouse-config.js';
+import { inspectClickHouse } from './clickhouse-inspect.js';
 import { createClickHouseSink } from './clickhouse-sink.js';
 import { createClickHouseSource } from './clickhouse-source.js';
+import { clickHouseTypes } from './clickhouse-types-table.js';
 
 function describeEndpoint(role: 'source' | 'sink', options: unknown): EndpointDescription {
   const { database, table } = role === 'source' ? parseSourceOptions(options) : parseSinkOptions(options);
@@ -31,4 +33,6 @@ export const clickHouseConnector: ConnectorDefinition = {
   createSink: createClickHouseSink,
   target: clickHouseTarget,
   describeEndpoint,
+  inspect: inspectClickHouse,
+  types: clickHouseTypes,
 };

@@ -7,6 +7,7 @@ export {
   clickHouseSourceOptionsSchema,
 } from './clickhouse-config.js';
 export { clickHouseConnector } from './clickhouse-connector.js';
+export { inspectClickHouse } from './clickhouse-inspect.js';
 export { createClickHouseSink } from './clickhouse-sink.js';
 export {
   type ClickHouseHandle,

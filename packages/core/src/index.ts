@@ -54,6 +54,7 @@ export {
   RecordRejectedError,
   TransientError,
 } from './errors.js';
+export { deadLetterSummary, explainProbeFailure, inspectCall } from './inspect.js';
 export {
   type BatchJournal,
   createMemoryJournal,
@@ -117,5 +118,6 @@ export {
   ValueError,
   type ValueKind,
   type ValueObject,
+  valueKinds,
 } from './value.js';
 export { withFree } from './with-free.js';

@@ -37,18 +37,22 @@ export interface ValueObject {
   [key: string]: Value;
 }
 
-export type ValueKind =
-  | 'text'
-  | 'boolean'
-  | 'null'
-  | 'integer'
-  | 'float'
-  | 'decimal'
-  | 'bytes'
-  | 'timestamp'
-  | 'scalar'
-  | 'array'
-  | 'object';
+/** Every kind, in the order of the table above: what a type table has one row for. */
+export const valueKinds = [
+  'text',
+  'boolean',
+  'null',
+  'integer',
+  'float',
+  'decimal',
+  'bytes',
+  'timestamp',
+  'scalar',
+  'array',
+  'object',
+] as const;
+
+export type ValueKind = (typeof valueKinds)[number];
 
 /** The text of a JSON number: what a decimal's text must be. */
 const decimalText = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;

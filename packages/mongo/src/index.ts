@@ -8,5 +8,6 @@ export {
   mongoSourceOptionsSchema,
 } from './mongo-config.js';
 export { mongoConnector } from './mongo-connector.js';
+export { inspectMongo } from './mongo-inspect.js';
 export { createMongoSink } from './mongo-sink.js';
 export { createMongoSource, type MongoHandle } from './mongo-source.js';

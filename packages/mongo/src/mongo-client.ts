@@ -62,9 +62,10 @@ export class MongoConnection {
     return `${hosts}, database "${this.#config.database}"${name === undefined ? '' : ` (connection "${name}")`}`;
   }
 
-  /** `collection "x" in 127.0.0.1:27017, database "app"`. */
+  /** `collection "x" in 127.0.0.1:27017, database "app"`, or the server alone for a connection without a collection. */
   get target(): string {
-    return `collection "${this.#config.collection}" at ${this.where}`;
+    const collection = this.#config.collection;
+    return collection === undefined ? this.where : `collection "${collection}" at ${this.where}`;
   }
 
   get db(): Db {
@@ -73,7 +74,14 @@ export class MongoConnection {
   }
 
   collection<T extends Document = Document>(name = this.#config.collection): Collection<T> {
+    if (name === undefined) throw new FatalError(`[mongo] ${this.target}: no collection named`);
     return this.db.collection<T>(name);
+  }
+
+  /** Another database of the same server, through the same client. */
+  database(name: string): Db {
+    if (this.#client === undefined) throw new FatalError(`[mongo] ${this.target}: used before open()`);
+    return this.#client.db(name);
   }
 
   async open(): Promise<Db> {

@@ -137,17 +137,23 @@ export type MongoSourceOptions = z.input<typeof mongoSourceOptionsSchema>;
 export type MongoSourceConfig = Readonly<z.output<typeof mongoSourceOptionsSchema>>;
 export type MongoSinkOptions = z.input<typeof mongoSinkOptionsSchema>;
 export type MongoSinkConfig = Readonly<z.output<typeof mongoSinkOptionsSchema>>;
-/** What a connection needs, common to source and sink. */
+/** What a connection needs, common to source and sink; no collection for a client that asks the server only (an inspector's). */
 export type MongoConnectionConfig = Pick<
   MongoSourceConfig,
-  | 'url'
-  | 'database'
-  | 'collection'
-  | 'connectionName'
-  | 'serverSelectionTimeoutMs'
-  | 'connectTimeoutMs'
-  | 'writeConcern'
->;
+  'url' | 'database' | 'connectionName' | 'serverSelectionTimeoutMs' | 'connectTimeoutMs' | 'writeConcern'
+> &
+  Partial<Pick<MongoSourceConfig, 'collection'>>;
+
+/** A connection's keys as an inspector takes them: its url and database, beside any endpoint keys it may also hold. */
+export const mongoConnectionOptionsSchema = z.looseObject({
+  kind: commonShape.kind,
+  url: commonShape.url,
+  database: commonShape.database,
+});
+
+export function parseConnectionOptions(input: unknown): Readonly<z.output<typeof mongoConnectionOptionsSchema>> {
+  return parseOptions(mongoConnectionOptionsSchema, input, '[mongo] invalid connection options');
+}
 
 export function parseSourceOptions(input: unknown): MongoSourceConfig {
   return parseOptions(mongoSourceOptionsSchema, input, '[mongo] invalid source options');

@@ -6,8 +6,10 @@ import {
   parseSinkOptions,
   parseSourceOptions,
 } from './mongo-config.js';
+import { inspectMongo } from './mongo-inspect.js';
 import { createMongoSink } from './mongo-sink.js';
 import { createMongoSource } from './mongo-source.js';
+import { mongoTypes } from './mongo-types-table.js';
 
 function describeEndpoint(role: 'source' | 'sink', options: unknown): EndpointDescription {
   const { database, collection } = role === 'source' ? parseSourceOptions(options) : parseSinkOptions(options);
@@ -31,4 +33,6 @@ export const mongoConnector: ConnectorDefinition = {
   createSink: createMongoSink,
   target: mongoTarget,
   describeEndpoint,
+  inspect: inspectMongo,
+  types: mongoTypes,
 };

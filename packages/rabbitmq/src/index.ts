@@ -8,5 +8,6 @@ export {
   rabbitMqSourceOptionsSchema,
 } from './rabbitmq-config.js';
 export { rabbitMqConnector } from './rabbitmq-connector.js';
+export { inspectRabbitMq } from './rabbitmq-inspect.js';
 export { createRabbitMqSink } from './rabbitmq-sink.js';
 export { createRabbitMqSource, type RabbitMqHandle } from './rabbitmq-source.js';

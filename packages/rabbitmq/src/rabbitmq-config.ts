@@ -175,6 +175,17 @@ export type RabbitMqConnectionConfig = Pick<
   'url' | 'connectionName' | 'heartbeatSeconds' | 'connectTimeoutMs'
 >;
 
+/** A connection's keys as an inspector takes them: its url and heartbeat, beside any endpoint keys it may also hold. */
+export const rabbitMqConnectionOptionsSchema = z.looseObject({
+  kind: commonShape.kind,
+  url: commonShape.url,
+  heartbeatSeconds: commonShape.heartbeatSeconds,
+});
+
+export function parseConnectionOptions(input: unknown): Readonly<z.output<typeof rabbitMqConnectionOptionsSchema>> {
+  return parseOptions(rabbitMqConnectionOptionsSchema, input, '[rabbitmq] invalid connection options');
+}
+
 export { maskSecrets } from '@ferry/core';
 
 export function parseSourceOptions(input: unknown): RabbitMqSourceConfig {

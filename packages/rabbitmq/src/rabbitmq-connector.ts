@@ -6,8 +6,10 @@ import {
   rabbitMqSourceOptionsSchema,
   rabbitMqTarget,
 } from './rabbitmq-config.js';
+import { inspectRabbitMq } from './rabbitmq-inspect.js';
 import { createRabbitMqSink } from './rabbitmq-sink.js';
 import { createRabbitMqSource } from './rabbitmq-source.js';
+import { rabbitMqTypes } from './rabbitmq-types-table.js';
 
 function describeEndpoint(role: 'source' | 'sink', options: unknown): EndpointDescription {
   // A queue hands each message to one of any number of competing readers.
@@ -34,4 +36,6 @@ export const rabbitMqConnector: ConnectorDefinition = {
   createSink: createRabbitMqSink,
   target: rabbitMqTarget,
   describeEndpoint,
+  inspect: inspectRabbitMq,
+  types: rabbitMqTypes,
 };

@@ -65,7 +65,9 @@ export class RedisStreamClient {
   /** The connected client; only valid between a successful `open` and `close`. */
   get redis(): Redis {
     if (this.#redis === undefined) {
-      throw new FatalError(`[redis-stream] stream "${this.#config.stream}" is not open: call open() first`);
+      const stream = this.#config.stream;
+      const what = stream === undefined ? `the connection to ${this.where}` : `stream "${stream}"`;
+      throw new FatalError(`[redis-stream] ${what} is not open: call open() first`);
     }
     return this.#redis;
   }
@@ -163,19 +165,19 @@ export class RedisStreamClient {
   toError(error: unknown, command: string): FerryError {
     if (error instanceof FerryError) return error;
     const stream = this.#config.stream;
+    const doing = stream === undefined ? command : `${command} on stream "${stream}"`;
     const reason = maskSecrets(describe(error));
     if (isReplyError(error)) {
-      const message = `[redis-stream] ${command} on stream "${stream}" at ${this.where} failed: ${reason}`;
+      const message = `[redis-stream] ${doing} at ${this.where} failed: ${reason}`;
       if (transientReplies.test(error.message)) return new TransientError(message, { cause: error });
       return new FatalError(message, { cause: error });
     }
     if (isConnectionProblem(error)) {
-      return new ConnectionError(
-        `[redis-stream] lost connection to ${this.where} during ${command} on stream "${stream}": ${reason}`,
-        { cause: error },
-      );
+      return new ConnectionError(`[redis-stream] lost connection to ${this.where} during ${doing}: ${reason}`, {
+        cause: error,
+      });
     }
-    return new FatalError(`[redis-stream] ${command} on stream "${stream}" failed: ${reason}`, { cause: error });
+    return new FatalError(`[redis-stream] ${doing} failed: ${reason}`, { cause: error });
   }
 }
 

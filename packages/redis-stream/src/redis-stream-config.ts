@@ -13,13 +13,12 @@ const clientSchema = z.custom<RedisClientInput>(
   { message: 'expected an ioredis client or a function that returns one' },
 );
 
+const urlSchema = z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL');
+
 const commonShape = {
   // The runner merges a connection (`kind`, `url`) into the endpoint keys; accept the kind it carries.
   kind: z.literal('redis-stream').optional(),
-  url: z
-    .string()
-    .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
-    .optional(),
+  url: urlSchema.optional(),
   client: clientSchema.optional(),
   connectionName: z.string().min(1).optional(),
   stream: z.string().min(1),
@@ -114,8 +113,19 @@ export type RedisStreamSourceOptions = z.input<typeof redisStreamSourceOptionsSc
 export type RedisStreamSourceConfig = Readonly<z.output<typeof redisStreamSourceOptionsSchema>>;
 export type RedisStreamSinkOptions = z.input<typeof redisStreamSinkOptionsSchema>;
 export type RedisStreamSinkConfig = Readonly<z.output<typeof redisStreamSinkOptionsSchema>>;
-/** What the connection needs, common to source and sink. */
-export type RedisStreamConnectionConfig = Pick<RedisStreamSourceConfig, 'url' | 'client' | 'connectionName' | 'stream'>;
+/** What the connection needs, common to source and sink; no stream for a client that asks the server only (an inspector's). */
+export type RedisStreamConnectionConfig = Pick<RedisStreamSourceConfig, 'url' | 'client' | 'connectionName'> &
+  Partial<Pick<RedisStreamSourceConfig, 'stream'>>;
+
+/** A connection's keys as an inspector takes them: its url, beside any endpoint keys a connection may also hold. */
+export const redisStreamConnectionOptionsSchema = z.looseObject({
+  kind: z.literal('redis-stream').optional(),
+  url: urlSchema,
+});
+
+export function parseConnectionOptions(input: unknown): Readonly<z.output<typeof redisStreamConnectionOptionsSchema>> {
+  return parseOptions(redisStreamConnectionOptionsSchema, input, '[redis-stream] invalid connection options');
+}
 
 export { maskSecrets } from '@ferry/core';
 

@@ -6,8 +6,10 @@ import {
   redisStreamSourceOptionsSchema,
   redisStreamTarget,
 } from './redis-stream-config.js';
+import { inspectRedisStream } from './redis-stream-inspect.js';
 import { createRedisStreamSink } from './redis-stream-sink.js';
 import { createRedisStreamSource } from './redis-stream-source.js';
+import { redisStreamTypes } from './redis-stream-types-table.js';
 
 function describeEndpoint(role: 'source' | 'sink', options: unknown): EndpointDescription {
   if (role === 'sink') return { what: 'stream', name: parseSinkOptions(options).stream, singleReader: false };
@@ -52,4 +54,6 @@ export const redisStreamConnector: ConnectorDefinition = {
   createSink: createRedisStreamSink,
   target: redisStreamTarget,
   describeEndpoint,
+  inspect: inspectRedisStream,
+  types: redisStreamTypes,
 };

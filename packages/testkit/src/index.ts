@@ -1,3 +1,4 @@
+export { writeDeadLetters } from './dead-letters.js';
 export {
   type MongoTestServer,
   type MongoTestServerOptions,
@@ -7,6 +8,7 @@ export {
   type TestMongo,
 } from './mongo-test-server.js';
 export { redisUrl, uniqueName } from './names.js';
+export { type TcpRelay, tcpRelay, unusedPort } from './net.js';
 export { sampleRecords, sampleValues } from './records.js';
 export { type SinkSuiteOptions, testSink, type WrittenRecord } from './test-sink.js';
 export { type SourceSuiteOptions, type SuiteContext, type SuiteHelpers, testSource } from './test-source.js';

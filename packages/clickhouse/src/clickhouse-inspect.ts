@@ -1,0 +1,79 @@
+import { type Inspector, type InspectSettings, inspectCall } from '@ferry/core';
+import { ClickHouseHttp } from './clickhouse-client.js';
+import { parseConnectionOptions, parseSinkOptions, parseSourceOptions } from './clickhouse-config.js';
+import { qualifiedName } from './clickhouse-sql.js';
+
+/** The table an endpoint's options name, a source's or a sink's, and its database. */
+function tableOf(options: unknown): { database: string; table: string } {
+  try {
+    return parseSourceOptions(options);
+  } catch (error) {
+    try {
+      return parseSinkOptions(options);
+    } catch {
+      throw error;
+    }
+  }
+}
+
+/** The server's words without their wrapping: `Table default.t doesn't exist.` of `Code: 60, … DB::Exception: …, e.what() = …`. */
+function shortServerReason(text: string): string {
+  return /DB::Exception: (.+?)(?:, e\.what\(\)|$)/.exec(text.trim())?.[1]?.trim() ?? text;
+}
+
+/**
+ * Questions about one ClickHouse server through the package's own HTTP
+ * client: `SELECT version()` (which checks the credentials) for the probe,
+ * `SELECT count()` for a depth. One client, made on first use and kept.
+ * No `latest`: a table has no dead-letter layout to read by.
+ */
+export function inspectClickHouse(options: unknown, settings: InspectSettings): Inspector {
+  const { url, database, username, password } = parseConnectionOptions(options);
+  const { timeoutMs } = settings;
+  let http: ClickHouseHttp | undefined;
+  const client = (): ClickHouseHttp => {
+    http ??= new ClickHouseHttp({
+      url,
+      database,
+      username,
+      password,
+      // The client names itself `ferry:<connectionName>` (the HTTP application, in system.query_log).
+      connectionName: settings.clientName.replace(/^ferry:/, ''),
+      requestTimeoutMs: timeoutMs,
+    });
+    return http;
+  };
+
+  return {
+    probe: () =>
+      inspectCall(
+        'the server',
+        timeoutMs,
+        async () => {
+          const [row] = await client().query<{ version: string }>('asking its version', 'SELECT version() AS version');
+          return { ...(row === undefined ? {} : { version: row.version }), detail: 'reachable, query answered' };
+        },
+        shortServerReason,
+      ),
+
+    async depth(endpoint) {
+      const { database: db, table } = tableOf(endpoint);
+      const name = qualifiedName(db, table);
+      return inspectCall(
+        'table',
+        timeoutMs,
+        async () => {
+          const [row] = await client().query<{ n: string }>('counting rows', `SELECT count() AS n FROM ${name}`);
+          return Number(row?.n);
+        },
+        shortServerReason,
+      );
+    },
+
+    async close() {
+      const current = http;
+      http = undefined;
+      await current?.close();
+    },
+  };
+}
