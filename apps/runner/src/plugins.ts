@@ -122,7 +122,7 @@ export async function loadPlugins(
     try {
       extended = extended.with([definition]);
     } catch (error) {
-      // The registry's reason, said once: `connector "x": letter S is already redis-stream's`.
+      // The registry's reason, said once: `connector "x": letter S is already …'s`.
       throw problem(describeError(error).replace(/^\[ferry\] /, ''));
     }
   }
