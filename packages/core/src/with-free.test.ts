@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Sink } from './contracts.js';
 import { createMemorySink } from './memory.js';
+import type { FerryRecord } from './record.js';
 import { withFree } from './with-free.js';
+
+const record = (id: string): FerryRecord => ({ id, value: {}, readAt: 0, bytes: 2 });
 
 describe('withFree', () => {
   it('replaces free and forwards every other member, the optional ones included', async () => {
@@ -22,17 +25,9 @@ describe('withFree', () => {
     const wrapped = withFree(sink, async () => 0);
     await wrapped.open();
     expect(await wrapped.free()).toBe(0);
-    await wrapped.write([{ id: '1', value: {} }]);
+    await wrapped.write([record('1')]);
     expect(await wrapped.position?.()).toBe('7-0');
-    expect(
-      await wrapped.reconcile?.(
-        [
-          { id: '1', value: {} },
-          { id: '2', value: {} },
-        ],
-        '7-0',
-      ),
-    ).toHaveLength(1);
+    expect(await wrapped.reconcile?.([record('1'), record('2')], '7-0')).toHaveLength(1);
     expect(wrapped.directTarget?.()).toEqual({ stream: 'out' });
     await wrapped.close();
     expect(wrapped.name).toBe('full sink');
