@@ -1,4 +1,11 @@
-import { type ConnectionSpec, type ConnectorRegistry, describeError, maskSecrets, withTimeout } from '@ferry/core';
+import {
+  type ConnectionSpec,
+  type ConnectorRegistry,
+  describeError,
+  explainProbeFailure,
+  maskSecrets,
+  withTimeout,
+} from '@ferry/core';
 
 export interface ConnectionCheck {
   readonly name: string;
@@ -13,15 +20,10 @@ export interface ConnectionCheck {
 
 const timeoutMs = 4000;
 
-/** Classifies a failure in the words an operator acts on, unless the inspector has worded it so. */
+/** A failure in the words an operator acts on: the inspector's own, or core's classification of what it threw. */
 function explain(error: unknown): string {
   const text = describeError(error);
-  if (/^(credentials refused|unreachable):/.test(text)) return text;
-  if (/NOAUTH|WRONGPASS|invalid username|ACCESS_REFUSED|403|401|Authentication/i.test(text)) {
-    return `credentials refused: ${text}`;
-  }
-  if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|no answer|timed out/i.test(text)) return `unreachable: ${text}`;
-  return text;
+  return /^(credentials refused|unreachable):/.test(text) ? text : explainProbeFailure(error);
 }
 
 /**
