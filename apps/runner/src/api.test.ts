@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApi } from './api.js';
+import { createRegistry } from './connectors.js';
+import type { JobStore } from './control/jobs.js';
 import type { FlowJobData } from './job-spec.js';
-import type { JobStore } from './jobs.js';
-import { createRegistry } from './registry.js';
 import { parseServerConfig } from './server-config.js';
 
 const server = parseServerConfig({
@@ -164,6 +164,16 @@ describe('HTTP API validation', () => {
     const ok = await app.inject({ method: 'GET', url: '/edges', headers: { authorization: 'Bearer s3cret' } });
     expect(ok.statusCode).toBe(200);
     expect(ok.json().edges).toHaveLength(16);
+    expect(ok.json().systems).toEqual([
+      { letter: 'S', kind: 'redis-stream', title: 'Redis Streams', holds: 'stream', installed: true },
+      { letter: 'Q', kind: 'rabbitmq', title: 'RabbitMQ', holds: 'stream', installed: true },
+      { letter: 'M', kind: 'mongo', title: 'MongoDB', holds: 'store', installed: true },
+      { letter: 'C', kind: 'clickhouse', title: 'ClickHouse', holds: 'store', installed: true },
+    ]);
+    expect(ok.json().edges.find((e: { name: string }) => e.name === 'M2C')).toMatchObject({
+      allowed: false,
+      installed: false,
+    });
   });
 
   it('refuses a body over the limit', async () => {
@@ -190,5 +200,14 @@ describe('HTTP API validation', () => {
         '/health',
       ]),
     );
+    // The systems' kinds and letters are the registry's.
+    expect(doc.components.schemas.Connection.properties.kind.enum).toEqual([
+      'redis-stream',
+      'rabbitmq',
+      'mongo',
+      'clickhouse',
+    ]);
+    expect(doc.components.schemas.Edge.properties.from.enum).toEqual(['S', 'Q', 'M', 'C']);
+    expect(doc.info.description).toBe('Moves data between Redis Streams, RabbitMQ, MongoDB and ClickHouse as jobs.');
   });
 });

@@ -1,20 +1,20 @@
-import { edgeMatrix, formatIssues } from '@ferry/core';
+import { type ConnectorRegistry, formatIssues } from '@ferry/core';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { createAuthHook } from './api-auth.js';
+import type { ControlStore } from './control/index.js';
+import { type JobState, type JobStore, jobStates } from './control/jobs.js';
+import { collectMetrics } from './control/metrics.js';
 import { registerDashboard } from './dashboard.js';
 import { createDashboardMonitor, type DashboardMonitorOptions } from './dashboard-monitor.js';
 import { BadRequestError, flowRequest, s2sRequest } from './job-spec.js';
-import { type JobState, type JobStore, jobStates } from './jobs.js';
-import { collectMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
-import type { ConnectorRegistry } from './registry.js';
 import type { ServerConfig } from './server-config.js';
+import { edgeInfos, systemInfos } from './systems.js';
 
 export interface ApiOptions {
   readonly store: JobStore;
-  readonly redis: Redis;
+  readonly redis: ControlStore;
   readonly prefix: string;
   readonly server: ServerConfig;
   readonly registry: ConnectorRegistry;
@@ -153,16 +153,7 @@ export function createApi(options: ApiOptions): FastifyInstance {
     return reply.code(204).send();
   });
 
-  app.get('/edges', async () => {
-    const installed = new Set<string>(registry.kinds());
-    const kindOf = { S: 'redis-stream', Q: 'rabbitmq', M: 'mongo', C: 'clickhouse' } as const;
-    return {
-      edges: edgeMatrix().map((e) => ({
-        ...e,
-        installed: e.allowed && installed.has(kindOf[e.from]) && installed.has(kindOf[e.to]),
-      })),
-    };
-  });
+  app.get('/edges', async () => ({ edges: edgeInfos(registry), systems: systemInfos(registry) }));
 
   // Names and kinds only: URLs carry hosts and credentials.
   app.get('/connections', async () => ({
@@ -179,7 +170,7 @@ export function createApi(options: ApiOptions): FastifyInstance {
     return collectMetrics(options.redis, options.prefix, counts, cancelled);
   });
 
-  app.get('/openapi.json', async () => openApiDocument(options.version ?? '0.0.0'));
+  app.get('/openapi.json', async () => openApiDocument(options.version ?? '0.0.0', registry));
 
   return app;
 }

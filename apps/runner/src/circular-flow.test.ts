@@ -1,7 +1,7 @@
 import { ConfigError, type FerryConfigInput, parseConfig } from '@ferry/core';
 import { describe, expect, it } from 'vitest';
+import { createRegistry } from './connectors.js';
 import { buildFlow, validateConfig } from './flow-builder.js';
-import { createRegistry } from './registry.js';
 
 const registry = createRegistry();
 

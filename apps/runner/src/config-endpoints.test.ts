@@ -1,6 +1,10 @@
 import { parseConfig } from '@ferry/core';
 import { describe, expect, it } from 'vitest';
-import { configEndpoints, edgeOfFlow, flowInfos } from './config-endpoints.js';
+import { configEndpoints, flowInfos } from './config-endpoints.js';
+import { createRegistry } from './connectors.js';
+import { edgeName } from './flow-builder.js';
+
+const registry = createRegistry();
 
 const config = parseConfig({
   connections: {
@@ -20,7 +24,7 @@ const config = parseConfig({
 
 describe('configEndpoints', () => {
   it('lists every stream, queue, exchange, collection and table once, with the flows that use it', () => {
-    const endpoints = configEndpoints(config);
+    const endpoints = configEndpoints(config, registry);
     expect(endpoints.map((e) => [e.id, e.letter, e.what])).toEqual([
       ['default/a', 'S', 'stream'],
       ['rabbit/tasks', 'Q', 'queue'],
@@ -34,15 +38,32 @@ describe('configEndpoints', () => {
       { flow: 'in', role: 'deadLetter' },
       { flow: 'stats', role: 'deadLetter' },
     ]);
+    // What an inspector of the connection is made from: its keys, not the kind.
+    expect(endpoints.find((e) => e.id === 'ch/stats.events')?.connectionOptions).toEqual({
+      url: 'http://127.0.0.1:8123',
+      database: 'stats',
+    });
+    expect(endpoints.find((e) => e.id === 'ch/stats.events')?.options).toMatchObject({
+      table: 'events',
+      connectionName: 'ch',
+    });
     expect(endpoints.find((e) => e.id === 'rabbit/tasks')?.roles).toEqual([
       { flow: 'in', role: 'sink' },
       { flow: 'back', role: 'source' },
     ]);
   });
 
+  it('leaves out an endpoint whose options its connector refuses', () => {
+    const bad = parseConfig({
+      connections: { default: { kind: 'redis-stream', url: 'redis://h' } },
+      flows: { f: { source: { stream: 'a', mode: 'sideways' }, sink: { stream: 'b' } } },
+    });
+    expect(configEndpoints(bad, registry).map((e) => e.id)).toEqual(['default/b']);
+  });
+
   it('names flows by edge and endpoints by connection, never by URL', () => {
-    expect(edgeOfFlow(config, config.flows.back!)).toBe('Q2M');
-    const flows = flowInfos(config);
+    expect(edgeName(config, config.flows.back!, registry)).toBe('Q2M');
+    const flows = flowInfos(config, registry);
     expect(flows[0]).toEqual({
       name: 'in',
       edge: 'S2Q',

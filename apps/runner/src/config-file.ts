@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { ConfigError, describeError, type FerryConfig, parseConfig } from '@ferry/core';
+import { ConfigError, type ConnectorRegistry, describeError, type FerryConfig, parseConfig } from '@ferry/core';
 import { parseDocument } from 'yaml';
+import { loadPlugins } from './plugins.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -109,7 +110,27 @@ export function readConfigInput(file: string, env: Env = process.env): unknown {
   return interpolateEnv(parseConfigText(text, file), env, file);
 }
 
-/** Loads and validates a YAML or JSON config file: connections and flows, defaults filled in. */
+/**
+ * Loads and validates a YAML or JSON config file: connections and flows,
+ * defaults filled in; connection kinds are not checked, nor plug-ins loaded
+ * (see loadConfig).
+ */
 export function loadConfigFile(file: string, env: Env = process.env): FerryConfig {
   return parseConfig(readConfigInput(file, env), file);
+}
+
+export interface LoadedConfig {
+  readonly config: FerryConfig;
+  /** The given connectors and the config's plug-ins. */
+  readonly registry: ConnectorRegistry;
+}
+
+/**
+ * Loads a config file as the commands do: its plug-ins first (they extend
+ * the registry), then the whole config checked, connection kinds included.
+ */
+export async function loadConfig(file: string, env: Env, registry: ConnectorRegistry): Promise<LoadedConfig> {
+  const input = readConfigInput(file, env);
+  const extended = await loadPlugins(input, file, registry);
+  return { config: parseConfig(input, file, extended.kinds()), registry: extended };
 }

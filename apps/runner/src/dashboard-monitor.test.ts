@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { createRegistry } from './connectors.js';
+import type { JobView } from './control/jobs.js';
 import { createDashboardMonitor } from './dashboard-monitor.js';
 import type { DashboardSnapshot } from './dashboard-snapshot.js';
 import type { DepthProbe } from './depth-probe.js';
-import type { JobView } from './jobs.js';
-import { createRegistry } from './registry.js';
 import { parseServerConfig } from './server-config.js';
 
 const server = parseServerConfig({
@@ -97,6 +97,12 @@ describe('the dashboard monitor', () => {
       { flow: 'copy', endpoint: 'default/dlq', count: 2, latest: [{ id: '1-0', reason: 'not JSON', sourceId: '7-0' }] },
     ]);
     expect(latest()!.schedules).toEqual([{ id: 'nightly', name: 'copy', cron: '0 3 * * *' }]);
+    expect(latest()!.systems.map((s) => [s.letter, s.kind, s.holds])).toEqual([
+      ['S', 'redis-stream', 'stream'],
+      ['Q', 'rabbitmq', 'stream'],
+      ['M', 'mongo', 'store'],
+      ['C', 'clickhouse', 'store'],
+    ]);
     expect(latest()!.edges.find((e) => e.name === 'S2S')?.flows).toEqual(['copy']);
     expect(latest()!.edges.find((e) => e.name === 'S2Q')?.flows).toEqual(['publish']);
 

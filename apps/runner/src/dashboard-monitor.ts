@@ -1,5 +1,6 @@
-import { describeError, edgeMatrix, systems } from '@ferry/core';
-import { type ConfigEndpoint, configEndpoints, edgeOfFlow, flowInfos } from './config-endpoints.js';
+import { type ConnectorRegistry, describeError } from '@ferry/core';
+import { type ConfigEndpoint, configEndpoints, flowInfos } from './config-endpoints.js';
+import type { JobStore, JobView } from './control/jobs.js';
 import type {
   DashboardSnapshot,
   DeadLetterEntry,
@@ -9,9 +10,9 @@ import type {
   JobInfo,
 } from './dashboard-snapshot.js';
 import { createDepthProbe, type DepthProbe } from './depth-probe.js';
-import type { JobStore, JobView } from './jobs.js';
-import type { ConnectorRegistry } from './registry.js';
+import { edgeName } from './flow-builder.js';
 import type { ServerConfig } from './server-config.js';
+import { edgeInfos, systemInfos } from './systems.js';
 
 export interface DashboardMonitorOptions {
   readonly store: Pick<JobStore, 'list' | 'schedules'>;
@@ -76,9 +77,11 @@ export function createDashboardMonitor(options: DashboardMonitorOptions): Dashbo
   const historyLength = options.historyLength ?? 150;
   const jobLimit = options.jobLimit ?? 30;
   const config = server.config;
-  const endpoints = configEndpoints(config);
-  const flows = flowInfos(config);
-  const probe = options.probe ?? createDepthProbe();
+  const endpoints = configEndpoints(config, registry);
+  const flows = flowInfos(config, registry);
+  const systems = systemInfos(registry);
+  const edges = edgeInfos(registry);
+  const probe = options.probe ?? createDepthProbe({ registry });
   const listeners = new Set<SnapshotListener>();
   const samples = new Map<string, Sample[]>();
   const depths = new Map<string, DepthState>(endpoints.map((e) => [e.id, { history: [] }]));
@@ -97,7 +100,9 @@ export function createDashboardMonitor(options: DashboardMonitorOptions): Dashbo
     const result = job.result as { edge?: unknown } | undefined;
     const known = config.flows[job.name];
     return (
-      textOf(progress?.edge) ?? textOf(result?.edge) ?? (known === undefined ? undefined : edgeOfFlow(config, known))
+      textOf(progress?.edge) ??
+      textOf(result?.edge) ??
+      (known === undefined ? undefined : edgeName(config, known, registry))
     );
   };
 
@@ -164,9 +169,8 @@ export function createDashboardMonitor(options: DashboardMonitorOptions): Dashbo
   };
 
   const edgeCells = (infos: readonly JobInfo[]): EdgeCell[] =>
-    edgeMatrix().map((e) => ({
+    edges.map((e) => ({
       ...e,
-      installed: e.allowed && registry.has(systems[e.from].kind) && registry.has(systems[e.to].kind),
       flows: flows.filter((f) => f.edge === e.name).map((f) => f.name),
       active: infos.filter((j) => j.state === 'active' && j.edge === e.name).length,
     }));
@@ -209,6 +213,7 @@ export function createDashboardMonitor(options: DashboardMonitorOptions): Dashbo
     return {
       at: new Date(now).toISOString(),
       ...(options.version === undefined ? {} : { version: options.version }),
+      systems,
       edges: edgeCells(infos),
       flows,
       jobs: infos,

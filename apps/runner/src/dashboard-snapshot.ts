@@ -4,18 +4,33 @@
  * else. Types only: the page's code imports them too.
  */
 
-export type SystemLetter = 'S' | 'Q' | 'M' | 'C';
 export type JobStateName = 'waiting' | 'active' | 'completed' | 'failed' | 'cancelled';
+
+/** A registered system: what the page draws the edge matrix and the endpoints' badges from. */
+export interface SystemInfo {
+  /** The one capital letter of edge names: the S of `S2Q`. */
+  readonly letter: string;
+  /** The connection kind of a config. */
+  readonly kind: string;
+  /** For people: `Redis Streams`. */
+  readonly title: string;
+  /** `store`: records rest there (two stores exchange data through a stream); `stream`: records pass through. */
+  readonly holds: 'store' | 'stream';
+  /** Its connector is registered in this server (built in, or a plug-in of its config). */
+  readonly installed: boolean;
+}
 
 /** One cell of the edge matrix, with the config's flows on it and the jobs running it now. */
 export interface EdgeCell {
   readonly name: string;
-  readonly from: SystemLetter;
-  readonly to: SystemLetter;
+  /** The source system's letter. */
+  readonly from: string;
+  /** The sink system's letter. */
+  readonly to: string;
   readonly allowed: boolean;
   /** Why a refused edge is refused. */
   readonly reason?: string;
-  /** Both connectors ship in this release. */
+  /** Permitted, and both systems' connectors are registered: a flow on it can run here. */
   readonly installed: boolean;
   readonly flows: readonly string[];
   readonly active: number;
@@ -62,9 +77,10 @@ export interface JobInfo {
 /** A stream, queue, collection or table the config names, with its depth over time. */
 export interface EndpointDepth {
   readonly id: string;
-  readonly letter: SystemLetter;
+  readonly letter: string;
   readonly connection: string;
-  readonly what: 'stream' | 'queue' | 'exchange' | 'collection' | 'table';
+  /** `stream`, `queue`, `exchange`, `collection`, `table`…: as its connector describes it. */
+  readonly what: string;
   readonly name: string;
   /** Which flows use it, and as what. */
   readonly roles: readonly { readonly flow: string; readonly role: 'source' | 'sink' | 'deadLetter' }[];
@@ -104,6 +120,8 @@ export interface DashboardSnapshot {
   /** When this picture was taken (ISO 8601). */
   readonly at: string;
   readonly version?: string;
+  /** The registered systems, in the edge matrix's order. */
+  readonly systems: readonly SystemInfo[];
   readonly edges: readonly EdgeCell[];
   readonly flows: readonly FlowInfo[];
   readonly jobs: readonly JobInfo[];

@@ -5,8 +5,8 @@ import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApi } from './api.js';
 import { sessionValue } from './auth.js';
-import type { JobStore } from './jobs.js';
-import { createRegistry } from './registry.js';
+import { createRegistry } from './connectors.js';
+import type { JobStore } from './control/jobs.js';
 import { parseServerConfig } from './server-config.js';
 
 const server = parseServerConfig({

@@ -7,11 +7,16 @@ import {
   type Source,
 } from '@ferry/core';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createRegistry } from './connectors.js';
 import { buildFlow, endpointOptions, validateConfig } from './flow-builder.js';
-import { createRegistry } from './registry.js';
 
 /** A connector that records the options it was built with and checks `stream` eagerly, as real ones do. */
-function fakeConnector(): ConnectorDefinition & { built: { role: string; options: unknown }[] } {
+function fakeConnector(
+  kind = 'redis-stream',
+  letter = 'S',
+  holds: 'store' | 'stream' = 'stream',
+): ConnectorDefinition & { built: { role: string; options: unknown }[] } {
   const built: { role: string; options: unknown }[] = [];
   const check = (options: unknown) => {
     if (typeof (options as { stream?: unknown }).stream !== 'string') {
@@ -19,8 +24,13 @@ function fakeConnector(): ConnectorDefinition & { built: { role: string; options
     }
   };
   return {
-    kind: 'redis-stream',
-    letter: 'S',
+    kind,
+    letter,
+    title: `fake ${kind}`,
+    schemes: [],
+    holds,
+    options: { source: z.unknown(), sink: z.unknown() },
+    dataPlaneKeys: { source: ['stream'], sink: ['stream'] },
     built,
     createSource(options) {
       check(options);
@@ -32,6 +42,11 @@ function fakeConnector(): ConnectorDefinition & { built: { role: string; options
       built.push({ role: 'sink', options });
       return { name: 'fake' } as Sink;
     },
+    describeEndpoint: (_role, options) => ({
+      what: 'stream',
+      name: String((options as { stream?: unknown }).stream),
+      singleReader: false,
+    }),
   };
 }
 
@@ -98,14 +113,14 @@ describe('buildFlow', () => {
       },
       flows: { copy: { source: { connection: 'mongo', collection: 'a' }, sink: { connection: 'ch', table: 'b' } } },
     });
-    const run = () => buildFlow(m2c, 'copy', createRegistry([fakeConnector()]));
+    const run = () => buildFlow(m2c, 'copy', createRegistry());
     expect(run).toThrow(ConfigError);
     expect(run).toThrow(
       '[ferry] flow "copy": edge M2C is not permitted: MongoDB and ClickHouse are both stores and do not exchange data directly; move the data through a queue instead: M2S then S2C, or M2Q then Q2C',
     );
   });
 
-  it('says when a connector is not available yet', () => {
+  it('says when no connector is registered for a kind, and which are', () => {
     const s2q = config({
       connections: {
         default: { kind: 'redis-stream', url: 'redis://h' },
@@ -114,7 +129,7 @@ describe('buildFlow', () => {
       flows: { f: { source: { stream: 'a' }, sink: { connection: 'rabbit', queue: 'q' } } },
     });
     expect(() => buildFlow(s2q, 'f', createRegistry([fakeConnector()]))).toThrow(
-      '[ferry] flow "f", sink: the rabbitmq connector is not available yet in this release (installed: redis-stream)',
+      /^\[ferry\] flow "f": unknown connection kind "rabbitmq": expected one of redis-stream \(a plug-in adds others/,
     );
   });
 });
@@ -126,35 +141,47 @@ describe('validateConfig', () => {
         default: { kind: 'redis-stream', url: 'redis://h' },
         mongo: { kind: 'mongo', url: 'mongodb://h' },
         ch: { kind: 'clickhouse', url: 'http://h' },
+        rabbit: { kind: 'rabbitmq', url: 'amqp://h' },
       },
       flows: {
         good: { source: { stream: 'a' }, sink: { stream: 'b' } },
         bad: { source: { stream: 'a' }, sink: { nostream: true }, deadLetter: { stream: 'dlq' } },
         m2c: { source: { connection: 'mongo' }, sink: { connection: 'ch' } },
+        s2q: { source: { stream: 'a' }, sink: { connection: 'rabbit' } },
       },
     });
-    const checks = validateConfig(input, createRegistry([fakeConnector()]));
+    const registry = createRegistry([
+      fakeConnector(),
+      fakeConnector('mongo', 'M', 'store'),
+      fakeConnector('clickhouse', 'C', 'store'),
+    ]);
+    const checks = validateConfig(input, registry);
     expect(checks.map((c) => [c.name, c.edge, c.problems.length])).toEqual([
       ['good', 'S2S', 0],
       ['bad', 'S2S', 1],
       ['m2c', 'M2C', 3],
+      ['s2q', undefined, 1],
     ]);
     expect(checks[1]!.problems[0]).toMatch(/flow "bad", sink: \[fake\] invalid options/);
     expect(checks[2]!.problems[0]).toMatch(/edge M2C is not permitted/);
-    expect(checks[2]!.problems[1]).toMatch(/mongo connector is not available yet/);
+    expect(checks[2]!.problems[1]).toMatch(/flow "m2c", source: \[fake\] invalid options/);
+    expect(checks[3]!.problems).toEqual([
+      expect.stringMatching(/flow "s2q", sink: unknown connection kind "rabbitmq"/),
+    ]);
   });
 });
 
 describe('createRegistry', () => {
-  it('ships the redis-stream, rabbitmq, clickhouse and mongo connectors and refuses unknown kinds', () => {
+  it('ships the redis-stream, rabbitmq, mongo and clickhouse connectors and refuses unknown kinds', () => {
     const registry = createRegistry();
-    expect(registry.kinds()).toEqual(['redis-stream', 'rabbitmq', 'clickhouse', 'mongo']);
+    expect(registry.kinds()).toEqual(['redis-stream', 'rabbitmq', 'mongo', 'clickhouse']);
     expect(registry.get('redis-stream').letter).toBe('S');
     expect(registry.get('rabbitmq').letter).toBe('Q');
     expect(registry.get('clickhouse').letter).toBe('C');
     expect(registry.get('mongo').letter).toBe('M');
     expect(() => registry.get('kafka')).toThrow(/unknown connection kind "kafka"/);
     expect(() => createRegistry([fakeConnector(), fakeConnector()])).toThrow(/two connectors/);
+    expect(() => createRegistry([fakeConnector(), fakeConnector('other', 'S')])).toThrow(/letter S is already/);
   });
 
   it('builds a real redis-stream flow without connecting, and its options errors name the field', () => {

@@ -1,18 +1,18 @@
 import {
   ConfigError,
-  checkEdge,
+  type ConnectorRegistry,
   describeError,
   type Edge,
+  type EndpointDescription,
+  type EndpointRole,
   type EndpointSpec,
   type FerryConfig,
   type FlowSpec,
   getFlow,
-  letterOfKind,
   type Sink,
   type Source,
   sameTarget,
 } from '@ferry/core';
-import type { ConnectorRegistry } from './registry.js';
 
 /** A flow ready to run: its source and sink are built (options checked) but not opened. */
 export interface BuiltFlow {
@@ -43,6 +43,21 @@ export function endpointOptions(config: FerryConfig, endpoint: EndpointSpec): { 
   return { kind, options: { ...connectionKeys, ...endpointKeys, connectionName } };
 }
 
+/**
+ * What an endpoint names (stream, queue, collection, table…), how it is read
+ * (one reader or competing ones), as its connector tells from the merged
+ * options; throws when they are not valid.
+ */
+export function describeEndpointOf(
+  config: FerryConfig,
+  endpoint: EndpointSpec,
+  role: EndpointRole,
+  registry: ConnectorRegistry,
+): EndpointDescription {
+  const { kind, options } = endpointOptions(config, endpoint);
+  return registry.get(kind).describeEndpoint(role, options);
+}
+
 /** Names the flow (and the role) in a problem; drops the inner `[ferry]` so it is said once. */
 function within(where: string, error: unknown): ConfigError {
   const message = describeError(error).replace(/^\[ferry\] /, '');
@@ -53,11 +68,22 @@ function kindOf(config: FerryConfig, endpoint: EndpointSpec): string {
   return endpointOptions(config, endpoint).kind;
 }
 
-function edgeOf(config: FerryConfig, flowName: string, flow: FlowSpec): Edge {
+function edgeOf(config: FerryConfig, flowName: string, flow: FlowSpec, registry: ConnectorRegistry): Edge {
   try {
-    return checkEdge(letterOfKind(kindOf(config, flow.source)), letterOfKind(kindOf(config, flow.sink)));
+    return registry.edge(kindOf(config, flow.source), kindOf(config, flow.sink));
   } catch (error) {
     throw within(`flow "${flowName}"`, error);
+  }
+}
+
+/** A flow's edge name (`S2Q`) from its connections' kinds, permitted or not; undefined when a kind is unknown. */
+export function edgeName(config: FerryConfig, flow: FlowSpec, registry: ConnectorRegistry): string | undefined {
+  try {
+    const from = registry.get(kindOf(config, flow.source)).letter;
+    const to = registry.get(kindOf(config, flow.sink)).letter;
+    return `${from}2${to}`;
+  } catch {
+    return undefined;
   }
 }
 
@@ -103,14 +129,14 @@ function circularTarget(config: FerryConfig, flowName: string, flow: FlowSpec, r
 }
 
 /**
- * Resolves a flow's connections, checks its edge (M2C and C2M are refused with
+ * Resolves a flow's connections, checks its edge (two stores are refused with
  * the reason) and builds its source and sink through the registry, whose
  * factories check their options eagerly; refuses a sink that is the source.
  * Nothing is opened.
  */
 export function buildFlow(config: FerryConfig, flowName: string, registry: ConnectorRegistry): BuiltFlow {
   const spec = getFlow(config, flowName);
-  const edge = edgeOf(config, flowName, spec);
+  const edge = edgeOf(config, flowName, spec, registry);
   const source = build(config, flowName, spec, 'source', registry) as Source;
   const sink = build(config, flowName, spec, 'sink', registry) as Sink;
   const deadLetter =
@@ -136,12 +162,14 @@ export interface FlowCheck {
 export function validateConfig(config: FerryConfig, registry: ConnectorRegistry): FlowCheck[] {
   return Object.entries(config.flows).map(([name, flow]) => {
     const problems: string[] = [];
-    let edge: string | undefined;
-    try {
-      edge = `${letterOfKind(kindOf(config, flow.source))}2${letterOfKind(kindOf(config, flow.sink))}`;
-      edgeOf(config, name, flow);
-    } catch (error) {
-      problems.push(describeError(error));
+    const edge = edgeName(config, flow, registry);
+    // An unknown kind is the source's or the sink's problem, said once below.
+    if (edge !== undefined) {
+      try {
+        edgeOf(config, name, flow, registry);
+      } catch (error) {
+        problems.push(describeError(error));
+      }
     }
     for (const role of ['source', 'sink', 'deadLetter'] as const) {
       if (flow[role] === undefined) continue;

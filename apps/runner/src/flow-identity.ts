@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { EndpointSpec, FerryConfig, FlowSpec } from '@ferry/core';
-import { endpointOptions } from './flow-builder.js';
-import type { ConnectorRegistry } from './registry.js';
+import type { ConnectorRegistry, EndpointSpec, FerryConfig, FlowSpec } from '@ferry/core';
+import { describeEndpointOf, endpointOptions } from './flow-builder.js';
 
 /** Endpoint keys that name what is read or written on a server, in a fixed order. */
 const targetKeys = ['database', 'db', 'stream', 'queue', 'exchange', 'routingKey', 'collection', 'table'] as const;
@@ -11,7 +10,7 @@ const targetKeys = ['database', 'db', 'stream', 'queue', 'exchange', 'routingKey
  * host, port and path; never the credentials (a rotated password is the same
  * server) nor the query (client settings).
  */
-function serverOf(url: unknown): string {
+export function serverOf(url: unknown): string {
   if (typeof url !== 'string') return '';
   try {
     const u = new URL(url);
@@ -25,7 +24,8 @@ function serverOf(url: unknown): string {
 /**
  * What an endpoint reads or writes, whatever its connection is called and
  * however it is written to: kind, server, database and stream, queue,
- * collection or table, and for a source its consumer group. Options that
+ * collection or table, and for a source what groups its competing readers
+ * (a Redis consumer group, as its connector says). Options that
  * change how (codec, write path, batch settings) are not part of it. The
  * connector's own `target` says it where it can (the same normalized server
  * that refuses a flow whose sink is its source: `localhost` is 127.0.0.1);
@@ -46,7 +46,8 @@ export function endpointIdentity(
     parts.push(serverOf(o.url));
     for (const key of targetKeys) if (o[key] !== undefined) parts.push(`${key}=${String(o[key])}`);
   }
-  if (role === 'source' && o.mode === 'group') parts.push(`group=${String(o.group ?? 'ferry')}`);
+  const group = role === 'source' ? registry.get(kind).describeEndpoint('source', options).readerGroup : undefined;
+  if (group !== undefined) parts.push(`group=${group}`);
   return parts.join(' ');
 }
 
@@ -68,12 +69,13 @@ export function flowIdentity(
 }
 
 /**
- * The flow with its reader's stable name as the consumer of a Redis group
- * that was given none, so that a restart of this reader reads its own
- * pending entries first; a consumer named in the config stays.
+ * The flow with its reader's stable name in the option its connector names
+ * for it (the consumer of a Redis group that was given none), so that a
+ * restart of this reader reads its own pending entries first; a source whose
+ * readers need no name, or that names its reader already, stays as it is.
  */
-export function withReader(flow: FlowSpec, reader: string): FlowSpec {
-  const source = flow.source as Record<string, unknown>;
-  if (source.mode !== 'group' || source.consumer !== undefined) return flow;
-  return { ...flow, source: { ...flow.source, consumer: reader } };
+export function withReader(config: FerryConfig, flow: FlowSpec, reader: string, registry: ConnectorRegistry): FlowSpec {
+  const option = describeEndpointOf(config, flow.source, 'source', registry).readerOption;
+  if (option === undefined) return flow;
+  return { ...flow, source: { ...flow.source, [option]: reader } };
 }

@@ -1,9 +1,27 @@
-export { type Env, interpolateEnv, loadConfigFile, parseConfigText, readConfigInput } from './config-file.js';
+export {
+  type Env,
+  interpolateEnv,
+  type LoadedConfig,
+  loadConfig,
+  loadConfigFile,
+  parseConfigText,
+  readConfigInput,
+} from './config-file.js';
+export { createRegistry, installedConnectors } from './connectors.js';
+export { type FlowReader, type FlowReaderOptions, openFlowReader } from './control/flow-reader.js';
+export { type ControlStore, defaultConnection } from './control/index.js';
+export {
+  createRedisJournal,
+  type JournalPlace,
+  journalHashKey,
+  journalPlace,
+  legacyJournalKey,
+} from './control/journal.js';
+export { acquireReaderLease, type ReaderLease } from './control/reader-lease.js';
 export { type BuiltFlow, buildFlow, endpointOptions, type FlowCheck, validateConfig } from './flow-builder.js';
 export { endpointIdentity, flowIdentity, withReader } from './flow-identity.js';
-export { type FlowReader, type FlowReaderOptions, openFlowReader } from './flow-reader.js';
-export { createRedisJournal, type JournalPlace, journalHashKey, journalPlace, legacyJournalKey } from './journal.js';
 export { type CliIo, exitCodes, formatError, main } from './main.js';
+export { loadPlugins } from './plugins.js';
 export {
   createProgressReporter,
   describeStop,
@@ -11,8 +29,6 @@ export {
   formatResult,
   type ProgressReporter,
 } from './progress.js';
-export { acquireReaderLease, type ReaderLease } from './reader-lease.js';
-export { type ConnectorRegistry, createRegistry, installedConnectors } from './registry.js';
 export {
   applyFlowOverrides,
   inferKind,

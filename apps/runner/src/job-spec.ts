@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import {
   ConfigError,
+  type ConnectorRegistry,
   type FerryConfig,
   FerryError,
   type FlowSpec,
@@ -8,11 +8,11 @@ import {
   getFlow,
   parseFlow,
   type Sink,
+  withFree,
 } from '@ferry/core';
 import { z } from 'zod';
-import { type BuiltFlow, buildFlow, endpointOptions } from './flow-builder.js';
-import { withReader } from './flow-identity.js';
-import type { ConnectorRegistry } from './registry.js';
+import { type BuiltFlow, buildFlow, describeEndpointOf, endpointOptions } from './flow-builder.js';
+import { digest, serverOf, withReader } from './flow-identity.js';
 import { s2sDictSchema, s2sFlow } from './s2s.js';
 import type { ServerConfig } from './server-config.js';
 
@@ -74,29 +74,26 @@ function parseParallelism(value: unknown, where: string): number {
   return result.data;
 }
 
-/** True when the source allows one reader at a time: Redis `range` mode, a checkpointed Mongo or ClickHouse cursor. */
-export function isSingleReader(config: FerryConfig, flow: FlowSpec): boolean {
-  const { kind } = endpointOptions(config, flow.source);
-  const mode = (flow.source as { mode?: unknown }).mode;
-  if (mode === 'range' || mode === 'copy') return true;
-  // Mongo and ClickHouse sources read by a checkpointed cursor (copy by default, move too): one reader.
-  if (kind === 'mongo' || kind === 'clickhouse') return true;
-  return kind === 'redis-stream' && mode === undefined;
+/** True when the source allows one reader at a time (a range, a checkpointed cursor), as its connector says. */
+export function isSingleReader(config: FerryConfig, flow: FlowSpec, registry: ConnectorRegistry): boolean {
+  return describeEndpointOf(config, flow.source, 'source', registry).singleReader;
 }
 
 /**
- * The lock key of a single-reader source: the server it is on (its URL, hashed
- * so that no credential reaches a key name) and the stream, queue, collection or table.
+ * The lock key of a single-reader source: its kind and a digest (no server
+ * address or name reaches a key in clear) of the server and the stream,
+ * queue, collection or table, as the connector's `target` names them, so
+ * that `localhost` and 127.0.0.1 are one lock; a connector without `target`
+ * is locked by its URL's server and what `describeEndpoint` names.
  */
-export function sourceLockName(config: FerryConfig, flow: FlowSpec): string {
+export function sourceLockName(config: FerryConfig, flow: FlowSpec, registry: ConnectorRegistry): string {
   const { kind, options } = endpointOptions(config, flow.source);
-  const o = options as Record<string, unknown>;
-  const target = o.stream ?? o.queue ?? o.collection ?? o.table ?? '';
-  const server = createHash('sha256')
-    .update(String(o.url ?? ''))
-    .digest('hex')
-    .slice(0, 16);
-  return `${kind}:${server}:${String(o.database ?? o.db ?? '')}:${String(target)}`;
+  const connector = registry.get(kind);
+  const target = connector.target?.('source', options);
+  if (target !== undefined) return `${kind}:${digest(`${target.server}\n${target.name}`)}`;
+  const { name, database } = connector.describeEndpoint('source', options);
+  const server = serverOf((options as { url?: unknown }).url);
+  return `${kind}:${digest(`${server}\n${database ?? ''}\n${name}`)}`;
 }
 
 /** Builds the job's flow (connections resolved, connectors' options checked), without opening anything. */
@@ -113,11 +110,9 @@ export function buildJobFlow(
 ): BuiltFlow {
   const { config, spec } = flowOfJob(server, data);
   let flowSpec = spec;
-  // Competing readers of one Redis group need consumer names of their own: the worker
+  // Competing readers that need names of their own (a Redis group's consumers): the worker
   // gives each a leased stable one (see openFlowReader); this one only serves a check.
-  if (data.parallelism > 1 && endpointOptions(config, spec.source).kind === 'redis-stream') {
-    flowSpec = withReader(spec, `ferry:${data.name}:check-${instance}`);
-  }
+  if (data.parallelism > 1) flowSpec = withReader(config, spec, `ferry:${data.name}:check-${instance}`, registry);
   const built = buildFlow({ ...config, flows: { ...config.flows, [data.name]: flowSpec } }, data.name, registry);
   if (data.fullRule !== 'original') return built;
   return { ...built, sink: originalFullRule(built.sink, built.spec.batchSize) };
@@ -125,30 +120,26 @@ export function buildJobFlow(
 
 /**
  * The original QManager's `_is_q_available`: room only when length + batch < max, and then a whole batch.
- * The sink is otherwise itself (a proxy, not a copy), so that what a source
- * recognises in it, such as the same-server move of a Redis stream, still applies.
+ * Every other member is the sink's own (core's withFree), so that what a source
+ * recognises in it, such as the target of a same-server move, still applies.
  */
 export function originalFullRule(sink: Sink, batchSize: number): Sink {
-  const free = async (): Promise<number> => {
+  return withFree(sink, async () => {
     const room = await sink.free();
     return room > batchSize ? room : 0;
-  };
-  return new Proxy(sink, {
-    get(target, key) {
-      if (key === 'free') return free;
-      const value: unknown = Reflect.get(target, key, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
   });
 }
 
 /** Checks a job the way the worker will build it: schema, connections, edge, connector options. */
 export function checkJob(server: ServerConfig, data: FlowJobData, registry: ConnectorRegistry): void {
   const { config, spec } = flowOfJob(server, data);
-  const single = isSingleReader(config, spec);
-  if (data.parallelism > 1 && single) {
+  // Built as written first, so that a bad option is told with its flow and role.
+  buildFlow(config, data.name, registry);
+  const source = describeEndpointOf(config, spec.source, 'source', registry);
+  if (data.parallelism > 1 && source.singleReader) {
+    const mode = (spec.source as { mode?: unknown }).mode;
     throw new BadRequestError(
-      `[ferry] invalid flow "${data.name}":\n  - parallelism: a source in ${String((spec.source as { mode?: unknown }).mode ?? 'range')} mode allows one reader (got ${data.parallelism}); use a consumer group (mode: group) or a queue for competing readers`,
+      `[ferry] invalid flow "${data.name}":\n  - parallelism: the source ${source.what} "${source.name}"${mode === undefined ? '' : ` in ${String(mode)} mode`} is read by one reader at a time (got ${data.parallelism}); use a source that allows competing readers (a consumer group, a queue)`,
     );
   }
   if (data.parallelism > 1 && spec.maxBatches !== undefined) {

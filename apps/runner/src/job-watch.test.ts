@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { JobView } from './control/jobs.js';
 import { formatJobEnd, watchJob } from './job-watch.js';
-import type { JobView } from './jobs.js';
 
 function stream(tty: boolean) {
   const chunks: string[] = [];

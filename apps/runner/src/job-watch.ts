@@ -1,5 +1,5 @@
 import type { PumpProgress, StopReason } from '@ferry/core';
-import type { JobView } from './jobs.js';
+import type { JobView } from './control/jobs.js';
 import { createProgressReporter, describeStop, formatCount } from './progress.js';
 
 export interface WatchIo {

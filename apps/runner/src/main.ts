@@ -2,22 +2,21 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   ConfigError,
+  type ConnectorDefinition,
+  type ConnectorRegistry,
   describeError,
-  edgeMatrix,
   FerryError,
   getFlow,
   type PumpResult,
-  type SystemLetter,
-  systemLetters,
-  systems,
 } from '@ferry/core';
-import { loadConfigFile } from './config-file.js';
-import { connectControl } from './control.js';
+import { loadConfig } from './config-file.js';
+import { createRegistry } from './connectors.js';
+import { type FlowReader, openFlowReader } from './control/flow-reader.js';
+import { connectControl } from './control/index.js';
 import { buildFlow, validateConfig } from './flow-builder.js';
-import { type FlowReader, openFlowReader } from './flow-reader.js';
+import { andList } from './format.js';
 import { BadRequestError } from './job-spec.js';
 import { createProgressReporter, formatResult } from './progress.js';
-import { createRegistry } from './registry.js';
 import { type RunFlagValues, resolveRunTarget, runFlags, UsageError } from './run-args.js';
 import { runFlow } from './run-flow.js';
 import {
@@ -43,7 +42,47 @@ export interface CliIo {
 /** Exit codes: 0 done, 1 the flow failed, 2 bad config or usage, 130 cancelled by a signal. */
 export const exitCodes = { ok: 0, failed: 1, usage: 2, cancelled: 130 } as const;
 
-const mainHelp = `ferry: moves records between Redis Streams (S), RabbitMQ (Q), MongoDB (M) and ClickHouse (C), batch by batch.
+/** `A (X), B (Y) and C (Z)`: the registered systems with their letters. */
+function systemList(registry: ConnectorRegistry): string {
+  return andList(registry.list().map((c) => `${c.title} (${c.letter})`));
+}
+
+/**
+ * A connector's URL schemes, shortened where one extends another:
+ * `redis(s)://`, `mongodb(+srv)://`.
+ */
+function schemeText(connector: ConnectorDefinition): string {
+  const [first, ...others] = connector.schemes.map((s) => s.slice(0, -1));
+  if (first === undefined) return '';
+  const extra = others.filter((s) => s.startsWith(first)).map((s) => s.slice(first.length));
+  const rest = others.filter((s) => !s.startsWith(first)).map((s) => `${s}://`);
+  const head =
+    extra.length === 1
+      ? `${first}(${extra[0]})://`
+      : [`${first}://`, ...extra.map((e) => `${first}${e}://`)].join(', ');
+  return [head, ...rest].join(', ');
+}
+
+/** Each connector's schemes and the kind they stand for (`x(s):// → kind`), wrapped to the help's column. */
+function schemeLines(registry: ConnectorRegistry, indent: string, width = 60): string {
+  const parts = registry
+    .list()
+    .filter((c) => c.schemes.length > 0)
+    .map((c) => `${schemeText(c)} → ${c.kind}`);
+  const lines: string[] = [];
+  let line = '';
+  for (const [i, part] of parts.entries()) {
+    const piece = `${part}${i < parts.length - 1 ? ',' : ''}`;
+    if (line !== '' && line.length + 1 + piece.length > width) {
+      lines.push(line);
+      line = piece;
+    } else line = line === '' ? piece : `${line} ${piece}`;
+  }
+  if (line !== '') lines.push(line);
+  return lines.join(`\n${indent}`);
+}
+
+const mainHelp = (registry: ConnectorRegistry) => `ferry: moves records between ${systemList(registry)}, batch by batch.
 
 usage:
   ferry run <config-file> <flow-name> [flags]   run one flow in the foreground
@@ -68,7 +107,7 @@ options:
 exit codes: 0 done, 1 the flow failed, 2 bad config or usage, 130 cancelled (Ctrl-C)
 `;
 
-const runHelp = `usage:
+const runHelp = (registry: ConnectorRegistry) => `usage:
   ferry run <config-file> <flow-name> [flags]
   ferry run --source-url URL [--sink-url URL] [flow-name] --source KEY=VALUE ... --sink KEY=VALUE ... [flags]
 
@@ -78,10 +117,10 @@ released; a second Ctrl-C quits at once). With a config file, the flags override
 that flow's settings.
 
 flags:
-  --source-url URL          source server; the kind comes from the scheme: redis(s):// → redis-stream,
-                            amqp(s):// → rabbitmq, mongodb(+srv):// → mongo, http(s):// → clickhouse
+  --source-url URL          source server; the kind comes from the scheme:
+                            ${schemeLines(registry, '                            ')}
   --sink-url URL            sink server (default: the source's)
-  --source-kind KIND        override the inferred kind (redis-stream, rabbitmq, mongo, clickhouse)
+  --source-kind KIND        override the inferred kind (${registry.kinds().join(', ')})
   --sink-kind KIND
   --source KEY=VALUE        a source key (stream, mode, codec, ...); repeatable; VALUE is JSON when it parses
   --sink KEY=VALUE          a sink key (stream, maxLen, ...); repeatable
@@ -106,17 +145,20 @@ the source, the sink and the dead-letter sink of each. Exit code 0 when every
 flow builds, 2 otherwise.
 `;
 
-const edgesHelp = `usage: ferry edges
+const edgesHelp = (registry: ConnectorRegistry) => `usage: ferry edges [--config FILE]
 
-Prints the edge matrix: every ordered pair of S (Redis Streams), Q (RabbitMQ),
-M (MongoDB) and C (ClickHouse), the refused ones with the reason, and which
-edges the connectors installed in this release can run.
+Prints the edge matrix: every ordered pair of the registered systems
+(${registry
+  .list()
+  .map((c) => `${c.letter} ${c.title}`)
+  .join(', ')}; with --config, its plug-ins too),
+the refused ones with the reason.
 `;
 
-const helps: Record<string, string> = {
-  run: runHelp,
+const helps = (registry: ConnectorRegistry): Record<string, string> => ({
+  run: runHelp(registry),
   validate: validateHelp,
-  edges: edgesHelp,
+  edges: edgesHelp(registry),
   serve: serveHelp,
   api: serveHelp,
   worker: serveHelp,
@@ -124,7 +166,7 @@ const helps: Record<string, string> = {
   jobs: jobsHelp,
   cancel: cancelHelp,
   doctor: doctorHelp,
-};
+});
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -155,15 +197,15 @@ export function exitCodeOf(error: unknown): number {
   return exitCodes.failed;
 }
 
-async function runCommand(args: string[], io: CliIo): Promise<number> {
+async function runCommand(args: string[], io: CliIo, connectors: ConnectorRegistry): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: runFlags, allowPositionals: true, strict: true });
   const flags = values as RunFlagValues;
   if (flags.help === true) {
-    io.stdout.write(runHelp);
+    io.stdout.write(runHelp(connectors));
     return exitCodes.ok;
   }
-  const target = resolveRunTarget(positionals, flags, io.env);
-  const registry = createRegistry();
+  const target = await resolveRunTarget(positionals, flags, io.env, connectors);
+  const { registry } = target;
   // Built once without a control store, to refuse a bad flow before connecting anywhere.
   let flow = buildFlow(target.config, target.flowName, registry);
 
@@ -245,13 +287,14 @@ function helpOrPositionals(args: string[], help: string, io: CliIo): string[] | 
   return undefined;
 }
 
-function validateCommand(args: string[], io: CliIo): number {
+async function validateCommand(args: string[], io: CliIo, connectors: ConnectorRegistry): Promise<number> {
   const positionals = helpOrPositionals(args, validateHelp, io);
   if (positionals === undefined) return exitCodes.ok;
   const [file, ...rest] = positionals;
   if (file === undefined) throw new UsageError('[ferry] missing <config-file>: ferry validate <config-file>');
   if (rest.length > 0) throw new UsageError(`[ferry] unexpected argument ${JSON.stringify(rest[0])}`);
-  const checks = validateConfig(loadConfigFile(file, io.env), createRegistry());
+  const { config, registry } = await loadConfig(file, io.env, connectors);
+  const checks = validateConfig(config, registry);
   const bad = checks.filter((c) => c.problems.length > 0);
   const plural = (n: number) => `${n} flow${n === 1 ? '' : 's'}`;
   if (bad.length === 0) {
@@ -268,32 +311,39 @@ function validateCommand(args: string[], io: CliIo): number {
   return exitCodes.usage;
 }
 
-function edgesCommand(args: string[], io: CliIo): number {
-  const positionals = helpOrPositionals(args, edgesHelp, io);
-  if (positionals === undefined) return exitCodes.ok;
+async function edgesCommand(args: string[], io: CliIo, connectors: ConnectorRegistry): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { help: { type: 'boolean', short: 'h' }, config: { type: 'string', short: 'c' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help === true) {
+    io.stdout.write(edgesHelp(connectors));
+    return exitCodes.ok;
+  }
   if (positionals.length > 0) throw new UsageError(`[ferry] unexpected argument ${JSON.stringify(positionals[0])}`);
-  const registry = createRegistry();
-  const installed = (letter: SystemLetter) => registry.has(systems[letter].kind);
-  const edges = edgeMatrix();
-  const cell = (from: SystemLetter, to: SystemLetter) => {
+  const registry =
+    values.config === undefined ? connectors : (await loadConfig(values.config, io.env, connectors)).registry;
+  const systems = registry.list();
+  const edges = registry.edges();
+  const cell = (from: string, to: string) => {
     const edge = edges.find((e) => e.from === from && e.to === to)!;
-    if (!edge.allowed) return 'refused';
-    return installed(from) && installed(to) ? `${edge.name} *` : edge.name;
+    return edge.allowed ? `${edge.name} *` : 'refused';
   };
   const width = 9;
+  const letters = systems.map((s) => s.letter);
   const lines = [
-    'edges, source (rows) to sink (columns); * runs with the connectors installed in this release',
+    'edges, source (rows) to sink (columns); * runs with the connectors registered here',
     '',
-    `${'from\\to'.padEnd(width)}${systemLetters.map((l) => l.padEnd(width)).join('')}`.trimEnd(),
+    `${'from\\to'.padEnd(width)}${letters.map((l) => l.padEnd(width)).join('')}`.trimEnd(),
   ];
-  for (const from of systemLetters) {
-    lines.push(`${from.padEnd(width)}${systemLetters.map((to) => cell(from, to).padEnd(width)).join('')}`.trimEnd());
+  for (const from of letters) {
+    lines.push(`${from.padEnd(width)}${letters.map((to) => cell(from, to).padEnd(width)).join('')}`.trimEnd());
   }
   lines.push('', 'systems:');
-  for (const letter of systemLetters) {
-    const s = systems[letter];
-    lines.push(`  ${letter}  ${s.title} (kind ${s.kind})${installed(letter) ? '' : ': connector not available yet'}`);
-  }
+  for (const s of systems)
+    lines.push(`  ${s.letter}  ${s.title} (kind ${s.kind}, ${s.holds === 'store' ? 'a store' : 'a stream'})`);
   const allowed = edges.filter((e) => e.allowed).length;
   lines.push('', `${allowed} of ${edges.length} edges permitted; refused:`);
   for (const edge of edges.filter((e) => !e.allowed)) lines.push(`  ${edge.name}: ${edge.reason}`);
@@ -302,44 +352,49 @@ function edgesCommand(args: string[], io: CliIo): number {
 }
 
 /** Runs the `ferry` command line; resolves to the exit code. */
-export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  io: CliIo,
+  registry: ConnectorRegistry = createRegistry(),
+): Promise<number> {
   const [command, ...args] = argv;
+  const help = helps(registry);
   try {
     switch (command) {
       case undefined:
-        io.stderr.write(mainHelp);
+        io.stderr.write(mainHelp(registry));
         return exitCodes.usage;
       case '-h':
       case '--help':
-        io.stdout.write(mainHelp);
+        io.stdout.write(mainHelp(registry));
         return exitCodes.ok;
       case 'help': {
         const topic = args[0];
-        io.stdout.write(topic === undefined ? mainHelp : (helps[topic] ?? mainHelp));
-        return topic === undefined || topic in helps ? exitCodes.ok : exitCodes.usage;
+        io.stdout.write(topic === undefined ? mainHelp(registry) : (help[topic] ?? mainHelp(registry)));
+        return topic === undefined || topic in help ? exitCodes.ok : exitCodes.usage;
       }
       case '-v':
       case '--version':
         io.stdout.write(`${version()}\n`);
         return exitCodes.ok;
       case 'run':
-        return await runCommand(args, io);
+        return await runCommand(args, io, registry);
       case 'validate':
-        return validateCommand(args, io);
+        return await validateCommand(args, io, registry);
       case 'edges':
-        return edgesCommand(args, io);
+        return await edgesCommand(args, io, registry);
       case 'serve':
       case 'api':
       case 'worker':
-        return await serveCommand(command, args, io);
+        return await serveCommand(command, args, io, registry);
       case 'submit':
-        return await submitCommand(args, io);
+        return await submitCommand(args, io, registry);
       case 'jobs':
-        return await jobsCommand(args, io);
+        return await jobsCommand(args, io, registry);
       case 'cancel':
-        return await cancelCommand(args, io);
+        return await cancelCommand(args, io, registry);
       case 'doctor':
-        return await doctorCommand(args, io);
+        return await doctorCommand(args, io, registry);
       default:
         throw new UsageError(
           `[ferry] unknown command ${JSON.stringify(command)}: expected run, validate, edges, serve, api, worker, submit, jobs, cancel or doctor`,
@@ -348,7 +403,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   } catch (error) {
     io.stderr.write(`${formatError(error)}\n`);
     if (error instanceof UsageError || (error instanceof TypeError && exitCodeOf(error) === exitCodes.usage)) {
-      io.stderr.write(`see: ferry ${command !== undefined && command in helps ? `${command} ` : ''}--help\n`);
+      io.stderr.write(`see: ferry ${command !== undefined && command in help ? `${command} ` : ''}--help\n`);
     }
     if (!(error instanceof FerryError) && !(error instanceof TypeError) && io.env.FERRY_DEBUG) {
       io.stderr.write(`${(error as Error).stack ?? ''}\n`);

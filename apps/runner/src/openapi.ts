@@ -1,3 +1,6 @@
+import type { ConnectorRegistry } from '@ferry/core';
+import { andList } from './format.js';
+
 const error = { $ref: '#/components/schemas/Error' };
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
 const answers = (ok: Record<string, unknown>) => ({
@@ -6,14 +9,17 @@ const answers = (ok: Record<string, unknown>) => ({
   '401': { description: 'Missing or wrong bearer token', ...json(error) },
 });
 
-/** The API described for clients and tools; written by hand, kept next to the routes. */
-export function openApiDocument(version: string): object {
+/** The API described for clients and tools; written by hand, kept next to the routes; the systems from the registry. */
+export function openApiDocument(version: string, registry: ConnectorRegistry): object {
+  const systems = registry.list();
+  const kinds = { enum: registry.kinds() };
+  const letters = { enum: systems.map((c) => c.letter) };
   return {
     openapi: '3.1.0',
     info: {
       title: 'ferry',
       version,
-      description: 'Moves data between Redis Streams, RabbitMQ, MongoDB and ClickHouse as jobs.',
+      description: `Moves data between ${andList(systems.map((c) => c.title))} as jobs.`,
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
@@ -33,6 +39,31 @@ export function openApiDocument(version: string): object {
             error: { type: 'string' },
             attempts: { type: 'integer' },
           },
+        },
+        System: {
+          type: 'object',
+          properties: {
+            letter: letters,
+            kind: kinds,
+            title: { type: 'string' },
+            holds: { enum: ['store', 'stream'] },
+            installed: { type: 'boolean' },
+          },
+        },
+        Edge: {
+          type: 'object',
+          properties: {
+            name: { type: 'string', description: 'source letter, 2, sink letter: S2Q' },
+            from: letters,
+            to: letters,
+            allowed: { type: 'boolean' },
+            reason: { type: 'string', description: 'why a refused edge is refused' },
+            installed: { type: 'boolean' },
+          },
+        },
+        Connection: {
+          type: 'object',
+          properties: { name: { type: 'string' }, kind: kinds, installed: { type: 'boolean' } },
         },
         S2sConfig: {
           type: 'object',
@@ -142,14 +173,33 @@ export function openApiDocument(version: string): object {
       },
       '/edges': {
         get: {
-          summary: 'The edge matrix',
-          responses: answers({ '200': { description: 'edges', ...json({ type: 'object' }) } }),
+          summary: 'The edge matrix of the registered systems',
+          responses: answers({
+            '200': {
+              description: 'edges and systems',
+              ...json({
+                type: 'object',
+                properties: {
+                  edges: { type: 'array', items: { $ref: '#/components/schemas/Edge' } },
+                  systems: { type: 'array', items: { $ref: '#/components/schemas/System' } },
+                },
+              }),
+            },
+          }),
         },
       },
       '/connections': {
         get: {
           summary: 'Connection names and kinds (never URLs)',
-          responses: answers({ '200': { description: 'connections', ...json({ type: 'object' }) } }),
+          responses: answers({
+            '200': {
+              description: 'connections',
+              ...json({
+                type: 'object',
+                properties: { connections: { type: 'array', items: { $ref: '#/components/schemas/Connection' } } },
+              }),
+            },
+          }),
         },
       },
       '/metrics': {

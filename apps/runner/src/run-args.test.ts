@@ -3,15 +3,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@ferry/core';
 import { describe, expect, it } from 'vitest';
+import { createRegistry } from './connectors.js';
 import {
   applyFlowOverrides,
   flowSettingsFromFlags,
   inferKind,
   oneOffConfigInput,
   parseKeyValue,
+  type RunFlagValues,
   resolveRunTarget,
   UsageError,
 } from './run-args.js';
+
+const registry = createRegistry();
 
 describe('inferKind', () => {
   it.each([
@@ -24,13 +28,15 @@ describe('inferKind', () => {
     ['http://127.0.0.1:8123', 'clickhouse'],
     ['https://ch.example.com', 'clickhouse'],
   ])('%s is %s', (url, kind) => {
-    expect(inferKind(url)).toBe(kind);
+    expect(inferKind(url, registry)).toBe(kind);
   });
 
-  it('refuses an unknown scheme and names the flag that overrides it', () => {
-    expect(() => inferKind('kafka://h:9092', 'source-url')).toThrow(UsageError);
-    expect(() => inferKind('kafka://h:9092', 'source-url')).toThrow(/--source-url "kafka:\/\/h:9092".*--source-kind/);
-    expect(() => inferKind('127.0.0.1:6379', 'sink-url')).toThrow(/--sink-kind/);
+  it('refuses an unknown scheme, lists the registered ones and names the flag that overrides it', () => {
+    expect(() => inferKind('kafka://h:9092', registry, 'source-url')).toThrow(UsageError);
+    expect(() => inferKind('kafka://h:9092', registry, 'source-url')).toThrow(
+      /--source-url "kafka:\/\/h:9092": expected a URL starting with redis:\/\/, rediss:\/\/, amqp:\/\/, .*https:\/\/, or give the kind with --source-kind/,
+    );
+    expect(() => inferKind('127.0.0.1:6379', registry, 'sink-url')).toThrow(/--sink-kind/);
   });
 });
 
@@ -66,12 +72,15 @@ describe('flow flags', () => {
   });
 
   it('builds a one-off config with connections source and sink', () => {
-    const input = oneOffConfigInput({
-      'source-url': 'redis://127.0.0.1:6379',
-      source: ['stream=in', 'mode=range'],
-      sink: ['stream=out', 'maxLen=100000'],
-      'batch-size': '1000',
-    });
+    const input = oneOffConfigInput(
+      {
+        'source-url': 'redis://127.0.0.1:6379',
+        source: ['stream=in', 'mode=range'],
+        sink: ['stream=out', 'maxLen=100000'],
+        'batch-size': '1000',
+      },
+      registry,
+    );
     expect(input).toEqual({
       connections: {
         source: { kind: 'redis-stream', url: 'redis://127.0.0.1:6379' },
@@ -88,11 +97,14 @@ describe('flow flags', () => {
   });
 
   it('lets --source-kind override the scheme', () => {
-    const input = oneOffConfigInput({
-      'source-url': 'http://h',
-      'source-kind': 'redis-stream',
-      'sink-url': 'redis://h',
-    });
+    const input = oneOffConfigInput(
+      {
+        'source-url': 'http://h',
+        'source-kind': 'redis-stream',
+        'sink-url': 'redis://h',
+      },
+      registry,
+    );
     expect(input).toMatchObject({ connections: { source: { kind: 'redis-stream' }, sink: { kind: 'redis-stream' } } });
   });
 
@@ -127,32 +139,46 @@ describe('resolveRunTarget', () => {
     ].join('\n'),
   );
 
-  it('reads a file flow with the flags on top', () => {
-    const { config, flowName } = resolveRunTarget([path, 'f'], { 'batch-size': '20', follow: true }, {});
+  it('reads a file flow with the flags on top', async () => {
+    const { config, flowName } = await resolveRunTarget(
+      [path, 'f'],
+      { 'batch-size': '20', follow: true },
+      {},
+      registry,
+    );
     expect(flowName).toBe('f');
     expect(config.flows.f).toMatchObject({ batchSize: 20, stopWhenEmpty: false, source: { connection: 'default' } });
   });
 
-  it('validates a one-off flow with the same schema', () => {
-    const { config, flowName } = resolveRunTarget([], { 'source-url': 'redis://h:1', source: ['stream=a'] }, {});
+  it('validates a one-off flow with the same schema', async () => {
+    const { config, flowName } = await resolveRunTarget(
+      [],
+      { 'source-url': 'redis://h:1', source: ['stream=a'] },
+      {},
+      registry,
+    );
     expect(flowName).toBe('one-off');
     expect(config.flows['one-off']).toMatchObject({ batchSize: 1000, whenFull: 'wait', retry: { retries: 8 } });
   });
 
-  it('names the field and the value of a bad flag', () => {
-    const run = () => resolveRunTarget([path, 'f'], { 'batch-size': 'lots' }, {});
-    expect(run).toThrow(ConfigError);
-    expect(run).toThrow(/flows\.f\.batchSize: .*\(got "lots"\)/);
-    expect(() => resolveRunTarget([path, 'f'], { 'when-full': 'explode' }, {})).toThrow(
+  it('names the field and the value of a bad flag, and a kind no connector has', async () => {
+    const run = () => resolveRunTarget([path, 'f'], { 'batch-size': 'lots' }, {}, registry);
+    await expect(run()).rejects.toThrow(ConfigError);
+    await expect(run()).rejects.toThrow(/flows\.f\.batchSize: .*\(got "lots"\)/);
+    await expect(resolveRunTarget([path, 'f'], { 'when-full': 'explode' }, {}, registry)).rejects.toThrow(
       /flows\.f\.whenFull: .*"wait".*"stop".*\(got "explode"\)/,
     );
+    const oneOff = resolveRunTarget([], { 'source-url': 'redis://h', 'sink-kind': 'kafka' }, {}, registry);
+    await expect(oneOff).rejects.toThrow(/connections\.sink\.kind: .*"redis-stream".*"clickhouse".*\(got "kafka"\)/);
   });
 
-  it('says which argument is missing', () => {
-    expect(() => resolveRunTarget([], {}, {})).toThrow('missing <config-file>');
-    expect(() => resolveRunTarget([path], {}, {})).toThrow('missing <flow-name>');
-    expect(() => resolveRunTarget([path, 'f', 'x'], {}, {})).toThrow('unexpected argument "x"');
-    expect(() => resolveRunTarget([path, 'f'], { 'source-kind': 'mongo' }, {})).toThrow(UsageError);
-    expect(() => resolveRunTarget(['a', 'b'], { 'source-url': 'redis://h' }, {})).toThrow(UsageError);
+  it('says which argument is missing', async () => {
+    const resolve = (positionals: string[], values: RunFlagValues) =>
+      resolveRunTarget(positionals, values, {}, registry);
+    await expect(resolve([], {})).rejects.toThrow('missing <config-file>');
+    await expect(resolve([path], {})).rejects.toThrow('missing <flow-name>');
+    await expect(resolve([path, 'f', 'x'], {})).rejects.toThrow('unexpected argument "x"');
+    await expect(resolve([path, 'f'], { 'source-kind': 'mongo' })).rejects.toThrow(UsageError);
+    await expect(resolve(['a', 'b'], { 'source-url': 'redis://h' })).rejects.toThrow(UsageError);
   });
 });

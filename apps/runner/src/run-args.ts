@@ -1,5 +1,6 @@
-import { type ConnectionKind, type FerryConfig, FerryError, parseConfig } from '@ferry/core';
+import { type ConnectorRegistry, type FerryConfig, FerryError, parseConfig } from '@ferry/core';
 import { type Env, readConfigInput } from './config-file.js';
+import { loadPlugins } from './plugins.js';
 
 /** A command line that cannot be understood: exit code 2, like a bad config. */
 export class UsageError extends FerryError {
@@ -39,27 +40,20 @@ export interface RunFlagValues {
   help?: boolean;
 }
 
-const schemes: Record<string, ConnectionKind> = {
-  'redis:': 'redis-stream',
-  'rediss:': 'redis-stream',
-  'amqp:': 'rabbitmq',
-  'amqps:': 'rabbitmq',
-  'mongodb:': 'mongo',
-  'mongodb+srv:': 'mongo',
-  'http:': 'clickhouse',
-  'https:': 'clickhouse',
-};
+/** The URL schemes the registered connectors claim, as a URL starts: `redis://, rediss://, amqp://…`. */
+export function knownSchemes(registry: ConnectorRegistry): string {
+  return registry
+    .list()
+    .flatMap((c) => c.schemes.map((s) => `${s}//`))
+    .join(', ');
+}
 
-/** The connection kind a URL's scheme stands for: redis → redis-stream, amqp → rabbitmq, mongodb → mongo, http → clickhouse. */
-export function inferKind(url: string, flag = 'url'): ConnectionKind {
-  const scheme = /^([a-z][a-z0-9+.-]*:)/i.exec(url)?.[1]?.toLowerCase();
-  const kind = scheme === undefined ? undefined : schemes[scheme];
+/** The connection kind a URL's scheme stands for, as the registered connectors claim their schemes. */
+export function inferKind(url: string, registry: ConnectorRegistry, flag = 'url'): string {
+  const kind = registry.kindOfUrl(url);
   if (kind === undefined) {
-    const known = Object.keys(schemes)
-      .map((s) => `${s}//`)
-      .join(', ');
     throw new UsageError(
-      `[ferry] cannot tell the connection kind of --${flag} ${JSON.stringify(url)}: expected a URL starting with ${known}, or give the kind with --${flag.replace(/-url$/, '-kind')}`,
+      `[ferry] cannot tell the connection kind of --${flag} ${JSON.stringify(url)}: expected a URL starting with ${knownSchemes(registry)}, or give the kind with --${flag.replace(/-url$/, '-kind')}`,
     );
   }
   return kind;
@@ -115,14 +109,18 @@ export const oneOffFlowName = 'one-off';
  * and `sink` and one flow, to be parsed by the same schema as a file.
  * Without `--sink-url` the sink uses the source's server.
  */
-export function oneOffConfigInput(values: RunFlagValues, flowName = oneOffFlowName): Record<string, unknown> {
+export function oneOffConfigInput(
+  values: RunFlagValues,
+  registry: ConnectorRegistry,
+  flowName = oneOffFlowName,
+): Record<string, unknown> {
   const sourceUrl = values['source-url'] ?? values['sink-url'];
   const sinkUrl = values['sink-url'] ?? values['source-url'];
   if (sourceUrl === undefined || sinkUrl === undefined) {
     throw new UsageError('[ferry] a flow without a config file needs --source-url (and --sink-url when it differs)');
   }
-  const sourceKind = values['source-kind'] ?? inferKind(sourceUrl, 'source-url');
-  const sinkKind = values['sink-kind'] ?? inferKind(sinkUrl, 'sink-url');
+  const sourceKind = values['source-kind'] ?? inferKind(sourceUrl, registry, 'source-url');
+  const sinkKind = values['sink-kind'] ?? inferKind(sinkUrl, registry, 'sink-url');
   return {
     connections: {
       source: { kind: sourceKind, url: sourceUrl },
@@ -161,17 +159,21 @@ export function applyFlowOverrides(input: unknown, flowName: string, values: Run
 export interface RunTarget {
   readonly config: FerryConfig;
   readonly flowName: string;
+  /** The connectors the run builds with: the given ones and the config's plug-ins. */
+  readonly registry: ConnectorRegistry;
 }
 
 /**
  * What `ferry run` runs: `<config-file> <flow-name>` with optional overrides,
- * or a one-off flow described by `--source-url`/`--sink-url` (and an optional flow name).
+ * or a one-off flow described by `--source-url`/`--sink-url` (and an optional
+ * flow name). A config file's plug-ins are loaded before it is checked.
  */
-export function resolveRunTarget(
+export async function resolveRunTarget(
   positionals: readonly string[],
   values: RunFlagValues,
-  env: Env = process.env,
-): RunTarget {
+  env: Env,
+  registry: ConnectorRegistry,
+): Promise<RunTarget> {
   if (isOneOff(values)) {
     if (positionals.length > 1) {
       throw new UsageError(
@@ -179,7 +181,8 @@ export function resolveRunTarget(
       );
     }
     const flowName = positionals[0] ?? oneOffFlowName;
-    return { config: parseConfig(oneOffConfigInput(values, flowName), 'flow from the command line'), flowName };
+    const input = oneOffConfigInput(values, registry, flowName);
+    return { config: parseConfig(input, 'flow from the command line', registry.kinds()), flowName, registry };
   }
   for (const flag of ['source-kind', 'sink-kind'] as const) {
     if (values[flag] !== undefined) throw new UsageError(`[ferry] --${flag} goes with --source-url/--sink-url`);
@@ -188,6 +191,8 @@ export function resolveRunTarget(
   if (file === undefined) throw new UsageError('[ferry] missing <config-file>: ferry run <config-file> <flow-name>');
   if (flowName === undefined) throw new UsageError('[ferry] missing <flow-name>: ferry run <config-file> <flow-name>');
   if (rest.length > 0) throw new UsageError(`[ferry] unexpected argument ${JSON.stringify(rest[0])}`);
-  const input = applyFlowOverrides(readConfigInput(file, env), flowName, values);
-  return { config: parseConfig(input, file), flowName };
+  const read = readConfigInput(file, env);
+  const extended = await loadPlugins(read, file, registry);
+  const input = applyFlowOverrides(read, flowName, values);
+  return { config: parseConfig(input, file, extended.kinds()), flowName, registry: extended };
 }

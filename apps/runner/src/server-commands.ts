@@ -1,17 +1,16 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, describeError } from '@ferry/core';
+import { ConfigError, type ConnectorRegistry, describeError } from '@ferry/core';
 import { createApi } from './api.js';
 import { readConfigInput } from './config-file.js';
-import { connectControl, maskUrl } from './control.js';
+import { connectControl, defaultConnectionKind, maskUrl } from './control/index.js';
+import { type JobState, JobStore, jobStates } from './control/jobs.js';
+import { formatNotes, listJournalNotes } from './control/journal-notes.js';
+import { startFlowWorker } from './control/worker.js';
 import { checkConnection, formatChecks } from './doctor.js';
 import { flowRequest } from './job-spec.js';
 import { watchJob } from './job-watch.js';
-import { type JobState, JobStore, jobStates } from './jobs.js';
-import { formatNotes, listJournalNotes } from './journal-notes.js';
-import { createRegistry } from './registry.js';
 import { UsageError } from './run-args.js';
-import { controlSettings, defaultHost, defaultPort, loadServerConfig } from './server-config.js';
-import { startFlowWorker } from './worker.js';
+import { controlSettings, defaultHost, defaultPort, loadServerConfig, type ServerConfig } from './server-config.js';
 
 interface Io {
   readonly stdout: NodeJS.WritableStream;
@@ -42,7 +41,7 @@ export const serveHelp = `usage:
 
 flags:
   -c, --config FILE       connections and flows (YAML or JSON); without one, a "default"
-                          redis-stream connection on the control store
+                          ${defaultConnectionKind} connection on the control store
   --redis URL             the control store (default: FERRY_REDIS_URL, the config's control.url,
                           redis://127.0.0.1:6379)
   --prefix NAME           the queue's key prefix (default: FERRY_QUEUE_PREFIX, control.prefix, ferry)
@@ -103,7 +102,12 @@ function version(): string {
 }
 
 /** `ferry serve|api|worker`: runs until SIGTERM or SIGINT; resolves to the exit code. */
-export async function serveCommand(mode: 'serve' | 'api' | 'worker', args: string[], io: Io): Promise<number> {
+export async function serveCommand(
+  mode: 'serve' | 'api' | 'worker',
+  args: string[],
+  io: Io,
+  connectors: ConnectorRegistry,
+): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: serveFlags, allowPositionals: true, strict: true });
   if (values.help === true) {
     io.stdout.write(serveHelp);
@@ -118,9 +122,8 @@ export async function serveCommand(mode: 'serve' | 'api' | 'worker', args: strin
   const concurrency = positiveInt(values.concurrency, 'concurrency', 1);
   const stopTimeoutMs = positiveInt(values['stop-timeout'], 'stop-timeout', 20) * 1000;
   const jobLockMs = positiveInt(values['job-lock'], 'job-lock', 30) * 1000;
-  const server = loadServerConfig(values.config, io.env, values.redis);
+  const { server, registry } = await loadServerConfig(values.config, io.env, values.redis, connectors);
   const control = controlSettings(values, io.env, server);
-  const registry = createRegistry();
   const redis = await connectControl(control.url);
   const log = (line: string) => io.stderr.write(`${line}\n`);
 
@@ -188,12 +191,19 @@ export async function serveCommand(mode: 'serve' | 'api' | 'worker', args: strin
   return done;
 }
 
+/** Runs `fn` with the job store of the control store that the flags, the environment or the config name. */
 async function withStore<T>(
   values: { config?: string; redis?: string; prefix?: string },
   io: Io,
+  connectors: ConnectorRegistry,
   fn: (store: JobStore) => Promise<T>,
+  loaded?: ServerConfig,
 ): Promise<T> {
-  const server = values.config === undefined ? undefined : loadServerConfig(values.config, io.env, values.redis);
+  const server =
+    loaded ??
+    (values.config === undefined
+      ? undefined
+      : (await loadServerConfig(values.config, io.env, values.redis, connectors)).server);
   const control = controlSettings(values, io.env, server);
   const redis = await connectControl(control.url);
   const store = new JobStore(redis, control.prefix);
@@ -205,7 +215,7 @@ async function withStore<T>(
   }
 }
 
-export async function submitCommand(args: string[], io: Io): Promise<number> {
+export async function submitCommand(args: string[], io: Io, connectors: ConnectorRegistry): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     options: { ...controlFlags, file: { type: 'string', short: 'f' }, parallelism: { type: 'string' } },
@@ -216,7 +226,6 @@ export async function submitCommand(args: string[], io: Io): Promise<number> {
     io.stdout.write(submitHelp);
     return 0;
   }
-  const registry = createRegistry();
   let configFile = values.config;
   let body: unknown;
   if (values.file !== undefined) {
@@ -234,14 +243,20 @@ export async function submitCommand(args: string[], io: Io): Promise<number> {
   if (values.parallelism !== undefined && body !== null && typeof body === 'object') {
     body = { ...body, parallelism: positiveInt(values.parallelism, 'parallelism', 1) };
   }
-  const server = loadServerConfig(configFile, io.env, values.redis);
+  const { server, registry } = await loadServerConfig(configFile, io.env, values.redis, connectors);
   const data = { ...flowRequest(body, server, registry), origin: 'cli' as const };
-  const id = await withStore({ ...values, config: configFile }, io, (store) => store.submit(data));
+  const id = await withStore(
+    { ...values, config: configFile },
+    io,
+    registry,
+    (store) => store.submit(data),
+    configFile === undefined ? undefined : server,
+  );
   io.stdout.write(`${id}\n`);
   return 0;
 }
 
-export async function jobsCommand(args: string[], io: Io): Promise<number> {
+export async function jobsCommand(args: string[], io: Io, connectors: ConnectorRegistry): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     options: {
@@ -260,14 +275,14 @@ export async function jobsCommand(args: string[], io: Io): Promise<number> {
   if (values.watch === true) {
     if (values.state !== undefined) throw new UsageError('[ferry] --watch follows one job: give its id, not --state');
     if (positionals.length > 1) throw new UsageError(`[ferry] unexpected argument ${JSON.stringify(positionals[1])}`);
-    return withStore(values, io, (store) => watchCommand(store, positionals[0], values.json === true, io));
+    return withStore(values, io, connectors, (store) => watchCommand(store, positionals[0], values.json === true, io));
   }
   if (positionals.length > 0) throw new UsageError(`[ferry] unexpected argument ${JSON.stringify(positionals[0])}`);
   const state = values.state;
   if (state !== undefined && !(jobStates as readonly string[]).includes(state)) {
     throw new UsageError(`[ferry] --state expects one of ${jobStates.join(', ')}, got ${JSON.stringify(state)}`);
   }
-  const jobs = await withStore(values, io, (store) => store.list(state as JobState | undefined));
+  const jobs = await withStore(values, io, connectors, (store) => store.list(state as JobState | undefined));
   if (values.json === true) {
     io.stdout.write(`${JSON.stringify(jobs)}\n`);
     return 0;
@@ -323,7 +338,7 @@ async function watchCommand(store: JobStore, given: string | undefined, json: bo
   }
 }
 
-export async function cancelCommand(args: string[], io: Io): Promise<number> {
+export async function cancelCommand(args: string[], io: Io, connectors: ConnectorRegistry): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: controlFlags, allowPositionals: true, strict: true });
   if (values.help === true) {
     io.stdout.write(cancelHelp);
@@ -332,7 +347,7 @@ export async function cancelCommand(args: string[], io: Io): Promise<number> {
   const [id, ...rest] = positionals;
   if (id === undefined) throw new UsageError('[ferry] missing <job-id>: ferry cancel <job-id>');
   if (rest.length > 0) throw new UsageError(`[ferry] unexpected argument ${JSON.stringify(rest[0])}`);
-  const state = await withStore(values, io, (store) => store.cancel(id));
+  const state = await withStore(values, io, connectors, (store) => store.cancel(id));
   if (state === undefined) {
     io.stderr.write(`error: no job ${JSON.stringify(id)}\n`);
     return 1;
@@ -341,7 +356,7 @@ export async function cancelCommand(args: string[], io: Io): Promise<number> {
   return 0;
 }
 
-export async function doctorCommand(args: string[], io: Io): Promise<number> {
+export async function doctorCommand(args: string[], io: Io, connectors: ConnectorRegistry): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     options: { help: { type: 'boolean', short: 'h' } },
@@ -355,9 +370,9 @@ export async function doctorCommand(args: string[], io: Io): Promise<number> {
   const [file, ...rest] = positionals;
   if (file === undefined) throw new UsageError('[ferry] missing <config-file>: ferry doctor <config-file>');
   if (rest.length > 0) throw new UsageError(`[ferry] unexpected argument ${JSON.stringify(rest[0])}`);
-  const server = loadServerConfig(file, io.env);
+  const { server, registry } = await loadServerConfig(file, io.env, undefined, connectors);
   const checks = await Promise.all(
-    Object.entries(server.config.connections).map(([name, c]) => checkConnection(name, c)),
+    Object.entries(server.config.connections).map(([name, c]) => checkConnection(name, c, registry)),
   );
   io.stdout.write(`${formatChecks(checks)}\n`);
   const control = controlSettings({}, io.env, server);
@@ -371,11 +386,14 @@ export async function doctorCommand(args: string[], io: Io): Promise<number> {
   } catch (error) {
     io.stdout.write(`journal: not read (${describeError(error)})\n`);
   }
-  const failed = checks.filter((c) => !c.ok).length;
+  const failed = checks.filter((c) => c.status === 'failed').length;
+  const unchecked = checks.filter((c) => c.status === 'unchecked').length;
+  const answered = checks.length - unchecked;
+  const notChecked = unchecked === 0 ? '' : ` (${unchecked} not checked: no check for its connector)`;
   io.stdout.write(
     failed === 0
-      ? `ok: ${checks.length} connection${checks.length === 1 ? '' : 's'} answer\n`
-      : `${failed} of ${checks.length} connections failed\n`,
+      ? `ok: ${answered} connection${answered === 1 ? '' : 's'} answer${notChecked}\n`
+      : `${failed} of ${checks.length} connections failed${notChecked}\n`,
   );
   return failed === 0 ? 0 : 1;
 }

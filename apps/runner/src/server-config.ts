@@ -1,5 +1,7 @@
-import { ConfigError, type FerryConfig, parseConfig } from '@ferry/core';
+import { ConfigError, type ConnectorRegistry, type FerryConfig, parseConfig } from '@ferry/core';
 import { type Env, readConfigInput } from './config-file.js';
+import { defaultConnection } from './control/index.js';
+import { loadPlugins } from './plugins.js';
 
 export const defaultControlUrl = 'redis://127.0.0.1:6379';
 export const defaultQueuePrefix = 'ferry';
@@ -16,8 +18,8 @@ export interface ServerConfig {
 }
 
 /** A config with the runner's keys (`control`, `api`, each flow's `parallelism`), all checked by core's schema. */
-export function parseServerConfig(input: unknown, source = 'config'): ServerConfig {
-  const config = parseConfig(input, source);
+export function parseServerConfig(input: unknown, source = 'config', kinds?: readonly string[]): ServerConfig {
+  const config = parseConfig(input, source, kinds);
   const parallelism = Object.fromEntries(Object.entries(config.flows).map(([name, flow]) => [name, flow.parallelism]));
   return {
     config,
@@ -28,11 +30,31 @@ export function parseServerConfig(input: unknown, source = 'config'): ServerConf
   };
 }
 
-/** The config of `ferry serve|api|worker`: a file, or one `default` redis-stream connection on the control store. */
-export function loadServerConfig(file: string | undefined, env: Env, controlUrl?: string): ServerConfig {
-  if (file !== undefined) return parseServerConfig(readConfigInput(file, env), file);
+export interface LoadedServerConfig {
+  readonly server: ServerConfig;
+  /** The given connectors and the config's plug-ins. */
+  readonly registry: ConnectorRegistry;
+}
+
+/**
+ * The config of `ferry serve|api|worker` and the commands beside them: a file
+ * (its plug-ins loaded first, then checked), or one `default` connection on
+ * the control store.
+ */
+export async function loadServerConfig(
+  file: string | undefined,
+  env: Env,
+  controlUrl: string | undefined,
+  registry: ConnectorRegistry,
+): Promise<LoadedServerConfig> {
+  if (file !== undefined) {
+    const input = readConfigInput(file, env);
+    const extended = await loadPlugins(input, file, registry);
+    return { server: parseServerConfig(input, file, extended.kinds()), registry: extended };
+  }
   const url = controlUrl ?? env.FERRY_REDIS_URL ?? defaultControlUrl;
-  return parseServerConfig({ connections: { default: { kind: 'redis-stream', url } } }, 'default config');
+  const input = { connections: { default: defaultConnection(url) } };
+  return { server: parseServerConfig(input, 'default config', registry.kinds()), registry };
 }
 
 export interface ControlSettings {

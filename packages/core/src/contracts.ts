@@ -74,7 +74,8 @@ export interface Source<Handle = unknown> {
    * A way to move batches straight to this sink without bringing them to the
    * client, when the source can (both on one server, nothing to decode): the
    * pump then moves every batch with it. Asked once, after both are open;
-   * undefined means the pump reads, writes and acks as usual.
+   * the source reads what it needs of the sink from `sink.directTarget()`.
+   * Undefined means the pump reads, writes and acks as usual.
    */
   directTo?(sink: Sink): DirectMove | undefined;
   close(): Promise<void>;
@@ -165,5 +166,13 @@ export interface Sink {
    * it can afford to and says so in its README.
    */
   reconcile?(records: readonly FerryRecord[], since?: string): Promise<readonly FerryRecord[]>;
+  /**
+   * What a source needs to move records into this target itself (see
+   * `Source.directTo`): a description only sources of the same system read
+   * and check, such as the server and stream of a Redis sink. Asked after
+   * `open`; undefined, or no such member, means no source may take that way.
+   * A wrapper of a sink forwards it, so that the way stays open through it.
+   */
+  directTarget?(): unknown;
   close(): Promise<void>;
 }

@@ -115,3 +115,4 @@ export {
   type ValueObject,
   valueKinds,
 } from './value.js';
+export { withFree } from './with-free.js';

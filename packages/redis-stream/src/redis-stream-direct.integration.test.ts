@@ -1,4 +1,4 @@
-import { createMemorySink, createPump, type PumpResult, type Sink, type Source } from '@ferry/core';
+import { createMemorySink, createPump, type PumpResult, type Sink, type Source, withFree } from '@ferry/core';
 import { redisUrl, uniqueName } from '@ferry/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -135,6 +135,17 @@ describe('the same-server move (S2S on one Redis)', () => {
     expect(result).toMatchObject({ records: 2500, batches: 3, stopReason: 'full', direct: 'same-server script' });
     expect(await sourceIds(admin, to)).toEqual(ids.slice(0, 2500));
     expect((await admin.xrange(from, '-', '+')).map(([id]) => id)).toEqual(ids.slice(2500));
+  });
+
+  it("goes through a wrapper that forwards the sink's directTarget, with the wrapper's rule for room", async () => {
+    const [from, to] = [stream('in'), stream('out')];
+    const ids = await seed(from, 3000);
+    const sink = createRedisStreamSink({ url, stream: to, maxLen: 100_000 });
+    // Room only for whole batches while fewer than 1200 entries are there: the rule of core's withFree caller.
+    const wrapped = withFree(sink, async () => ((await admin.xlen(to)) < 1200 ? sink.free() : 0));
+    const result = await pump(createRedisStreamSource({ url, stream: from }), wrapped, { whenFull: 'stop' });
+    expect(result).toMatchObject({ records: 2000, batches: 2, stopReason: 'full', direct: 'same-server script' });
+    expect(await sourceIds(admin, to)).toEqual(ids.slice(0, 2000));
   });
 
   it('moves at most the number asked and no more than the target has room for, as the usual path past free()', async () => {
@@ -312,6 +323,28 @@ describe('the usual path, where the same-server move would not write the same or
           write: (records) => sink.write(records),
           close: () => sink.close(),
         };
+        return c;
+      },
+    ],
+    [
+      'a sink whose directTarget is of another version of this package',
+      () => {
+        const c = plain({});
+        const sink = c.sink;
+        c.sink = withFree(
+          {
+            name: sink.name,
+            open: () => sink.open(),
+            free: () => sink.free(),
+            write: (records) => sink.write(records),
+            directTarget: () => ({
+              ...(sink.directTarget?.() as object),
+              protocol: '@ferry/redis-stream/direct-target/v1',
+            }),
+            close: () => sink.close(),
+          },
+          () => sink.free(),
+        );
         return c;
       },
     ],

@@ -16,14 +16,18 @@ export interface ServerIdentity {
   readonly keyPrefix: string;
 }
 
+/** Tells this package's direct target from another's, and from an older copy's that writes differently. */
+export const directTargetProtocol = '@ferry/redis-stream/direct-target/v2';
+
 /**
- * What a ferry Redis stream sink tells a source on the same server so that
- * the source can write exactly what the sink would: found on the sink under
- * `directTargetKey`. A registered symbol, so that a source and a sink from two
- * copies of this package still find each other; the version in its name
- * keeps a copy that writes differently from being taken for this one.
+ * What a ferry Redis stream sink tells a source on the same server, through
+ * its `directTarget()` (core's Sink contract), so that the source can write
+ * exactly what the sink would. The protocol names the package and a
+ * version: a source of another copy of this package still finds a target of
+ * the same version, and one of an older version takes the usual path.
  */
 export interface DirectTarget {
+  readonly protocol: typeof directTargetProtocol;
   readonly server: ServerIdentity;
   readonly stream: string;
   readonly codec: 'fields' | 'json';
@@ -37,16 +41,14 @@ export interface DirectTarget {
   readonly maxLen: number | undefined;
 }
 
-/** v2: maxLen in place of trimTo; a source of an older copy finds no v2 target and takes the usual path. */
-export const directTargetKey: unique symbol = Symbol.for('@ferry/redis-stream/direct-target/v2');
-
 /** The sink's direct-target description, when `sink` is a ferry Redis stream sink, open, on a known server. */
 export function directTargetOf(sink: Sink): DirectTarget | undefined {
-  const target = (sink as { [directTargetKey]?: unknown })[directTargetKey];
+  const target = sink.directTarget?.();
   if (typeof target !== 'object' || target === null) return undefined;
   const t = target as Partial<DirectTarget>;
   const server = t.server as Partial<ServerIdentity> | undefined;
   const ok =
+    t.protocol === directTargetProtocol &&
     typeof server?.runId === 'string' &&
     typeof server.db === 'number' &&
     typeof server.keyPrefix === 'string' &&

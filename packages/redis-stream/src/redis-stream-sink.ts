@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { RedisStreamClient } from './redis-stream-client.js';
 import { appendFields, appendJson, appendRawFields, type FieldText, fieldsFormat } from './redis-stream-codec.js';
 import { parseSinkOptions, type RedisStreamSinkConfig } from './redis-stream-config.js';
-import { type DirectTarget, directTargetKey, identifyServer, maxXaddArgs } from './redis-stream-direct.js';
+import { type DirectTarget, directTargetProtocol, identifyServer, maxXaddArgs } from './redis-stream-direct.js';
 
 /** Without a noted position: how far back `reconcile` looks beyond twice the batch, for entries other writers added since. */
 const reconcileSlack = 100;
@@ -86,6 +86,7 @@ class RedisStreamSink implements Sink {
       server === undefined
         ? undefined
         : Object.freeze({
+            protocol: directTargetProtocol,
             server,
             stream,
             codec,
@@ -97,7 +98,7 @@ class RedisStreamSink implements Sink {
   }
 
   /** What a source on the same server needs to move records here itself (see `Source.directTo`); set while open. */
-  get [directTargetKey](): DirectTarget | undefined {
+  directTarget(): DirectTarget | undefined {
     return this.#directTarget;
   }
 

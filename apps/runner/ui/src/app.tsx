@@ -85,7 +85,7 @@ export function App() {
         <main>
           <section class="card">
             <h2>Edges</h2>
-            <EdgeMatrix edges={snapshot.edges} />
+            <EdgeMatrix systems={snapshot.systems} edges={snapshot.edges} />
           </section>
           <section class="card">
             <h2>Flows</h2>
@@ -115,7 +115,7 @@ export function App() {
           </section>
           <section class="card wide">
             <h2>Depths</h2>
-            <Depths endpoints={snapshot.endpoints} />
+            <Depths systems={snapshot.systems} endpoints={snapshot.endpoints} />
           </section>
           <section class="card">
             <h2>Dead letters</h2>

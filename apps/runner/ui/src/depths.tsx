@@ -1,18 +1,25 @@
-import type { EndpointDepth } from '../../src/dashboard-snapshot.js';
+import type { EndpointDepth, SystemInfo } from '../../src/dashboard-snapshot.js';
 import { LineChart } from './chart.js';
-import { count, systemTitles } from './format.js';
+import { count } from './format.js';
 
 const roleWords = { source: 'source of', sink: 'sink of', deadLetter: 'dead letters of' } as const;
 
 /** Every stream, queue, collection and table the config names: its count now and over the last minutes. */
-export function Depths({ endpoints }: { endpoints: readonly EndpointDepth[] }) {
+export function Depths({
+  systems,
+  endpoints,
+}: {
+  systems: readonly SystemInfo[];
+  endpoints: readonly EndpointDepth[];
+}) {
+  const titles = new Map(systems.map((s) => [s.letter, s.title]));
   if (endpoints.length === 0) return <p class="empty">The config names no streams, queues, collections or tables.</p>;
   return (
     <div class="depths">
       {endpoints.map((e) => (
         <div class="depth" key={e.id} data-endpoint={e.id}>
           <div class="depth-head">
-            <span class={`letter letter-${e.letter}`} title={systemTitles[e.letter]}>
+            <span class={`letter letter-${e.letter}`} title={titles.get(e.letter)}>
               {e.letter}
             </span>
             <span class="depth-name" title={`${e.what} ${e.name} on connection ${e.connection}`}>

@@ -1,11 +1,18 @@
-import type { EdgeCell, SystemLetter } from '../../src/dashboard-snapshot.js';
-import { systemTitles } from './format.js';
+import type { EdgeCell, SystemInfo } from '../../src/dashboard-snapshot.js';
 
-const letters: readonly SystemLetter[] = ['S', 'Q', 'M', 'C'];
-
-/** Source systems down, sink systems across; each cell the config's flows on that edge and the jobs running it now. */
-export function EdgeMatrix({ edges }: { edges: readonly EdgeCell[] }) {
-  const cell = (from: SystemLetter, to: SystemLetter) => edges.find((e) => e.from === from && e.to === to);
+/**
+ * Source systems down, sink systems across, as the server registered them;
+ * each cell the config's flows on that edge and the jobs running it now.
+ */
+export function EdgeMatrix({ systems, edges }: { systems: readonly SystemInfo[]; edges: readonly EdgeCell[] }) {
+  const letters = systems.map((s) => s.letter);
+  const titles = new Map(systems.map((s) => [s.letter, s.title]));
+  // A refused edge joins two stores: the way between them is through one of the streams.
+  const via = `via ${systems
+    .filter((s) => s.holds === 'stream')
+    .map((s) => s.letter)
+    .join(' or ')}`;
+  const cell = (from: string, to: string) => edges.find((e) => e.from === from && e.to === to);
   return (
     <table class="matrix" aria-label="edge matrix: source systems in rows, sink systems in columns">
       <thead>
@@ -14,7 +21,7 @@ export function EdgeMatrix({ edges }: { edges: readonly EdgeCell[] }) {
             from \ to
           </th>
           {letters.map((l) => (
-            <th scope="col" key={l} title={systemTitles[l]}>
+            <th scope="col" key={l} title={titles.get(l)}>
               {l}
             </th>
           ))}
@@ -23,7 +30,7 @@ export function EdgeMatrix({ edges }: { edges: readonly EdgeCell[] }) {
       <tbody>
         {letters.map((from) => (
           <tr key={from}>
-            <th scope="row" title={systemTitles[from]}>
+            <th scope="row" title={titles.get(from)}>
               {from}
             </th>
             {letters.map((to) => {
@@ -33,7 +40,7 @@ export function EdgeMatrix({ edges }: { edges: readonly EdgeCell[] }) {
                 return (
                   <td key={to} class="edge refused" title={edge.reason} data-edge={edge.name}>
                     <span class="edge-name">{edge.name}</span>
-                    <span class="edge-note">via S or Q</span>
+                    <span class="edge-note">{via}</span>
                   </td>
                 );
               }

@@ -22,10 +22,3 @@ export function clock(iso: string | undefined): string {
 export function stopReason(reason: string | undefined): string {
   return reason === undefined ? '' : describeStop(reason);
 }
-
-export const systemTitles: Record<string, string> = {
-  S: 'Redis Streams',
-  Q: 'RabbitMQ',
-  M: 'MongoDB',
-  C: 'ClickHouse',
-};

@@ -5,12 +5,12 @@ import { hostname } from 'node:os';
 import { AbortedError, parseConfig } from '@ferry/core';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildFlow } from './flow-builder.js';
+import { createRegistry } from '../connectors.js';
+import { buildFlow } from '../flow-builder.js';
 import { openFlowReader } from './flow-reader.js';
 import { createRedisJournal, type JournalPlace, journalPlace } from './journal.js';
 import { formatNotes, listJournalNotes } from './journal-notes.js';
 import { acquireReaderLease } from './reader-lease.js';
-import { createRegistry } from './registry.js';
 import { acquireSourceLock } from './source-lock.js';
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });

@@ -1,11 +1,10 @@
-import type { BatchJournal, FerryConfig, FlowSpec } from '@ferry/core';
+import type { BatchJournal, ConnectorRegistry, FerryConfig, FlowSpec } from '@ferry/core';
 import type { Redis } from 'ioredis';
-import { controlKeys } from './control.js';
-import type { BuiltFlow } from './flow-builder.js';
-import { digest, endpointIdentity, withReader } from './flow-identity.js';
+import type { BuiltFlow } from '../flow-builder.js';
+import { digest, endpointIdentity, withReader } from '../flow-identity.js';
+import { controlKeys } from './index.js';
 import { createRedisJournal, journalPlace } from './journal.js';
 import { acquireReaderLease, type ReaderLease } from './reader-lease.js';
-import type { ConnectorRegistry } from './registry.js';
 import type { SourceLock } from './source-lock.js';
 
 /** One reader of a flow, ready to run: its stable name leased, its flow built with it, its journal. */
@@ -35,7 +34,7 @@ export interface FlowReaderOptions {
 
 /**
  * Leases a stable name for one reader of the flow's source, builds the flow
- * with it (the consumer of a Redis group that was given none) and opens the
+ * with it (in the option its connector names for it, if any) and opens the
  * reader's journal note, so that a restart of this reader finds the batch its
  * predecessor left in doubt, whatever option or connection name changed.
  */
@@ -49,7 +48,7 @@ export async function openFlowReader(options: FlowReaderOptions): Promise<FlowRe
     options.leaseTtlMs,
   );
   try {
-    const flow = options.build(withReader(spec, lease.name));
+    const flow = options.build(withReader(config, spec, lease.name, registry));
     const place = journalPlace(prefix, config, flowName, spec, lease.name, registry, options.instance);
     return { flow, journal: createRedisJournal(redis, place, options.fence), lease };
   } catch (error) {

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import type { ConnectorRegistry } from '@ferry/core';
 import {
   describeError,
   FlowFailedError,
@@ -8,21 +9,19 @@ import {
   type StopReason,
 } from '@ferry/core';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { controlKeys, queueName, redisOptionsFromUrl } from './control.js';
-import type { BuiltFlow } from './flow-builder.js';
+import type { BuiltFlow } from '../flow-builder.js';
+import { buildJobFlow, type FlowJobData, flowOfJob, isSingleReader, sourceLockName } from '../job-spec.js';
+import { formatSkippedWarning } from '../progress.js';
+import { runFlow } from '../run-flow.js';
+import type { ServerConfig } from '../server-config.js';
 import { type FlowReader, openFlowReader } from './flow-reader.js';
-import { buildJobFlow, type FlowJobData, flowOfJob, isSingleReader, sourceLockName } from './job-spec.js';
+import { type ControlStore, controlKeys, queueName, redisOptionsFromUrl } from './index.js';
 import { addFlowCounters, type FlowLabels, setBacklog } from './metrics.js';
-import { formatSkippedWarning } from './progress.js';
-import type { ConnectorRegistry } from './registry.js';
-import { runFlow } from './run-flow.js';
-import type { ServerConfig } from './server-config.js';
 import { acquireSourceLock } from './source-lock.js';
 
 export interface FlowWorkerOptions {
   /** The control store, for ferry's own keys (cancel marks, locks, metrics). */
-  readonly redis: Redis;
+  readonly redis: ControlStore;
   readonly url: string;
   readonly prefix: string;
   readonly server: ServerConfig;
@@ -124,8 +123,8 @@ export function startFlowWorker(options: FlowWorkerOptions): FlowWorker {
       const resolved = flowOfJob(server, data);
       spec = resolved.spec;
       config = resolved.config;
-      single = isSingleReader(resolved.config, spec);
-      lockName = sourceLockName(resolved.config, spec);
+      single = isSingleReader(resolved.config, spec, registry);
+      lockName = sourceLockName(resolved.config, spec, registry);
       flows = Array.from({ length: data.parallelism }, (_, i) => buildJobFlow(server, data, registry, i));
     } catch (error) {
       // A flow that cannot be built now cannot be built on a retry either.

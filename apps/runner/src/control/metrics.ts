@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { controlKeys } from './control.js';
+import { controlKeys } from './index.js';
 
 /** Counters every worker adds to, per flow and edge, kept in the control store so that any API process can tell. */
 export const flowCounters = {

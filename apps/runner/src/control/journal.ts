@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ConnectorRegistry } from '@ferry/core';
 import {
   AbortedError,
   type BatchJournal,
@@ -12,9 +13,8 @@ import {
   type ReaderNote,
 } from '@ferry/core';
 import type { Redis } from 'ioredis';
-import { controlKeys } from './control.js';
-import { digest, flowIdentity } from './flow-identity.js';
-import type { ConnectorRegistry } from './registry.js';
+import { digest, flowIdentity } from '../flow-identity.js';
+import { controlKeys } from './index.js';
 import type { SourceLock } from './source-lock.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import { controlKeys } from './control.js';
-import { digest } from './flow-identity.js';
+import { digest } from '../flow-identity.js';
+import { controlKeys } from './index.js';
 
 /** A batch in doubt as the journal keeps it, for `ferry doctor`. */
 export interface NoteListing {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { type Job, type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { controlKeys, queueName } from './control.js';
-import type { FlowJobData } from './job-spec.js';
+import type { FlowJobData } from '../job-spec.js';
+import { controlKeys, queueName } from './index.js';
 
 /** The states a job is reported in; BullMQ's delayed and prioritized jobs are `waiting`. */
 export const jobStates = ['waiting', 'active', 'completed', 'failed', 'cancelled'] as const;

@@ -1,5 +1,24 @@
+/**
+ * The control store: the runner's own Redis, not a connector.
+ *
+ * Everything the runner keeps for itself lives here and talks to that Redis
+ * with its own client (ioredis) and queue (BullMQ): the job queue and the
+ * workers that run flow jobs, the batch journal, source locks, reader
+ * leases, the metrics counters. Its keys are never a flow's source or sink.
+ * The one tie to the connectors: a server given no config makes up a
+ * `default` connection to the same Redis (see `defaultConnection`), where
+ * the original `/s2s/` callers' streams are.
+ *
+ * This folder is the one place of the runner that may import ioredis or
+ * bullmq, or name the redis-stream kind; everything else knows connectors
+ * only through the registry, and holds a client of this store as a
+ * `ControlStore`.
+ */
 import { ConnectionError, describeError } from '@ferry/core';
 import { Redis, type RedisOptions } from 'ioredis';
+
+/** A client of the control store, as the rest of the runner holds it. */
+export type ControlStore = Redis;
 
 export const queueName = 'ferry-flows';
 
@@ -72,3 +91,15 @@ export async function connectControl(url: string, options: RedisOptions = {}): P
   }
   return redis;
 }
+
+/**
+ * The connection a server makes up when it is given no config: a stream
+ * connection named `default` on the control store's own Redis, where the
+ * original `/s2s/` callers' streams are.
+ */
+export function defaultConnection(url: string): { readonly kind: string; readonly url: string } {
+  return { kind: defaultConnectionKind, url };
+}
+
+/** The kind of the made-up default connection, for help texts. */
+export const defaultConnectionKind = 'redis-stream';
