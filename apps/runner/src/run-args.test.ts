@@ -34,7 +34,7 @@ describe('inferKind', () => {
   it('refuses an unknown scheme, lists the registered ones and names the flag that overrides it', () => {
     expect(() => inferKind('kafka://h:9092', registry, 'source-url')).toThrow(UsageError);
     expect(() => inferKind('kafka://h:9092', registry, 'source-url')).toThrow(
-      /--source-url "kafka:\/\/h:9092": expected a URL starting with redis:\/\/, rediss:\/\/, amqp:\/\/, .*https:\/\/, or give the kind with --source-kind/,
+      /--source-url "kafka:\/\/h:9092": expected a URL starting with redis:\/\/, rediss:\/\/, amqp:\/\/, .*https:\/\/, .*or give the kind with --source-kind/,
     );
     expect(() => inferKind('127.0.0.1:6379', registry, 'sink-url')).toThrow(/--sink-kind/);
   });
