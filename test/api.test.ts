@@ -251,7 +251,10 @@ describe('ferry serve: the HTTP API against real Redis', () => {
     expect((await api.get('/jobs?state=nope')).status).toBe(400);
     const connections = await (await api.get('/connections')).text();
     expect(connections).not.toContain('redis://');
-    expect(((await (await api.get('/edges')).json()) as { edges: unknown[] }).edges).toHaveLength(16);
+    const { edges, systems } = (await (await api.get('/edges')).json()) as { edges: unknown[]; systems: unknown[] };
+    // Every ordered pair of the registered systems, the four of the stack among them.
+    expect(edges).toHaveLength(systems.length ** 2);
+    expect(systems.length).toBeGreaterThanOrEqual(4);
 
     const source = streams.name('sched.in');
     await streams.seed(source, 10);
