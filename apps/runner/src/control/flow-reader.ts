@@ -1,7 +1,7 @@
 import type { BatchJournal, ConnectorRegistry, FerryConfig, FlowSpec } from '@ferry/core';
 import type { Redis } from 'ioredis';
-import type { BuiltFlow } from '../flow-builder.js';
-import { digest, endpointIdentity, withReader } from '../flow-identity.js';
+import type { BuiltFlow } from '../jobs/flow-builder.js';
+import { digest, endpointIdentity, withReader } from '../jobs/flow-identity.js';
 import { controlKeys } from './index.js';
 import { createRedisJournal, journalPlace } from './journal.js';
 import { acquireReaderLease, type ReaderLease } from './reader-lease.js';

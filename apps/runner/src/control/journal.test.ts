@@ -6,7 +6,7 @@ import { AbortedError, parseConfig } from '@ferry/core';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRegistry } from '../connectors.js';
-import { buildFlow } from '../flow-builder.js';
+import { buildFlow } from '../jobs/flow-builder.js';
 import { openFlowReader } from './flow-reader.js';
 import { createRedisJournal, type JournalPlace, journalPlace } from './journal.js';
 import { formatNotes, listJournalNotes } from './journal-notes.js';

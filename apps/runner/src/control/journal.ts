@@ -13,7 +13,7 @@ import {
   type ReaderNote,
 } from '@ferry/core';
 import type { Redis } from 'ioredis';
-import { digest, flowIdentity } from '../flow-identity.js';
+import { digest, flowIdentity } from '../jobs/flow-identity.js';
 import { controlKeys } from './index.js';
 import type { SourceLock } from './source-lock.js';
 

@@ -9,10 +9,10 @@ import {
   type StopReason,
 } from '@ferry/core';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
-import type { BuiltFlow } from '../flow-builder.js';
-import { buildJobFlow, type FlowJobData, flowOfJob, isSingleReader, sourceLockName } from '../job-spec.js';
-import { formatSkippedWarning } from '../progress.js';
-import { runFlow } from '../run-flow.js';
+import { formatSkippedWarning } from '../cli/progress.js';
+import type { BuiltFlow } from '../jobs/flow-builder.js';
+import { buildJobFlow, type FlowJobData, flowOfJob, isSingleReader, sourceLockName } from '../jobs/job-spec.js';
+import { runFlow } from '../jobs/run-flow.js';
 import type { ServerConfig } from '../server-config.js';
 import { type FlowReader, openFlowReader } from './flow-reader.js';
 import { type ControlStore, controlKeys, queueName, redisOptionsFromUrl } from './index.js';

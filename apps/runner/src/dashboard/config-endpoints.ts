@@ -1,6 +1,6 @@
 import type { ConnectorRegistry, EndpointSpec, FerryConfig } from '@ferry/core';
+import { edgeName, endpointOptions } from '../jobs/flow-builder.js';
 import type { EndpointDepth, FlowInfo } from './dashboard-snapshot.js';
-import { edgeName, endpointOptions } from './flow-builder.js';
 
 type Role = EndpointDepth['roles'][number]['role'];
 

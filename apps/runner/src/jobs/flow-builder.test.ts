@@ -8,7 +8,7 @@ import {
 } from '@ferry/core';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createRegistry } from './connectors.js';
+import { createRegistry } from '../connectors.js';
 import { buildFlow, endpointOptions, validateConfig } from './flow-builder.js';
 
 /** A connector that records the options it was built with and checks `stream` eagerly, as real ones do. */

@@ -1,6 +1,6 @@
 import { type ConnectorRegistry, type FerryConfig, FerryError, parseConfig } from '@ferry/core';
-import { type Env, readConfigInput } from './config-file.js';
-import { loadPlugins } from './plugins.js';
+import { type Env, readConfigInput } from '../config-file.js';
+import { loadPlugins } from '../plugins.js';
 
 /** A command line that cannot be understood: exit code 2, like a bad config. */
 export class UsageError extends FerryError {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { JobView } from './control/jobs.js';
+import type { JobView } from '../control/jobs.js';
 import { formatJobEnd, watchJob } from './job-watch.js';
 
 function stream(tty: boolean) {

@@ -1,5 +1,5 @@
 import type { ConnectorRegistry } from '@ferry/core';
-import { andList } from './format.js';
+import { andList } from '../cli/format.js';
 
 const error = { $ref: '#/components/schemas/Error' };
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });

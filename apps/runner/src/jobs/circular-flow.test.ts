@@ -1,6 +1,6 @@
 import { ConfigError, type FerryConfigInput, parseConfig } from '@ferry/core';
 import { describe, expect, it } from 'vitest';
-import { createRegistry } from './connectors.js';
+import { createRegistry } from '../connectors.js';
 import { buildFlow, validateConfig } from './flow-builder.js';
 
 const registry = createRegistry();

@@ -9,16 +9,17 @@ import {
   getFlow,
   type PumpResult,
 } from '@ferry/core';
-import { loadConfig } from './config-file.js';
-import { createRegistry } from './connectors.js';
-import { type FlowReader, openFlowReader } from './control/flow-reader.js';
-import { connectControl } from './control/index.js';
-import { buildFlow, validateConfig } from './flow-builder.js';
+import { loadConfig } from '../config-file.js';
+import { createRegistry } from '../connectors.js';
+import { type FlowReader, openFlowReader } from '../control/flow-reader.js';
+import { connectControl } from '../control/index.js';
+import { buildFlow, validateConfig } from '../jobs/flow-builder.js';
+import { BadRequestError } from '../jobs/job-spec.js';
+import { runFlow } from '../jobs/run-flow.js';
+import { defaultQueuePrefix } from '../server-config.js';
 import { andList } from './format.js';
-import { BadRequestError } from './job-spec.js';
 import { createProgressReporter, formatResult } from './progress.js';
 import { type RunFlagValues, resolveRunTarget, runFlags, UsageError } from './run-args.js';
-import { runFlow } from './run-flow.js';
 import {
   cancelCommand,
   cancelHelp,
@@ -31,7 +32,6 @@ import {
   submitCommand,
   submitHelp,
 } from './server-commands.js';
-import { defaultQueuePrefix } from './server-config.js';
 
 export interface CliIo {
   readonly stdout: NodeJS.WriteStream;
@@ -169,7 +169,7 @@ const helps = (registry: ConnectorRegistry): Record<string, string> => ({
 });
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 

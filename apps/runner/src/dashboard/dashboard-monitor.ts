@@ -1,6 +1,8 @@
 import { type ConnectorRegistry, describeError } from '@ferry/core';
+import type { JobStore, JobView } from '../control/jobs.js';
+import { edgeName } from '../jobs/flow-builder.js';
+import type { ServerConfig } from '../server-config.js';
 import { type ConfigEndpoint, configEndpoints, flowInfos } from './config-endpoints.js';
-import type { JobStore, JobView } from './control/jobs.js';
 import type {
   DashboardSnapshot,
   DeadLetterEntry,
@@ -10,8 +12,6 @@ import type {
   JobInfo,
 } from './dashboard-snapshot.js';
 import { createDepthProbe, type DepthProbe } from './depth-probe.js';
-import { edgeName } from './flow-builder.js';
-import type { ServerConfig } from './server-config.js';
 import { edgeInfos, systemInfos } from './systems.js';
 
 export interface DashboardMonitorOptions {

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createApi } from './api.js';
-import { sessionValue } from './auth.js';
-import { createRegistry } from './connectors.js';
-import type { JobStore } from './control/jobs.js';
-import { parseServerConfig } from './server-config.js';
+import { createRegistry } from '../connectors.js';
+import type { JobStore } from '../control/jobs.js';
+import { createApi } from '../http/api.js';
+import { sessionValue } from '../http/auth.js';
+import { parseServerConfig } from '../server-config.js';
 
 const server = parseServerConfig({
   connections: { default: { kind: 'redis-stream', url: 'redis://user:hunter2@127.0.0.1:1' } },

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createRegistry, installedConnectors } from './connectors.js';
-import type { JobView } from './control/jobs.js';
+import { createRegistry, installedConnectors } from '../connectors.js';
+import type { JobView } from '../control/jobs.js';
+import { parseServerConfig } from '../server-config.js';
 import { createDashboardMonitor } from './dashboard-monitor.js';
 import type { DashboardSnapshot } from './dashboard-snapshot.js';
 import type { DepthProbe } from './depth-probe.js';
-import { parseServerConfig } from './server-config.js';
 
 const server = parseServerConfig({
   connections: {

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { sessionCookie, sessionValue, tokenMatches } from './auth.js';
+import { sessionCookie, sessionValue, tokenMatches } from '../http/auth.js';
 import type { DashboardMonitor } from './dashboard-monitor.js';
 
 export interface DashboardOptions {
@@ -14,7 +14,7 @@ export interface DashboardOptions {
 }
 
 /** The page's files, built by Vite into the runner's dist/ui: the same path from src/ (tests) and dist/. */
-export const defaultUiDir = fileURLToPath(new URL('../dist/ui/', import.meta.url));
+export const defaultUiDir = fileURLToPath(new URL('../../dist/ui/', import.meta.url));
 
 const types: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

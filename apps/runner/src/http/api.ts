@@ -1,16 +1,16 @@
 import { type ConnectorRegistry, formatIssues } from '@ferry/core';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { ControlStore } from '../control/index.js';
+import { type JobState, type JobStore, jobStates } from '../control/jobs.js';
+import { collectMetrics } from '../control/metrics.js';
+import { registerDashboard } from '../dashboard/dashboard.js';
+import { createDashboardMonitor, type DashboardMonitorOptions } from '../dashboard/dashboard-monitor.js';
+import { edgeInfos, systemInfos } from '../dashboard/systems.js';
+import { BadRequestError, flowRequest, s2sRequest } from '../jobs/job-spec.js';
+import type { ServerConfig } from '../server-config.js';
 import { createAuthHook } from './api-auth.js';
-import type { ControlStore } from './control/index.js';
-import { type JobState, type JobStore, jobStates } from './control/jobs.js';
-import { collectMetrics } from './control/metrics.js';
-import { registerDashboard } from './dashboard.js';
-import { createDashboardMonitor, type DashboardMonitorOptions } from './dashboard-monitor.js';
-import { BadRequestError, flowRequest, s2sRequest } from './job-spec.js';
 import { openApiDocument } from './openapi.js';
-import type { ServerConfig } from './server-config.js';
-import { edgeInfos, systemInfos } from './systems.js';
 
 export interface ApiOptions {
   readonly store: JobStore;

@@ -1,8 +1,8 @@
 import { parseConfig } from '@ferry/core';
 import { describe, expect, it } from 'vitest';
+import { createRegistry } from '../connectors.js';
+import { edgeName } from '../jobs/flow-builder.js';
 import { configEndpoints, flowInfos } from './config-endpoints.js';
-import { createRegistry } from './connectors.js';
-import { edgeName } from './flow-builder.js';
 
 const registry = createRegistry();
 

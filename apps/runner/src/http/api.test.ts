@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createRegistry, installedConnectors } from '../connectors.js';
+import type { JobStore } from '../control/jobs.js';
+import type { FlowJobData } from '../jobs/job-spec.js';
+import { parseServerConfig } from '../server-config.js';
 import { createApi } from './api.js';
-import { createRegistry, installedConnectors } from './connectors.js';
-import type { JobStore } from './control/jobs.js';
-import type { FlowJobData } from './job-spec.js';
-import { parseServerConfig } from './server-config.js';
 
 const server = parseServerConfig({
   connections: {

@@ -1,6 +1,6 @@
 import type { PumpProgress, StopReason } from '@ferry/core';
-import type { JobView } from './control/jobs.js';
-import { createProgressReporter, describeStop, formatCount } from './progress.js';
+import { createProgressReporter, describeStop, formatCount } from '../cli/progress.js';
+import type { JobView } from '../control/jobs.js';
 
 export interface WatchIo {
   readonly stdout: NodeJS.WritableStream;

@@ -11,10 +11,10 @@ import {
   withFree,
 } from '@ferry/core';
 import { z } from 'zod';
+import { s2sDictSchema, s2sFlow } from '../http/s2s.js';
+import type { ServerConfig } from '../server-config.js';
 import { type BuiltFlow, buildFlow, describeEndpointOf, endpointOptions } from './flow-builder.js';
 import { digest, serverOf, withReader } from './flow-identity.js';
-import { s2sDictSchema, s2sFlow } from './s2s.js';
-import type { ServerConfig } from './server-config.js';
 
 /**
  * What a job carries: a flow spec whose endpoints name connections (never

@@ -1,16 +1,16 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, type ConnectorRegistry, describeError } from '@ferry/core';
-import { createApi } from './api.js';
-import { readConfigInput } from './config-file.js';
-import { connectControl, defaultConnectionKind, maskUrl } from './control/index.js';
-import { type JobState, JobStore, jobStates } from './control/jobs.js';
-import { formatNotes, listJournalNotes } from './control/journal-notes.js';
-import { startFlowWorker } from './control/worker.js';
+import { readConfigInput } from '../config-file.js';
+import { connectControl, defaultConnectionKind, maskUrl } from '../control/index.js';
+import { type JobState, JobStore, jobStates } from '../control/jobs.js';
+import { formatNotes, listJournalNotes } from '../control/journal-notes.js';
+import { startFlowWorker } from '../control/worker.js';
+import { createApi } from '../http/api.js';
+import { flowRequest } from '../jobs/job-spec.js';
+import { watchJob } from '../jobs/job-watch.js';
+import { controlSettings, defaultHost, defaultPort, loadServerConfig, type ServerConfig } from '../server-config.js';
 import { checkConnection, formatChecks } from './doctor.js';
-import { flowRequest } from './job-spec.js';
-import { watchJob } from './job-watch.js';
 import { UsageError } from './run-args.js';
-import { controlSettings, defaultHost, defaultPort, loadServerConfig, type ServerConfig } from './server-config.js';
 
 interface Io {
   readonly stdout: NodeJS.WritableStream;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@ferry/core';
 import { describe, expect, it } from 'vitest';
-import { createRegistry } from './connectors.js';
+import { createRegistry } from '../connectors.js';
 import {
   applyFlowOverrides,
   flowSettingsFromFlags,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, FerryError } from '@ferry/core';
 import { describe, expect, it } from 'vitest';
-import { installedConnectors } from './connectors.js';
+import { installedConnectors } from '../connectors.js';
 import { exitCodeOf, formatError, main } from './main.js';
 import { UsageError } from './run-args.js';
 

@@ -4,8 +4,8 @@ import { connect as amqpConnect } from 'amqplib';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { createRegistry } from '../connectors.js';
 import { configEndpoints } from './config-endpoints.js';
-import { createRegistry } from './connectors.js';
 import { createDepthProbe, shortReason } from './depth-probe.js';
 
 describe('the depth probe, with connectors of its own', () => {
