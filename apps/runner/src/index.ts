@@ -1,4 +1,6 @@
-export { type CliIo, exitCodes, formatError, main } from './cli/main.js';
+export { type CliIo, exitCodes } from './cli/command.js';
+export { formatError } from './cli/errors.js';
+export { main } from './cli/main.js';
 export {
   createProgressReporter,
   describeStop,

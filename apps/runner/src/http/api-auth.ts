@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { refuseUi } from '../dashboard/dashboard.js';
 import { authenticatedBy } from './auth.js';
+import { refuseUi } from './login-page.js';
 
 const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 
