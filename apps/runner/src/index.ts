@@ -38,7 +38,16 @@ export {
   legacyJournalKey,
 } from './control/journal.js';
 export { acquireReaderLease, type ReaderLease } from './control/reader-lease.js';
-export { type BuiltFlow, buildFlow, endpointOptions, type FlowCheck, validateConfig } from './jobs/flow-builder.js';
+export {
+  type BuiltFlow,
+  buildFlow,
+  buildPlanned,
+  type FlowCheck,
+  type FlowPlan,
+  planFlow,
+  validateConfig,
+} from './jobs/flow-builder.js';
+export { endpointOptions } from './jobs/flow-endpoints.js';
 export { endpointIdentity, flowIdentity, withReader } from './jobs/flow-identity.js';
 export { type RunFlowOptions, runFlow } from './jobs/run-flow.js';
 export { loadPlugins } from './plugins.js';

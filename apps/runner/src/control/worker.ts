@@ -10,8 +10,8 @@ import {
 } from '@ferry/core';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { formatSkippedWarning } from '../cli/progress.js';
-import type { BuiltFlow } from '../jobs/flow-builder.js';
-import { buildJobFlow, type FlowJobData, flowOfJob, isSingleReader, sourceLockName } from '../jobs/job-spec.js';
+import { type JobPlan, planJob } from '../jobs/job-plan.js';
+import type { FlowJobData } from '../jobs/job-spec.js';
 import { runFlow } from '../jobs/run-flow.js';
 import type { ServerConfig } from '../server-config.js';
 import { type FlowReader, openFlowReader } from './flow-reader.js';
@@ -114,26 +114,18 @@ export function startFlowWorker(options: FlowWorkerOptions): FlowWorker {
     }
     if (closing) return putBack(job, token, 0);
 
-    let flows: BuiltFlow[];
-    let spec: ReturnType<typeof flowOfJob>['spec'];
-    let config: ReturnType<typeof flowOfJob>['config'];
-    let single: boolean;
-    let lockName: string;
+    let plan: JobPlan;
     try {
-      const resolved = flowOfJob(server, data);
-      spec = resolved.spec;
-      config = resolved.config;
-      single = isSingleReader(resolved.config, spec, registry);
-      lockName = sourceLockName(resolved.config, spec, registry);
-      flows = Array.from({ length: data.parallelism }, (_, i) => buildJobFlow(server, data, registry, i));
+      plan = planJob(server, data, registry);
     } catch (error) {
       // A flow that cannot be built now cannot be built on a retry either.
       throw new UnrecoverableError(describeError(error));
     }
-    const labels: FlowLabels = { flow: data.name, edge: flows[0]!.edge.name };
+    const { spec } = plan.flow;
+    const labels: FlowLabels = { flow: data.name, edge: plan.flow.edge.name };
 
-    const lock = single ? await acquireSourceLock(redis, keys.lock(lockName), workerName) : undefined;
-    if (single && lock === undefined) {
+    const lock = plan.singleReader ? await acquireSourceLock(redis, keys.lock(plan.lockName), workerName) : undefined;
+    if (plan.singleReader && lock === undefined) {
       // Another job reads this source: wait, without using up an attempt.
       return putBack(job, token, lockRetryMs + Math.random() * lockRetryMs);
     }
@@ -143,17 +135,7 @@ export function startFlowWorker(options: FlowWorkerOptions): FlowWorker {
     try {
       for (let i = 0; i < data.parallelism; i++) {
         readers.push(
-          await openFlowReader({
-            redis,
-            prefix,
-            config,
-            flowName: data.name,
-            spec,
-            registry,
-            build: (s) => buildJobFlow(server, { ...data, flow: s }, registry, i),
-            instance: i,
-            fence: lock,
-          }),
+          await openFlowReader({ redis, prefix, plan: plan.flow, build: plan.instance, instance: i, fence: lock }),
         );
       }
     } catch (error) {
@@ -161,7 +143,7 @@ export function startFlowWorker(options: FlowWorkerOptions): FlowWorker {
       await lock?.release();
       throw error;
     }
-    flows = readers.map((r) => r.flow);
+    const flows = readers.map((r) => r.flow);
     const releaseAll = async () => {
       await Promise.all(readers.map((r) => r.lease.release()));
       await lock?.release();

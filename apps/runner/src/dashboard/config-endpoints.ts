@@ -1,5 +1,6 @@
 import type { ConnectorRegistry, EndpointSpec, FerryConfig } from '@ferry/core';
-import { edgeName, endpointOptions } from '../jobs/flow-builder.js';
+import { edgeName } from '../jobs/flow-builder.js';
+import { endpointOptions } from '../jobs/flow-endpoints.js';
 import type { EndpointDepth, FlowInfo } from './dashboard-snapshot.js';
 
 type Role = EndpointDepth['roles'][number]['role'];

@@ -9,7 +9,8 @@ import {
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createRegistry } from '../connectors.js';
-import { buildFlow, endpointOptions, validateConfig } from './flow-builder.js';
+import { buildFlow, buildPlanned, planFlow, validateConfig } from './flow-builder.js';
+import { endpointOptions } from './flow-endpoints.js';
 
 /** A connector that records the options it was built with and checks `stream` eagerly, as real ones do. */
 function fakeConnector(
@@ -131,6 +132,54 @@ describe('buildFlow', () => {
     expect(() => buildFlow(s2q, 'f', createRegistry([fakeConnector()]))).toThrow(
       /^\[ferry\] flow "f": unknown connection kind "rabbitmq": expected one of redis-stream \(a plug-in adds others/,
     );
+  });
+});
+
+describe('planFlow and buildPlanned', () => {
+  /** The fake, whose group readers are named by a `consumer` option unless the source names one. */
+  const namingConnector = () => {
+    const connector = fakeConnector();
+    return {
+      ...connector,
+      describeEndpoint: (role: string, options: unknown) => ({
+        what: 'stream',
+        name: String((options as { stream?: unknown }).stream),
+        singleReader: false,
+        ...(role === 'source' && (options as { consumer?: unknown }).consumer === undefined
+          ? { readerOption: 'consumer' }
+          : {}),
+      }),
+    };
+  };
+
+  it('resolves and checks a flow once; each pump is built from the plan under its reader name', () => {
+    const connector = namingConnector();
+    const plan = planFlow(s2s, 'demo', createRegistry([connector]));
+    expect(plan.edge.name).toBe('S2S');
+    expect(plan.reading).toMatchObject({ singleReader: false, readerOption: 'consumer' });
+    expect(connector.built.map((b) => b.role)).toEqual(['source', 'sink']);
+    const first = buildPlanned(plan, 'ferry:demo:0');
+    const second = buildPlanned(plan, 'ferry:demo:1');
+    expect((first.spec.source as { consumer?: string }).consumer).toBe('ferry:demo:0');
+    expect((second.spec.source as { consumer?: string }).consumer).toBe('ferry:demo:1');
+    expect((plan.spec.source as { consumer?: string }).consumer).toBeUndefined();
+    expect(connector.built.slice(2).map((b) => [b.role, (b.options as { consumer?: string }).consumer])).toEqual([
+      ['source', 'ferry:demo:0'],
+      ['sink', undefined],
+      ['source', 'ferry:demo:1'],
+      ['sink', undefined],
+    ]);
+    expect(buildPlanned(plan).spec).toBe(plan.spec);
+  });
+
+  it('refuses what buildFlow refuses, with the same message', () => {
+    const bad = config({
+      connections: { default: { kind: 'redis-stream', url: 'redis://h' } },
+      flows: { f: { source: { stream: 'a' }, sink: { streem: 'b' } } },
+    });
+    const registry = createRegistry([namingConnector()]);
+    expect(() => planFlow(bad, 'f', registry)).toThrow(/^\[ferry\] flow "f", sink: \[fake\] invalid options:/);
+    expect(() => planFlow(s2s, 'nope', registry)).toThrow(/no flow named "nope"/);
   });
 });
 

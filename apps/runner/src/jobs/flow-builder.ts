@@ -1,18 +1,26 @@
 import {
-  ConfigError,
   type ConnectorRegistry,
   describeError,
   type Edge,
   type EndpointDescription,
-  type EndpointRole,
   type EndpointSpec,
   type FerryConfig,
   type FlowSpec,
   getFlow,
   type Sink,
   type Source,
-  sameTarget,
 } from '@ferry/core';
+import {
+  circularTarget,
+  createEndpoint,
+  endpointOptions,
+  type FlowEndpoints,
+  type FlowRole,
+  type ResolvedEndpoint,
+  resolveEndpoint,
+  resolveRole,
+  within,
+} from './flow-endpoints.js';
 
 /** A flow ready to run: its source and sink are built (options checked) but not opened. */
 export interface BuiltFlow {
@@ -25,43 +33,22 @@ export interface BuiltFlow {
   readonly spec: FlowSpec;
 }
 
-type Role = 'source' | 'sink' | 'deadLetter';
-
-const roleWords: Record<Role, string> = { source: 'source', sink: 'sink', deadLetter: 'dead-letter sink' };
-
 /**
- * A connector's options: the named connection without its kind, the endpoint's
- * keys without the connection reference, and the connection's name for messages.
+ * A flow resolved once and checked as `buildFlow` checks it (its edge, each
+ * endpoint's options accepted by its connector, the sink not its source):
+ * each of its pumps is built from it (`buildPlanned`) without reading the
+ * config again.
  */
-export function endpointOptions(config: FerryConfig, endpoint: EndpointSpec): { kind: string; options: object } {
-  const connection = config.connections[endpoint.connection];
-  if (connection === undefined) {
-    throw new ConfigError(`[ferry] no connection named "${endpoint.connection}"`);
-  }
-  const { kind, ...connectionKeys } = connection;
-  const { connection: connectionName, ...endpointKeys } = endpoint;
-  return { kind, options: { ...connectionKeys, ...endpointKeys, connectionName } };
-}
-
-/**
- * What an endpoint names (stream, queue, collection, table…), how it is read
- * (one reader or competing ones), as its connector tells from the merged
- * options; throws when they are not valid.
- */
-export function describeEndpointOf(
-  config: FerryConfig,
-  endpoint: EndpointSpec,
-  role: EndpointRole,
-  registry: ConnectorRegistry,
-): EndpointDescription {
-  const { kind, options } = endpointOptions(config, endpoint);
-  return registry.get(kind).describeEndpoint(role, options);
-}
-
-/** Names the flow (and the role) in a problem; drops the inner `[ferry]` so it is said once. */
-function within(where: string, error: unknown): ConfigError {
-  const message = describeError(error).replace(/^\[ferry\] /, '');
-  return new ConfigError(`[ferry] ${where}: ${message}`, { cause: error });
+export interface FlowPlan {
+  readonly name: string;
+  /** The spec as configured, before a reader's name is filled in. */
+  readonly spec: FlowSpec;
+  readonly edge: Edge;
+  readonly source: ResolvedEndpoint;
+  readonly sink: ResolvedEndpoint;
+  readonly deadLetter?: ResolvedEndpoint;
+  /** How the source is read: one reader at a time, or competing ones (and the option that names each). */
+  readonly reading: EndpointDescription;
 }
 
 function kindOf(config: FerryConfig, endpoint: EndpointSpec): string {
@@ -87,45 +74,37 @@ export function edgeName(config: FerryConfig, flow: FlowSpec, registry: Connecto
   }
 }
 
-function build(config: FerryConfig, flowName: string, flow: FlowSpec, role: Role, registry: ConnectorRegistry) {
-  const endpoint = flow[role];
-  if (endpoint === undefined) throw new ConfigError(`[ferry] flow "${flowName}" has no ${roleWords[role]}`);
-  try {
-    const { kind, options } = endpointOptions(config, endpoint);
-    const connector = registry.get(kind);
-    return role === 'source' ? connector.createSource(options) : connector.createSink(options);
-  } catch (error) {
-    throw within(`flow "${flowName}", ${roleWords[role]}`, error);
-  }
+function build(config: FerryConfig, flowName: string, flow: FlowSpec, role: FlowRole, registry: ConnectorRegistry) {
+  return createEndpoint(flowName, role, resolveRole(config, flowName, flow, role, registry));
 }
 
-/**
- * A sink or dead-letter sink that writes where the flow reads (the same
- * stream, queue, collection or table on the same server, as the connectors
- * tell from the options): the flow would move its own records in a circle.
- * Call it once the endpoints built, so that their options are valid.
- */
-function circularTarget(config: FerryConfig, flowName: string, flow: FlowSpec, registry: ConnectorRegistry) {
-  const source = endpointOptions(config, flow.source);
-  const connector = registry.get(source.kind);
-  if (connector.target === undefined) return undefined;
-  const from = connector.target('source', source.options);
-  for (const role of ['sink', 'deadLetter'] as const) {
-    const endpoint = flow[role];
-    if (endpoint === undefined) continue;
-    const to = endpointOptions(config, endpoint);
-    if (to.kind !== source.kind || from === undefined || !sameTarget(from, connector.target('sink', to.options))) {
-      continue;
-    }
-    const connections =
-      endpoint.connection === flow.source.connection
-        ? `connection "${endpoint.connection}"`
-        : `connections "${flow.source.connection}" and "${endpoint.connection}", one server`;
-    return new ConfigError(
-      `[ferry] flow "${flowName}": its ${roleWords[role]} is its source, ${from.name} on ${from.server} (${connections}); it would move its own records in a circle: write to another ${from.name.split(' ')[0]}`,
-    );
-  }
-  return undefined;
+/** The endpoints of a flow of the config, resolved, with the flow they build: the checks of `buildFlow`, in its order. */
+function resolveFlow(config: FerryConfig, flowName: string, registry: ConnectorRegistry) {
+  const spec = getFlow(config, flowName);
+  const edge = edgeOf(config, flowName, spec, registry);
+  const at = (role: FlowRole) => {
+    const endpoint = resolveRole(config, flowName, spec, role, registry);
+    return { endpoint, built: createEndpoint(flowName, role, endpoint) };
+  };
+  const source = at('source');
+  const sink = at('sink');
+  const deadLetter = spec.deadLetter === undefined ? undefined : at('deadLetter');
+  const endpoints: FlowEndpoints = {
+    source: source.endpoint,
+    sink: sink.endpoint,
+    ...(deadLetter === undefined ? {} : { deadLetter: deadLetter.endpoint }),
+  };
+  const circular = circularTarget(flowName, spec, endpoints);
+  if (circular !== undefined) throw circular;
+  const flow: BuiltFlow = {
+    name: flowName,
+    edge,
+    source: source.built as Source,
+    sink: sink.built as Sink,
+    deadLetter: deadLetter?.built as Sink | undefined,
+    spec,
+  };
+  return { spec, edge, endpoints, flow };
 }
 
 /**
@@ -135,15 +114,40 @@ function circularTarget(config: FerryConfig, flowName: string, flow: FlowSpec, r
  * Nothing is opened.
  */
 export function buildFlow(config: FerryConfig, flowName: string, registry: ConnectorRegistry): BuiltFlow {
-  const spec = getFlow(config, flowName);
-  const edge = edgeOf(config, flowName, spec, registry);
-  const source = build(config, flowName, spec, 'source', registry) as Source;
-  const sink = build(config, flowName, spec, 'sink', registry) as Sink;
-  const deadLetter =
-    spec.deadLetter === undefined ? undefined : (build(config, flowName, spec, 'deadLetter', registry) as Sink);
-  const circular = circularTarget(config, flowName, spec, registry);
-  if (circular !== undefined) throw circular;
-  return { name: flowName, edge, source, sink, deadLetter, spec };
+  return resolveFlow(config, flowName, registry).flow;
+}
+
+/** The flow resolved and checked as `buildFlow` does, for its pumps to be built from: see `FlowPlan`. */
+export function planFlow(config: FerryConfig, flowName: string, registry: ConnectorRegistry): FlowPlan {
+  const { spec, edge, endpoints } = resolveFlow(config, flowName, registry);
+  let reading: EndpointDescription;
+  try {
+    reading = endpoints.source.connector.describeEndpoint('source', endpoints.source.options);
+  } catch (error) {
+    throw within(`flow "${flowName}", source`, error);
+  }
+  return { name: flowName, spec, edge, ...endpoints, reading };
+}
+
+/**
+ * One pump's flow, built from the plan: its source read under `reader` when
+ * its connector names its competing readers (a Redis group's consumer given
+ * none), so that a restart of this reader reads its own pending entries first.
+ */
+export function buildPlanned(plan: FlowPlan, reader?: string): BuiltFlow {
+  const option = reader === undefined ? undefined : plan.reading.readerOption;
+  const named = (endpoint: ResolvedEndpoint) => ({ ...endpoint, options: { ...endpoint.options, [option!]: reader } });
+  const source = option === undefined ? plan.source : named(plan.source);
+  const spec = option === undefined ? plan.spec : { ...plan.spec, source: { ...plan.spec.source, [option]: reader } };
+  return {
+    name: plan.name,
+    edge: plan.edge,
+    source: createEndpoint(plan.name, 'source', source) as Source,
+    sink: createEndpoint(plan.name, 'sink', plan.sink) as Sink,
+    deadLetter:
+      plan.deadLetter === undefined ? undefined : (createEndpoint(plan.name, 'deadLetter', plan.deadLetter) as Sink),
+    spec,
+  };
 }
 
 export interface FlowCheck {
@@ -180,7 +184,11 @@ export function validateConfig(config: FerryConfig, registry: ConnectorRegistry)
       }
     }
     if (problems.length === 0) {
-      const circular = circularTarget(config, name, flow, registry);
+      const circular = circularTarget(name, flow, {
+        source: resolveEndpoint(config, flow.source, registry),
+        sink: resolveEndpoint(config, flow.sink, registry),
+        ...(flow.deadLetter === undefined ? {} : { deadLetter: resolveEndpoint(config, flow.deadLetter, registry) }),
+      });
       if (circular !== undefined) problems.push(circular.message);
     }
     return edge === undefined ? { name, problems } : { name, edge, problems };

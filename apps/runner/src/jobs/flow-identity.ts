@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ConnectorRegistry, EndpointSpec, FerryConfig, FlowSpec } from '@ferry/core';
-import { describeEndpointOf, endpointOptions } from './flow-builder.js';
+import type { FlowPlan } from './flow-builder.js';
+import { describeEndpointOf, type ResolvedEndpoint, resolveEndpoint } from './flow-endpoints.js';
 
 /** Endpoint keys that name what is read or written on a server, in a fixed order. */
 const targetKeys = ['database', 'db', 'stream', 'queue', 'exchange', 'routingKey', 'collection', 'table'] as const;
@@ -37,16 +38,21 @@ export function endpointIdentity(
   role: 'source' | 'sink',
   registry: ConnectorRegistry,
 ): string {
-  const { kind, options } = endpointOptions(config, endpoint);
+  return identityOf(resolveEndpoint(config, endpoint, registry), role);
+}
+
+/** `endpointIdentity` of an endpoint already resolved. */
+export function identityOf(endpoint: ResolvedEndpoint, role: 'source' | 'sink'): string {
+  const { connector, options } = endpoint;
   const o = options as Record<string, unknown>;
-  const target = registry.get(kind).target?.(role, options);
-  const parts = [kind];
+  const target = connector.target?.(role, options);
+  const parts = [connector.kind];
   if (target !== undefined) parts.push(target.server, target.name);
   else {
     parts.push(serverOf(o.url));
     for (const key of targetKeys) if (o[key] !== undefined) parts.push(`${key}=${String(o[key])}`);
   }
-  const group = role === 'source' ? registry.get(kind).describeEndpoint('source', options).readerGroup : undefined;
+  const group = role === 'source' ? connector.describeEndpoint('source', options).readerGroup : undefined;
   if (group !== undefined) parts.push(`group=${group}`);
   return parts.join(' ');
 }
@@ -66,6 +72,11 @@ export function flowIdentity(
     source: endpointIdentity(config, flow.source, 'source', registry),
     sink: endpointIdentity(config, flow.sink, 'sink', registry),
   };
+}
+
+/** The identities of a planned flow's source and sink. */
+export function planIdentity(plan: FlowPlan): { source: string; sink: string } {
+  return { source: identityOf(plan.source, 'source'), sink: identityOf(plan.sink, 'sink') };
 }
 
 /**

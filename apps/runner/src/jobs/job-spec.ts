@@ -1,20 +1,8 @@
-import {
-  ConfigError,
-  type ConnectorRegistry,
-  type FerryConfig,
-  FerryError,
-  type FlowSpec,
-  formatIssues,
-  getFlow,
-  parseFlow,
-  type Sink,
-  withFree,
-} from '@ferry/core';
+import { ConfigError, type ConnectorRegistry, FerryError, type FlowSpec, formatIssues, parseFlow } from '@ferry/core';
 import { z } from 'zod';
 import { s2sDictSchema, s2sFlow } from '../http/s2s.js';
 import type { ServerConfig } from '../server-config.js';
-import { type BuiltFlow, buildFlow, describeEndpointOf, endpointOptions } from './flow-builder.js';
-import { digest, serverOf, withReader } from './flow-identity.js';
+import { planJob } from './job-plan.js';
 
 /**
  * What a job carries: a flow spec whose endpoints name connections (never
@@ -74,80 +62,21 @@ function parseParallelism(value: unknown, where: string): number {
   return result.data;
 }
 
-/** True when the source allows one reader at a time (a range, a checkpointed cursor), as its connector says. */
-export function isSingleReader(config: FerryConfig, flow: FlowSpec, registry: ConnectorRegistry): boolean {
-  return describeEndpointOf(config, flow.source, 'source', registry).singleReader;
-}
-
-/**
- * The lock key of a single-reader source: its kind and a digest (no server
- * address or name reaches a key in clear) of the server and the stream,
- * queue, collection or table, as the connector's `target` names them, so
- * that `localhost` and 127.0.0.1 are one lock; a connector without `target`
- * is locked by its URL's server and what `describeEndpoint` names.
- */
-export function sourceLockName(config: FerryConfig, flow: FlowSpec, registry: ConnectorRegistry): string {
-  const { kind, options } = endpointOptions(config, flow.source);
-  const connector = registry.get(kind);
-  const target = connector.target?.('source', options);
-  if (target !== undefined) return `${kind}:${digest(`${target.server}\n${target.name}`)}`;
-  const { name, database } = connector.describeEndpoint('source', options);
-  const server = serverOf((options as { url?: unknown }).url);
-  return `${kind}:${digest(`${server}\n${database ?? ''}\n${name}`)}`;
-}
-
-/** Builds the job's flow (connections resolved, connectors' options checked), without opening anything. */
-export function flowOfJob(server: ServerConfig, data: FlowJobData): { config: FerryConfig; spec: FlowSpec } {
-  const spec = data.flow ?? getFlow(server.config, data.name);
-  return { config: { ...server.config, flows: { ...server.config.flows, [data.name]: spec } }, spec };
-}
-
-export function buildJobFlow(
-  server: ServerConfig,
-  data: FlowJobData,
-  registry: ConnectorRegistry,
-  instance = 0,
-): BuiltFlow {
-  const { config, spec } = flowOfJob(server, data);
-  let flowSpec = spec;
-  // Competing readers that need names of their own (a Redis group's consumers): the worker
-  // gives each a leased stable one (see openFlowReader); this one only serves a check.
-  if (data.parallelism > 1) flowSpec = withReader(config, spec, `ferry:${data.name}:check-${instance}`, registry);
-  const built = buildFlow({ ...config, flows: { ...config.flows, [data.name]: flowSpec } }, data.name, registry);
-  if (data.fullRule !== 'original') return built;
-  return { ...built, sink: originalFullRule(built.sink, built.spec.batchSize) };
-}
-
-/**
- * The original QManager's `_is_q_available`: room only when length + batch < max, and then a whole batch.
- * Every other member is the sink's own (core's withFree), so that what a source
- * recognises in it, such as the target of a same-server move, still applies.
- */
-export function originalFullRule(sink: Sink, batchSize: number): Sink {
-  return withFree(sink, async () => {
-    const room = await sink.free();
-    return room > batchSize ? room : 0;
-  });
-}
-
-/** Checks a job the way the worker will build it: schema, connections, edge, connector options. */
+/** Checks a job the way the worker will plan it: schema, connections, edge, connector options, parallelism. */
 export function checkJob(server: ServerConfig, data: FlowJobData, registry: ConnectorRegistry): void {
-  const { config, spec } = flowOfJob(server, data);
-  // Built as written first, so that a bad option is told with its flow and role.
-  buildFlow(config, data.name, registry);
-  const source = describeEndpointOf(config, spec.source, 'source', registry);
+  const { flow } = planJob(server, data, registry);
+  const source = flow.reading;
   if (data.parallelism > 1 && source.singleReader) {
-    const mode = (spec.source as { mode?: unknown }).mode;
+    const mode = (flow.spec.source as { mode?: unknown }).mode;
     throw new BadRequestError(
       `[ferry] invalid flow "${data.name}":\n  - parallelism: the source ${source.what} "${source.name}"${mode === undefined ? '' : ` in ${String(mode)} mode`} is read by one reader at a time (got ${data.parallelism}); use a source that allows competing readers (a consumer group, a queue)`,
     );
   }
-  if (data.parallelism > 1 && spec.maxBatches !== undefined) {
+  if (data.parallelism > 1 && flow.spec.maxBatches !== undefined) {
     throw new BadRequestError(
-      `[ferry] invalid flow "${data.name}":\n  - parallelism: cannot be combined with maxBatches (got parallelism ${data.parallelism}, maxBatches ${spec.maxBatches})`,
+      `[ferry] invalid flow "${data.name}":\n  - parallelism: cannot be combined with maxBatches (got parallelism ${data.parallelism}, maxBatches ${flow.spec.maxBatches})`,
     );
   }
-  buildJobFlow(server, data, registry);
 }
 
 /**

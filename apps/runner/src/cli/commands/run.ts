@@ -1,13 +1,13 @@
 import { parseArgs } from 'node:util';
-import { type ConnectorDefinition, type ConnectorRegistry, getFlow, type PumpResult } from '@ferry/core';
+import type { ConnectorDefinition, ConnectorRegistry, FerryConfig, PumpResult } from '@ferry/core';
 import { type FlowReader, openFlowReader } from '../../control/flow-reader.js';
 import { connectControl } from '../../control/index.js';
-import { type BuiltFlow, buildFlow } from '../../jobs/flow-builder.js';
+import { type BuiltFlow, buildPlanned, type FlowPlan, planFlow } from '../../jobs/flow-builder.js';
 import { runFlow } from '../../jobs/run-flow.js';
 import { defaultQueuePrefix } from '../../server-config.js';
 import { type CliIo, type CommandHandler, exitCodes } from '../command.js';
 import { createProgressReporter, formatResult } from '../progress.js';
-import { type RunFlagValues, type RunTarget, resolveRunTarget, runFlags } from '../run-args.js';
+import { type RunFlagValues, resolveRunTarget, runFlags } from '../run-args.js';
 
 /**
  * A connector's URL schemes, shortened where one extends another:
@@ -99,22 +99,13 @@ function stopOnSignals(io: CliIo, controller: AbortController): () => void {
  * crash does not write it twice where the sink can tell; without one,
  * at-least-once. The reader's name is leased there; losing it stops the flow.
  */
-async function openReader(target: RunTarget, controller: AbortController) {
-  const { config, flowName, registry } = target;
+async function openReader(config: FerryConfig, plan: FlowPlan, controller: AbortController) {
   const control = config.control?.url;
   if (control === undefined) return undefined;
   const redis = await connectControl(control);
   let reader: FlowReader;
   try {
-    reader = await openFlowReader({
-      redis,
-      prefix: config.control?.prefix ?? defaultQueuePrefix,
-      config,
-      flowName,
-      spec: getFlow(config, flowName),
-      registry,
-      build: (spec) => buildFlow({ ...config, flows: { ...config.flows, [flowName]: spec } }, flowName, registry),
-    });
+    reader = await openFlowReader({ redis, prefix: config.control?.prefix ?? defaultQueuePrefix, plan });
   } catch (error) {
     redis.disconnect();
     throw error;
@@ -152,16 +143,17 @@ export const runCommand: CommandHandler = async (args, io, connectors) => {
     return exitCodes.ok;
   }
   const target = await resolveRunTarget(positionals, flags, io.env, connectors);
-  // Built once without a control store, to refuse a bad flow before connecting anywhere.
-  let flow = buildFlow(target.config, target.flowName, target.registry);
+  // Planned before connecting anywhere, so that a bad flow is refused first.
+  const plan = planFlow(target.config, target.flowName, target.registry);
+  let flow: BuiltFlow;
 
   const controller = new AbortController();
   const removeSignals = stopOnSignals(io, controller);
   let result: PumpResult;
   let opened: Awaited<ReturnType<typeof openReader>>;
   try {
-    opened = await openReader(target, controller);
-    flow = opened?.reader.flow ?? flow;
+    opened = await openReader(target.config, plan, controller);
+    flow = opened?.reader.flow ?? buildPlanned(plan);
     result = await runInForeground(flow, opened?.reader, io, controller.signal);
   } finally {
     removeSignals();
