@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { sessionCookie, tokenMatches } from '../http/auth.js';
-import { refuseUi, sessionCookieHeader } from '../http/login-page.js';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { registerEvents } from './dashboard-events.js';
+import { registerLogin } from './dashboard-login.js';
 import type { DashboardMonitor } from './dashboard-monitor.js';
 
 export interface DashboardOptions {
@@ -71,7 +71,6 @@ function readUi(dir: string): Map<string, StaticFile> {
 export async function registerDashboard(app: FastifyInstance, options: DashboardOptions): Promise<void> {
   const { monitor, token } = options;
   const files = readUi(options.uiDir ?? defaultUiDir);
-  const streams = new Set<FastifyReply['raw']>();
 
   const page = (reply: FastifyReply) => {
     const index = files.get('index.html');
@@ -88,68 +87,8 @@ export async function registerDashboard(app: FastifyInstance, options: Dashboard
       .send(index.body);
   };
 
-  // `/ui?token=…`: the token becomes the session cookie and leaves the address bar.
-  const entry = async (request: FastifyRequest, reply: FastifyReply) => {
-    const given = (request.query as { token?: unknown }).token;
-    if (typeof given !== 'string') return page(reply);
-    if (token !== undefined) {
-      if (!tokenMatches(given, token)) return refuseUi(request, reply, 'wrong token');
-      reply.header('set-cookie', sessionCookieHeader(token));
-    }
-    return reply.code(303).header('location', '/ui/').send();
-  };
-  app.get('/ui', entry);
-  app.get('/ui/', entry);
-
-  await app.register(async (scope) => {
-    // The login form posts urlencoded: parsed here only, so that no other route accepts a form.
-    scope.addContentTypeParser(
-      'application/x-www-form-urlencoded',
-      { parseAs: 'string', bodyLimit: 4096 },
-      (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(String(body)))),
-    );
-    scope.post('/ui/login', async (request, reply) => {
-      const given = (request.body as { token?: unknown } | undefined)?.token;
-      if (token === undefined) return reply.code(303).header('location', '/ui/').send();
-      if (typeof given !== 'string' || !tokenMatches(given, token)) return refuseUi(request, reply, 'wrong token');
-      return reply.code(303).header('set-cookie', sessionCookieHeader(token)).header('location', '/ui/').send();
-    });
-  });
-
-  app.post('/ui/logout', async (_request, reply) =>
-    reply
-      .code(303)
-      .header('set-cookie', `${sessionCookie}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`)
-      .header('location', '/ui/')
-      .send(),
-  );
-
-  app.get('/ui/snapshot', async () => monitor.snapshot());
-
-  app.get('/ui/events', (request, reply) => {
-    reply.hijack();
-    const raw = reply.raw;
-    raw.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
-      // Proxies that buffer (nginx) would hold the events back.
-      'x-accel-buffering': 'no',
-    });
-    raw.write('retry: 2000\n\n');
-    streams.add(raw);
-    const unsubscribe = monitor.subscribe((_snapshot, json) => {
-      raw.write(`event: snapshot\ndata: ${json}\n\n`);
-    });
-    const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
-    const end = () => {
-      clearInterval(heartbeat);
-      unsubscribe();
-      streams.delete(raw);
-    };
-    request.raw.on('close', end);
-    raw.on('close', end);
-  });
+  await registerLogin(app, token, page);
+  registerEvents(app, monitor);
 
   app.get('/ui/*', async (request, reply) => {
     const rel = (request.params as { '*': string })['*'];
@@ -162,14 +101,5 @@ export async function registerDashboard(app: FastifyInstance, options: Dashboard
       .header('x-content-type-options', 'nosniff')
       .type(file.type)
       .send(file.body);
-  });
-
-  // Open event streams would keep the server from closing: end them first.
-  app.addHook('preClose', async () => {
-    for (const raw of streams) raw.end();
-    streams.clear();
-  });
-  app.addHook('onClose', async () => {
-    await monitor.close();
   });
 }
