@@ -1,16 +1,17 @@
-import { type ConnectorRegistry, formatIssues } from '@ferry/core';
+import type { ConnectorRegistry } from '@ferry/core';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import type { ControlStore } from '../control/index.js';
-import { type JobState, type JobStore, jobStates } from '../control/jobs.js';
+import type { JobStore } from '../control/jobs.js';
 import { collectMetrics } from '../control/metrics.js';
 import { registerDashboard } from '../dashboard/dashboard.js';
 import { createDashboardMonitor, type DashboardMonitorOptions } from '../dashboard/dashboard-monitor.js';
 import { edgeInfos, systemInfos } from '../dashboard/systems.js';
-import { BadRequestError, flowRequest, s2sRequest } from '../jobs/job-spec.js';
+import { BadRequestError } from '../jobs/job-spec.js';
 import type { ServerConfig } from '../server-config.js';
 import { createAuthHook } from './api-auth.js';
+import { registerJobRoutes } from './job-routes.js';
 import { openApiDocument } from './openapi.js';
+import { registerScheduleRoutes } from './schedule-routes.js';
 
 export interface ApiOptions {
   readonly store: JobStore;
@@ -30,23 +31,6 @@ export interface ApiOptions {
         readonly uiDir?: string;
       });
 }
-
-const scheduleSchema = z
-  .strictObject({
-    id: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'expected 1 to 100 letters, digits, _ . : -'),
-    every: z
-      .number()
-      .positive()
-      .max(366 * 24 * 3600)
-      .optional(),
-    cron: z.string().min(9).max(200).optional(),
-    flow: z.union([z.string().min(1), z.looseObject({})]),
-    parallelism: z.int().min(1).max(64).optional(),
-  })
-  .refine((s) => (s.every === undefined) !== (s.cron === undefined), {
-    message: 'give exactly one of every (seconds) and cron (a cron pattern)',
-    path: ['every'],
-  });
 
 /** The HTTP API: `/s2s/` for the original callers, flows, jobs, schedules, metrics. */
 export function createApi(options: ApiOptions): FastifyInstance {
@@ -76,82 +60,8 @@ export function createApi(options: ApiOptions): FastifyInstance {
     return { status: ok ? 'ok' : 'degraded', controlStore: ok ? 'up' : 'down', version: options.version };
   });
 
-  // The original endpoint: the job id as plain text, as Flask returned the Celery task id.
-  const s2s = async (request: { body: unknown }, reply: { type(t: string): unknown }) => {
-    const id = await store.submit(s2sRequest(request.body, server, registry));
-    reply.type('text/plain; charset=utf-8');
-    return id;
-  };
-  app.post('/s2s/', s2s);
-  app.post('/s2s', s2s);
-
-  app.post('/flows', async (request, reply) => {
-    const id = await store.submit(flowRequest(request.body, server, registry));
-    return reply.code(202).send({ id });
-  });
-
-  app.get('/jobs', async (request) => {
-    const { state, limit } = request.query as { state?: string; limit?: string };
-    if (state !== undefined && !(jobStates as readonly string[]).includes(state)) {
-      throw new BadRequestError(
-        `[ferry] invalid query:\n  - state: expected one of ${jobStates.join(', ')} (got ${JSON.stringify(state)})`,
-      );
-    }
-    const n = limit === undefined ? 100 : Number(limit);
-    if (!Number.isInteger(n) || n < 1 || n > 1000) {
-      throw new BadRequestError(
-        `[ferry] invalid query:\n  - limit: expected an integer from 1 to 1000 (got ${JSON.stringify(limit)})`,
-      );
-    }
-    return { jobs: await store.list(state as JobState | undefined, n) };
-  });
-
-  app.get('/jobs/:id', async (request, reply) => {
-    const { id } = request.params as { id: string };
-    const job = await store.get(id);
-    if (job === undefined) return reply.code(404).send({ error: `no job ${JSON.stringify(id)}` });
-    return job;
-  });
-
-  app.post('/jobs/:id/cancel', async (request, reply) => {
-    const { id } = request.params as { id: string };
-    const state = await store.cancel(id);
-    if (state === undefined) return reply.code(404).send({ error: `no job ${JSON.stringify(id)}` });
-    return reply.code(202).send({ id, state });
-  });
-
-  app.post('/schedules', async (request, reply) => {
-    const parsed = scheduleSchema.safeParse(request.body);
-    if (!parsed.success)
-      throw new BadRequestError(`[ferry] invalid schedule:\n${formatIssues(parsed.error.issues, request.body)}`);
-    const { id, every, cron, flow, parallelism } = parsed.data;
-    const body =
-      typeof flow === 'string'
-        ? { flow, ...(parallelism === undefined ? {} : { parallelism }) }
-        : { ...flow, ...(parallelism === undefined ? {} : { parallelism }) };
-    const data = flowRequest(body, server, registry);
-    try {
-      await store.schedule({
-        id,
-        ...(every === undefined ? {} : { everySeconds: every }),
-        ...(cron === undefined ? {} : { cron }),
-        data,
-      });
-    } catch (error) {
-      throw new BadRequestError(
-        `[ferry] invalid schedule:\n  - cron: ${(error as Error).message} (got ${JSON.stringify(cron)})`,
-      );
-    }
-    return reply.code(201).send({ id });
-  });
-
-  app.get('/schedules', async () => ({ schedules: await store.schedules() }));
-
-  app.delete('/schedules/:id', async (request, reply) => {
-    const { id } = request.params as { id: string };
-    if (!(await store.removeSchedule(id))) return reply.code(404).send({ error: `no schedule ${JSON.stringify(id)}` });
-    return reply.code(204).send();
-  });
+  registerJobRoutes(app, store, server, registry);
+  registerScheduleRoutes(app, store, server, registry);
 
   app.get('/edges', async () => ({ edges: edgeInfos(registry), systems: systemInfos(registry) }));
 
