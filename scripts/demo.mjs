@@ -41,7 +41,7 @@ const before = await lengths('before:');
 
 const run = spawnSync(
   process.execPath,
-  ['apps/runner/dist/cli.js', 'run', 'examples/ferry.yaml', 's2s-demo', ...process.argv.slice(2)],
+  ['apps/runner/dist/cli/cli.js', 'run', 'examples/ferry.yaml', 's2s-demo', ...process.argv.slice(2)],
   { cwd: root, stdio: 'inherit' },
 );
 

@@ -8,7 +8,7 @@ import { seedStream } from '@ferry/redis-stream/bench';
 import { Redis } from 'ioredis';
 import type { BenchCase, BenchContext, Timed } from './bench-case.js';
 
-const cli = fileURLToPath(new URL('../../apps/runner/dist/cli.js', import.meta.url));
+const cli = fileURLToPath(new URL('../../apps/runner/dist/cli/cli.js', import.meta.url));
 
 /** What the original Flask + Celery worker moved here with batch 1000, for the ≥ 3× target. */
 export const originalRate = 35_000;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-export const cliPath = join(repoRoot, 'apps/runner/dist/cli.js');
+export const cliPath = join(repoRoot, 'apps/runner/dist/cli/cli.js');
 export const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export interface CliRun {

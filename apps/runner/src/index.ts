@@ -1,3 +1,23 @@
+export { type CliIo, exitCodes } from './cli/command.js';
+export { formatError } from './cli/errors.js';
+export { main } from './cli/main.js';
+export {
+  createProgressReporter,
+  describeStop,
+  formatProgress,
+  formatResult,
+  type ProgressReporter,
+} from './cli/progress.js';
+export {
+  applyFlowOverrides,
+  inferKind,
+  oneOffConfigInput,
+  parseKeyValue,
+  type RunFlagValues,
+  type RunTarget,
+  resolveRunTarget,
+  UsageError,
+} from './cli/run-args.js';
 export {
   type Env,
   interpolateEnv,
@@ -18,25 +38,16 @@ export {
   legacyJournalKey,
 } from './control/journal.js';
 export { acquireReaderLease, type ReaderLease } from './control/reader-lease.js';
-export { type BuiltFlow, buildFlow, endpointOptions, type FlowCheck, validateConfig } from './flow-builder.js';
-export { endpointIdentity, flowIdentity, withReader } from './flow-identity.js';
-export { type CliIo, exitCodes, formatError, main } from './main.js';
+export {
+  type BuiltFlow,
+  buildFlow,
+  buildPlanned,
+  type FlowCheck,
+  type FlowPlan,
+  planFlow,
+  validateConfig,
+} from './jobs/flow-builder.js';
+export { endpointOptions } from './jobs/flow-endpoints.js';
+export { endpointIdentity, flowIdentity, withReader } from './jobs/flow-identity.js';
+export { type RunFlowOptions, runFlow } from './jobs/run-flow.js';
 export { loadPlugins } from './plugins.js';
-export {
-  createProgressReporter,
-  describeStop,
-  formatProgress,
-  formatResult,
-  type ProgressReporter,
-} from './progress.js';
-export {
-  applyFlowOverrides,
-  inferKind,
-  oneOffConfigInput,
-  parseKeyValue,
-  type RunFlagValues,
-  type RunTarget,
-  resolveRunTarget,
-  UsageError,
-} from './run-args.js';
-export { type RunFlowOptions, runFlow } from './run-flow.js';

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@ferry/core';
 import { describe, expect, it } from 'vitest';
+import { main } from './cli/main.js';
 import { loadConfig } from './config-file.js';
 import { createRegistry, installedConnectors } from './connectors.js';
-import { main } from './main.js';
 import { loadPlugins, pluginNames } from './plugins.js';
 
 /** A definition of kind `kind` and letter `letter`, as a module's text: no import, as a plug-in from anywhere. */

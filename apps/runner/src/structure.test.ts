@@ -23,7 +23,7 @@ const controlDrivers = ['ioredis', 'bullmq'];
 const controlKind = 'redis-stream';
 
 export interface SourceFile {
-  /** Relative to the runner's folder, with `/`: `src/api.ts`. */
+  /** Relative to the runner's folder, with `/`: `src/http/api.ts`. */
   readonly path: string;
   readonly text: string;
 }

@@ -1,9 +1,9 @@
-import type { BatchJournal, ConnectorRegistry, FerryConfig, FlowSpec } from '@ferry/core';
+import type { BatchJournal } from '@ferry/core';
 import type { Redis } from 'ioredis';
-import type { BuiltFlow } from '../flow-builder.js';
-import { digest, endpointIdentity, withReader } from '../flow-identity.js';
+import { type BuiltFlow, buildPlanned, type FlowPlan } from '../jobs/flow-builder.js';
+import { digest, identityOf } from '../jobs/flow-identity.js';
 import { controlKeys } from './index.js';
-import { createRedisJournal, journalPlace } from './journal.js';
+import { createRedisJournal, journalPlaceOf } from './journal.js';
 import { acquireReaderLease, type ReaderLease } from './reader-lease.js';
 import type { SourceLock } from './source-lock.js';
 
@@ -17,14 +17,10 @@ export interface FlowReader {
 export interface FlowReaderOptions {
   readonly redis: Redis;
   readonly prefix: string;
-  /** The config the flow is resolved in, and the flow's spec as configured. */
-  readonly config: FerryConfig;
-  readonly flowName: string;
-  readonly spec: FlowSpec;
-  /** The connectors, which say what each endpoint reads or writes (the journal note's place). */
-  readonly registry: ConnectorRegistry;
-  /** Builds the flow from its spec with the reader's name filled in. */
-  readonly build: (spec: FlowSpec) => BuiltFlow;
+  /** The flow, resolved and checked once: what the reader's name is leased for and its journal note is about. */
+  readonly plan: FlowPlan;
+  /** Builds the reader's flow from the plan under its leased name (default: `buildPlanned`). */
+  readonly build?: (reader: string) => BuiltFlow;
   /** Which of a job's pumps: only for finding a note an older ferry left. */
   readonly instance?: number;
   /** The source lock of a single-reader source, which the journal checks before each batch. */
@@ -39,17 +35,17 @@ export interface FlowReaderOptions {
  * predecessor left in doubt, whatever option or connection name changed.
  */
 export async function openFlowReader(options: FlowReaderOptions): Promise<FlowReader> {
-  const { redis, prefix, config, flowName, spec, registry } = options;
-  const source = digest(endpointIdentity(config, spec.source, 'source', registry));
+  const { redis, prefix, plan } = options;
+  const source = digest(identityOf(plan.source, 'source'));
   const lease = await acquireReaderLease(
     redis,
-    (slot) => controlKeys(prefix).reader(source, flowName, slot),
-    flowName,
+    (slot) => controlKeys(prefix).reader(source, plan.name, slot),
+    plan.name,
     options.leaseTtlMs,
   );
   try {
-    const flow = options.build(withReader(config, spec, lease.name, registry));
-    const place = journalPlace(prefix, config, flowName, spec, lease.name, registry, options.instance);
+    const flow = options.build === undefined ? buildPlanned(plan, lease.name) : options.build(lease.name);
+    const place = journalPlaceOf(prefix, plan, lease.name, options.instance);
     return { flow, journal: createRedisJournal(redis, place, options.fence), lease };
   } catch (error) {
     await lease.release();

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Job, type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { FlowJobData } from '../job-spec.js';
+import type { FlowJobData } from '../jobs/job-spec.js';
 import { controlKeys, queueName } from './index.js';
 
 /** The states a job is reported in; BullMQ's delayed and prioritized jobs are `waiting`. */

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { digest } from '../flow-identity.js';
+import { digest } from '../jobs/flow-identity.js';
 import { controlKeys } from './index.js';
 
 /** A batch in doubt as the journal keeps it, for `ferry doctor`. */

@@ -6,7 +6,7 @@ import { AbortedError, parseConfig } from '@ferry/core';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRegistry } from '../connectors.js';
-import { buildFlow } from '../flow-builder.js';
+import { planFlow } from '../jobs/flow-builder.js';
 import { openFlowReader } from './flow-reader.js';
 import { createRedisJournal, type JournalPlace, journalPlace } from './journal.js';
 import { formatNotes, listJournalNotes } from './journal-notes.js';
@@ -178,16 +178,7 @@ describe('the notes ferry doctor lists', () => {
       flows: { f: { source: { stream: `${prefix}.in`, mode: 'group' }, sink: { stream: `${prefix}.out` } } },
     });
     const registry = createRegistry();
-    const open = () =>
-      openFlowReader({
-        redis,
-        prefix,
-        config,
-        flowName: 'f',
-        spec: config.flows.f!,
-        registry,
-        build: (spec) => buildFlow({ ...config, flows: { f: spec } }, 'f', registry),
-      });
+    const open = () => openFlowReader({ redis, prefix, plan: planFlow(config, 'f', registry) });
     const running = await open();
     const gone = await open();
     expect((gone.flow.spec.source as { consumer?: string }).consumer).toBe('ferry:f:1');

@@ -13,7 +13,8 @@ import {
   type ReaderNote,
 } from '@ferry/core';
 import type { Redis } from 'ioredis';
-import { digest, flowIdentity } from '../flow-identity.js';
+import type { FlowPlan } from '../jobs/flow-builder.js';
+import { digest, flowIdentity, planIdentity } from '../jobs/flow-identity.js';
 import { controlKeys } from './index.js';
 import type { SourceLock } from './source-lock.js';
 
@@ -55,7 +56,22 @@ export function journalPlace(
   registry: ConnectorRegistry,
   instance = 0,
 ): JournalPlace {
-  const identity = flowIdentity(config, spec, registry);
+  return placeOf(prefix, flowName, spec, flowIdentity(config, spec, registry), reader, instance);
+}
+
+/** `journalPlace` of a planned flow. */
+export function journalPlaceOf(prefix: string, plan: FlowPlan, reader: string, instance = 0): JournalPlace {
+  return placeOf(prefix, plan.name, plan.spec, planIdentity(plan), reader, instance);
+}
+
+function placeOf(
+  prefix: string,
+  flowName: string,
+  spec: FlowSpec,
+  identity: { source: string; sink: string },
+  reader: string,
+  instance: number,
+): JournalPlace {
   return {
     key: journalHashKey(prefix, identity),
     reader,

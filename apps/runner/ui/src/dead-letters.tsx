@@ -1,4 +1,4 @@
-import type { DeadLetterInfo } from '../../src/dashboard-snapshot.js';
+import type { DeadLetterInfo } from '../../src/dashboard/dashboard-snapshot.js';
 import { clock, count } from './format.js';
 
 /** Each flow's dead-letter target: how many records it holds, and the newest reasons where they can be read. */

@@ -1,4 +1,4 @@
-import type { EndpointDepth, SystemInfo } from '../../src/dashboard-snapshot.js';
+import type { EndpointDepth, SystemInfo } from '../../src/dashboard/dashboard-snapshot.js';
 import { LineChart } from './chart.js';
 import { count } from './format.js';
 

@@ -1,4 +1,4 @@
-import type { EdgeCell, SystemInfo } from '../../src/dashboard-snapshot.js';
+import type { EdgeCell, SystemInfo } from '../../src/dashboard/dashboard-snapshot.js';
 
 /**
  * Source systems down, sink systems across, as the server registered them;

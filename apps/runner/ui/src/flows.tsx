@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import type { FlowInfo } from '../../src/dashboard-snapshot.js';
+import type { FlowInfo } from '../../src/dashboard/dashboard-snapshot.js';
 import { type ApiAnswer, startFlow } from './api.js';
 
 interface FlowsProps {

@@ -1,7 +1,7 @@
-import { describeStop } from '../../src/format.js';
+import { describeStop } from '../../src/cli/format.js';
 
 // Counts and durations as the terminal shows them.
-export { formatCount as count, formatDuration as duration } from '../../src/format.js';
+export { formatCount as count, formatDuration as duration } from '../../src/cli/format.js';
 
 /** Records per second, short: "23.4k/s", "950/s". */
 export function rate(n: number): string {

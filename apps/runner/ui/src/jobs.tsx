@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import type { JobInfo } from '../../src/dashboard-snapshot.js';
+import type { JobInfo } from '../../src/dashboard/dashboard-snapshot.js';
 import { type ApiAnswer, cancelJob } from './api.js';
 import { LineChart } from './chart.js';
 import { clock, count, duration, rate, stopReason } from './format.js';

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { DashboardSnapshot } from '../../src/dashboard-snapshot.js';
+import type { DashboardSnapshot } from '../../src/dashboard/dashboard-snapshot.js';
 
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'signed-out';
 

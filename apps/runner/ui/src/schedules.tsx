@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import type { FlowInfo, ScheduleInfo } from '../../src/dashboard-snapshot.js';
+import type { FlowInfo, ScheduleInfo } from '../../src/dashboard/dashboard-snapshot.js';
 import { type ApiAnswer, removeSchedule, scheduleFlow } from './api.js';
 import { clock } from './format.js';
 
