@@ -16,7 +16,7 @@ import { runFlow } from '../jobs/run-flow.js';
 import type { ServerConfig } from '../server-config.js';
 import { type FlowReader, openFlowReader } from './flow-reader.js';
 import { type ControlStore, controlKeys, queueName, redisOptionsFromUrl } from './index.js';
-import { addFlowCounters, type FlowLabels, setBacklog } from './metrics.js';
+import { addFlowCounters, createBatchTally, type FlowLabels, setBacklog } from './metrics.js';
 import { acquireSourceLock } from './source-lock.js';
 
 export interface FlowWorkerOptions {
@@ -194,6 +194,7 @@ export function startFlowWorker(options: FlowWorkerOptions): FlowWorker {
       rate: 0,
     }));
     const reported = { records: 0, batches: 0, bytes: 0, deadLettered: 0, skippedFields: 0, errors: 0 };
+    const batchTally = createBatchTally();
     let warnedSkipped = false;
     let errors = 0;
     const lastErrors: (string | undefined)[] = flows.map(() => undefined);
@@ -243,6 +244,7 @@ export function startFlowWorker(options: FlowWorkerOptions): FlowWorker {
           Promise.all([
             job.updateProgress(progress),
             addFlowCounters(redis, prefix, labels, deltas),
+            batchTally.flush(redis, prefix, labels),
             backlogs.length > 0 ? setBacklog(redis, prefix, labels, Math.max(...backlogs)) : undefined,
           ]),
         )
@@ -275,6 +277,7 @@ export function startFlowWorker(options: FlowWorkerOptions): FlowWorker {
           runFlow(flow, {
             signal: controller.signal,
             onProgress: onProgress(i),
+            onBatch: batchTally.observe,
             journal: readers[i]!.journal,
           }),
         ),

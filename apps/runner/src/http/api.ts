@@ -3,13 +3,14 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ControlStore } from '../control/index.js';
 import { type JobState, type JobStore, jobStates } from '../control/jobs.js';
-import { collectMetrics } from '../control/metrics.js';
+import { readStoredMetrics } from '../control/metrics.js';
 import { registerDashboard } from '../dashboard/dashboard.js';
 import { createDashboardMonitor, type DashboardMonitorOptions } from '../dashboard/dashboard-monitor.js';
 import { edgeInfos, systemInfos } from '../dashboard/systems.js';
 import { BadRequestError, flowRequest, s2sRequest } from '../jobs/job-spec.js';
 import type { ServerConfig } from '../server-config.js';
 import { createAuthHook } from './api-auth.js';
+import { createMetricsRegistry } from './metrics-registry.js';
 import { openApiDocument } from './openapi.js';
 
 export interface ApiOptions {
@@ -164,10 +165,16 @@ export function createApi(options: ApiOptions): FastifyInstance {
     })),
   }));
 
+  const metrics = createMetricsRegistry({
+    stored: () => readStoredMetrics(options.redis, options.prefix),
+    jobs: async () => {
+      const [counts, cancelled] = await Promise.all([store.counts(), store.cancelledCount()]);
+      return { counts, cancelled };
+    },
+  });
   app.get('/metrics', async (_request, reply) => {
-    const [counts, cancelled] = await Promise.all([store.counts(), store.cancelledCount()]);
-    reply.type('text/plain; version=0.0.4; charset=utf-8');
-    return collectMetrics(options.redis, options.prefix, counts, cancelled);
+    const text = await metrics.metrics();
+    return reply.type(metrics.contentType).send(text);
   });
 
   app.get('/openapi.json', async () => openApiDocument(options.version ?? '0.0.0', registry));
