@@ -239,18 +239,21 @@ export function createApi(options: ApiOptions): FastifyInstance {
       url: '/openapi.json',
       summary: 'This document',
       answers: { 200: { description: 'OpenAPI 3.1', media: 'application/json' } },
-      handler: async () => document,
+      // Made on first ask: a plug-in's schema that cannot be described must not keep the API from serving jobs.
+      handler: async () => {
+        document ??= openApiDocument({
+          title: 'ferry',
+          version: options.version ?? '0.0.0',
+          description: `Moves data between ${andList(registry.list().map((c) => c.title))} as jobs.`,
+          routes: docs,
+          components,
+        });
+        return document;
+      },
     }),
   ];
-
+  let document: object | undefined;
   const docs = [...addRoutes(app, routes, errorSchema), ...(options.dashboard === false ? [] : dashboardRouteDocs)];
-  const document = openApiDocument({
-    title: 'ferry',
-    version: options.version ?? '0.0.0',
-    description: `Moves data between ${andList(registry.list().map((c) => c.title))} as jobs.`,
-    routes: docs,
-    components,
-  });
 
   return app;
 }

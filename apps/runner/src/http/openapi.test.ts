@@ -216,15 +216,27 @@ describe('the OpenAPI document, made from the routes’ zod schemas', () => {
       createSink: () => ({}) as never,
       describeEndpoint: () => ({ what: 'box', name: 'b', singleReader: false }),
     };
-    const registry = createRegistry([...installedConnectors, plugin]);
+    // A plug-in may give no zod schemas at all: its endpoints are then any object naming a connection.
+    const bare: ConnectorDefinition = {
+      ...plugin,
+      kind: 'ybox',
+      letter: 'Y',
+      schemes: ['ybox:'],
+      options: { source: {}, sink: {} } as never,
+    };
+    const registry = createRegistry([...installedConnectors, plugin, bare]);
     const doc = await documentOf(api({ registry }));
     const schemas = doc.components.schemas;
     expect(schemas.Connection.properties.kind.enum).toEqual(registry.kinds());
-    expect(schemas.System.properties.letter.enum).toEqual([...installedConnectors.map((c) => c.letter), 'X']);
+    expect(schemas.System.properties.letter.enum).toEqual([...installedConnectors.map((c) => c.letter), 'X', 'Y']);
     // Only the keys a caller may choose; servers and secrets are the config's.
     expect(Object.keys(schemas.XboxSource.properties)).toEqual(['connection', 'box']);
     expect(Object.keys(schemas.XboxSink.properties)).toEqual(['connection', 'box', 'depth']);
     expect(schemas.FlowSpec.properties.source.anyOf).toContainEqual({ $ref: '#/components/schemas/XboxSource' });
+    expect(schemas.YboxSink).toMatchObject({
+      properties: { connection: { type: 'string' } },
+      additionalProperties: {},
+    });
     for (const c of installedConnectors) {
       for (const role of ['source', 'sink'] as const) {
         const name = `${c.kind.replace(/(^|-)(\w)/g, (_m, _d, l: string) => l.toUpperCase())}${role === 'source' ? 'Source' : 'Sink'}`;
