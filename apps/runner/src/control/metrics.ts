@@ -41,6 +41,7 @@ export const batchHistograms = {
 } as const;
 
 export type BatchHistogram = keyof typeof batchHistograms;
+export type BatchHistogramMeta = (typeof batchHistograms)[BatchHistogram];
 
 export interface FlowLabels {
   readonly flow: string;
@@ -127,8 +128,6 @@ export function createBatchTally(): BatchTally {
     },
   };
 }
-
-type BatchHistogramMeta = (typeof batchHistograms)[BatchHistogram];
 
 /** One labelled value of a counter or a gauge, as the control store holds it. */
 export interface StoredSample {

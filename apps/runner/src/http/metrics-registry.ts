@@ -1,6 +1,7 @@
 import { Counter, Gauge, type Metric, Registry } from 'prom-client';
 import {
   type BatchHistogram,
+  type BatchHistogramMeta,
   batchHistograms,
   type FlowCounter,
   flowCounters,
@@ -34,10 +35,7 @@ function sharedWhileInFlight<T>(read: () => Promise<T>): () => Promise<T> {
  * A stored bucket whose bound is not one of `buckets` (an older layout) is
  * counted in the next bound above it, which still holds every value in it.
  */
-function storedHistogram(
-  meta: (typeof batchHistograms)[BatchHistogram],
-  read: () => Promise<readonly StoredHistogram[]>,
-): Metric {
+function storedHistogram(meta: BatchHistogramMeta, read: () => Promise<readonly StoredHistogram[]>): Metric {
   const { name, help, buckets } = meta;
   const collector = {
     name,
