@@ -1,3 +1,4 @@
+import { parseExposition, sampleValue } from '@ferry/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, dropPrefix, type FerryProcess, startFerry, uniquePrefix } from './support/api.js';
 import { configFile, redisUrl } from './support/cli.js';
@@ -238,10 +239,35 @@ describe('ferry serve: the HTTP API against real Redis', () => {
     const sample =
       /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*",?)*\})? -?\d+(\.\d+)?(e[+-]?\d+)?$/;
     const comment = /^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .+$/;
-    for (const line of text.trimEnd().split('\n')) expect(line).toMatch(line.startsWith('#') ? comment : sample);
+    // Families are apart by an empty line, which the format allows.
+    for (const line of text.trimEnd().split('\n')) {
+      if (line !== '') expect(line).toMatch(line.startsWith('#') ? comment : sample);
+    }
+    parseExposition(text);
     const moved = /^ferry_records_moved_total\{flow="s2s",edge="S2S"\} (\d+)$/m.exec(text);
     expect(Number(moved?.[1])).toBeGreaterThanOrEqual(5_060);
     expect(text).toMatch(/^ferry_jobs\{state="completed"\} \d+$/m);
+  });
+
+  it('counts each batch of a job in the histograms of batch size and write time, as many as the batches moved', async () => {
+    const name = `hist-${process.pid}-${Date.now().toString(36)}`;
+    const flow = { name, source: { stream: streams.name('hist.in') }, sink: { stream: streams.name('hist.out') } };
+    await streams.seed(flow.source.stream, 1_050);
+    const { id } = (await (await api.post('/flows', { ...flow, batchSize: 100 })).json()) as { id: string };
+    const job = await api.waitFor(id);
+    expect(job).toMatchObject({ state: 'completed', result: { records: 1_050, batches: 11 } });
+
+    const families = parseExposition(await (await api.get('/metrics')).text());
+    const labels = { flow: name, edge: 'S2S' };
+    expect(families.get('ferry_batch_size_records')?.type).toBe('histogram');
+    expect(families.get('ferry_batch_write_duration_seconds')?.type).toBe('histogram');
+    expect(sampleValue(families, 'ferry_batches_total', labels)).toBe(11);
+    expect(sampleValue(families, 'ferry_batch_size_records_count', labels)).toBe(11);
+    expect(sampleValue(families, 'ferry_batch_size_records_sum', labels)).toBe(1_050);
+    expect(sampleValue(families, 'ferry_batch_size_records_bucket', { ...labels, le: '50' })).toBe(1);
+    expect(sampleValue(families, 'ferry_batch_size_records_bucket', { ...labels, le: '100' })).toBe(11);
+    expect(sampleValue(families, 'ferry_batch_write_duration_seconds_count', labels)).toBe(11);
+    expect(sampleValue(families, 'ferry_batch_write_duration_seconds_sum', labels)).toBeGreaterThan(0);
   });
 
   it('lists jobs by state, edges and connections without URLs, schedules', async () => {

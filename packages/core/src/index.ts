@@ -80,7 +80,7 @@ export {
 export { formatIssues, maskSecrets, parseOptions } from './options.js';
 export { createPump, type Pump } from './pump/pump.js';
 export type { PumpOptions } from './pump/pump-options.js';
-export { FlowFailedError, type PumpProgress, type PumpResult } from './pump/pump-progress.js';
+export { type BatchMoved, FlowFailedError, type PumpProgress, type PumpResult } from './pump/pump-progress.js';
 export type { StopReason } from './pump/stop-rules.js';
 export type { FerryRecord, RecordValue } from './record.js';
 export { isRecordValue, rejectRecord, typesHeader } from './record.js';

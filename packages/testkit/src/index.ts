@@ -9,6 +9,13 @@ export {
 } from './mongo-test-server.js';
 export { redisUrl, uniqueName } from './names.js';
 export { type TcpRelay, tcpRelay, unusedPort } from './net.js';
+export {
+  type ExpositionFamily,
+  type ExpositionSample,
+  type MetricType,
+  parseExposition,
+  sampleValue,
+} from './prometheus-text.js';
 export { sampleRecords, sampleValues } from './records.js';
 export { type SinkSuiteOptions, testSink, type WrittenRecord } from './test-sink.js';
 export { type SourceSuiteOptions, type SuiteContext, type SuiteHelpers, testSource } from './test-source.js';

@@ -56,6 +56,8 @@ export function controlKeys(prefix: string) {
     removed: `${base}:removed`,
     lock: (name: string) => `${base}:lock:${name}`,
     metrics: `${base}:metrics`,
+    /** The batch histograms' buckets and sums, per flow and edge. */
+    histograms: `${base}:histograms`,
     backlog: `${base}:backlog`,
     journal: `${base}:journal`,
     /** A reader's lease on its stable name: source (digested), flow and slot. */

@@ -3,7 +3,7 @@ import { FlowFailedError } from '@ferry/core';
 import type { Job } from 'bullmq';
 import { formatSkippedWarning } from '../cli/progress.js';
 import type { ControlStore } from './index.js';
-import { addFlowCounters, type FlowLabels, setBacklog } from './metrics.js';
+import { addFlowCounters, createBatchTally, type FlowLabels, setBacklog } from './metrics.js';
 
 /** What earlier runs of a job moved, before a shutdown or a lost lock put it back. */
 export interface Moved {
@@ -45,6 +45,8 @@ export interface JobProgressOptions {
 export interface JobProgress {
   /** The progress listener of pump `i`. */
   listener(i: number): (p: PumpProgress) => void;
+  /** Every pump's batches, for the write-latency and batch-size histograms. */
+  readonly onBatch: ReturnType<typeof createBatchTally>['observe'];
   /** The pumps' last word (a result or a failure's progress) sent; resolves once it is. */
   finish(settled: readonly PromiseSettledResult<PumpResult>[]): Promise<void>;
   /** The first record written without keys the sink had no place for, if any. */
@@ -99,6 +101,7 @@ export function trackJobProgress(options: JobProgressOptions): JobProgress {
   const latest: PumpProgress[] = Array.from({ length: options.instances }, () => zero);
   const lastErrors: (string | undefined)[] = latest.map(() => undefined);
   const reported = { records: 0, batches: 0, bytes: 0, deadLettered: 0, skippedFields: 0, errors: 0 };
+  const batchTally = createBatchTally();
   let errors = 0;
   let firstSkipped: PumpProgress['firstSkipped'];
   let timer: NodeJS.Timeout | undefined;
@@ -131,6 +134,7 @@ export function trackJobProgress(options: JobProgressOptions): JobProgress {
         Promise.all([
           job.updateProgress(progress),
           addFlowCounters(redis, prefix, labels, delta),
+          batchTally.flush(redis, prefix, labels),
           backlog === undefined ? undefined : setBacklog(redis, prefix, labels, backlog),
         ]),
       )
@@ -141,6 +145,7 @@ export function trackJobProgress(options: JobProgressOptions): JobProgress {
   };
 
   return {
+    onBatch: batchTally.observe,
     listener: (i) => (p) => {
       latest[i] = p;
       if (p.firstSkipped !== undefined && firstSkipped === undefined) {

@@ -144,7 +144,12 @@ export function createJobProcessor(ctx: JobRunContext) {
     try {
       const settled = await Promise.allSettled(
         readers.map((r, i) =>
-          runFlow(r.flow, { signal: watch.signal, onProgress: progress.listener(i), journal: r.journal }),
+          runFlow(r.flow, {
+            signal: watch.signal,
+            onProgress: progress.listener(i),
+            onBatch: progress.onBatch,
+            journal: r.journal,
+          }),
         ),
       ).finally(watch.unwatch);
       await progress.finish(settled);

@@ -1,7 +1,15 @@
+import type { BatchMoved } from '@ferry/core';
 import type { Redis } from 'ioredis';
 import { controlKeys } from './index.js';
 
-/** Counters every worker adds to, per flow and edge, kept in the control store so that any API process can tell. */
+/**
+ * The metrics every worker adds to, per flow and edge, kept in the control
+ * store so that any API process serves the same numbers: counters in one hash,
+ * histogram buckets in another, the sources' backlogs in a third. The API
+ * reads them at scrape time (see http/metrics-registry.ts).
+ */
+
+/** Counters, per flow and edge. */
 export const flowCounters = {
   records: { name: 'ferry_records_moved_total', help: 'Records written to a sink and acked at their source.' },
   batches: { name: 'ferry_batches_total', help: 'Batches moved.' },
@@ -15,6 +23,25 @@ export const flowCounters = {
 } as const;
 
 export type FlowCounter = keyof typeof flowCounters;
+
+/** Histograms of each batch moved, per flow and edge: upper bounds of their buckets, and what each observes. */
+export const batchHistograms = {
+  writeSeconds: {
+    name: 'ferry_batch_write_duration_seconds',
+    help: 'Time a batch took to be written to its sink, retries included (a direct move: the whole move), in seconds.',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    of: (batch: BatchMoved) => batch.writeMs / 1000,
+  },
+  records: {
+    name: 'ferry_batch_size_records',
+    help: 'Records written to a sink per batch.',
+    buckets: [1, 5, 10, 50, 100, 500, 1000, 5000, 10_000, 50_000, 100_000],
+    of: (batch: BatchMoved) => batch.records,
+  },
+} as const;
+
+export type BatchHistogram = keyof typeof batchHistograms;
+export type BatchHistogramMeta = (typeof batchHistograms)[BatchHistogram];
 
 export interface FlowLabels {
   readonly flow: string;
@@ -46,84 +73,126 @@ export async function setBacklog(redis: Redis, prefix: string, labels: FlowLabel
   await redis.hset(controlKeys(prefix).backlog, JSON.stringify([labels.flow, labels.edge]), String(backlog));
 }
 
-/** A label value in the text format: backslash, double quote and newline escaped. */
-export function escapeLabel(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+/** The bucket a value falls in, named by its upper bound as the `le` label spells it. */
+function bucketOf(bounds: readonly number[], value: number): string {
+  const bound = bounds.find((b) => value <= b);
+  return bound === undefined ? '+Inf' : String(bound);
 }
 
-function labelText(labels: Record<string, string>): string {
-  const parts = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
-  return parts.length === 0 ? '' : `{${parts.join(',')}}`;
+/** What a job's batches added to one histogram since the last flush: counts per bucket (not cumulative), and the sum. */
+interface Pending {
+  readonly buckets: Map<string, number>;
+  sum: number;
 }
 
-interface Family {
-  readonly name: string;
-  readonly help: string;
-  readonly type: 'counter' | 'gauge';
-  readonly samples: { labels: Record<string, string>; value: number }[];
+/**
+ * The batches a job moved since its last flush, kept in the worker and added
+ * to the control store with the job's other counters (a few fields per flush,
+ * however many batches): one field per bucket, a count in each (HINCRBY), and
+ * the sum (HINCRBYFLOAT).
+ */
+export interface BatchTally {
+  /** Counts one batch; for the pump's `onBatch`. */
+  readonly observe: (batch: BatchMoved) => void;
+  /** Adds what was counted since the last flush to the control store. */
+  flush(redis: Redis, prefix: string, labels: FlowLabels): Promise<void>;
 }
 
-/** Prometheus text exposition format 0.0.4: HELP and TYPE, then the samples of each family. */
-export function renderMetrics(families: readonly Family[]): string {
-  const lines: string[] = [];
-  for (const family of families) {
-    lines.push(`# HELP ${family.name} ${family.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`);
-    lines.push(`# TYPE ${family.name} ${family.type}`);
-    for (const sample of family.samples) lines.push(`${family.name}${labelText(sample.labels)} ${sample.value}`);
-  }
-  return `${lines.join('\n')}\n`;
-}
-
-/** Every family: the flow counters from the control store, the backlog, and job counts by state. */
-export async function collectMetrics(
-  redis: Redis,
-  prefix: string,
-  jobCounts: Record<string, number>,
-  cancelled: number,
-): Promise<string> {
-  const keys = controlKeys(prefix);
-  const [counters, backlogs] = await Promise.all([redis.hgetall(keys.metrics), redis.hgetall(keys.backlog)]);
-  const byCounter = new Map<FlowCounter, Family['samples']>();
-  for (const [f, value] of Object.entries(counters)) {
-    const parsed = JSON.parse(f) as [FlowCounter, string, string];
-    const [counter, flow, edge] = parsed;
-    if (!(counter in flowCounters)) continue;
-    const list = byCounter.get(counter) ?? [];
-    list.push({ labels: { flow, edge }, value: Number(value) });
-    byCounter.set(counter, list);
-  }
-  const families: Family[] = [
-    {
-      name: 'ferry_up',
-      help: 'The API answers and reaches its control store.',
-      type: 'gauge',
-      samples: [{ labels: {}, value: 1 }],
+export function createBatchTally(): BatchTally {
+  let pending = new Map<BatchHistogram, Pending>();
+  return {
+    observe: (batch) => {
+      for (const [histogram, meta] of Object.entries(batchHistograms) as [BatchHistogram, BatchHistogramMeta][]) {
+        const value = meta.of(batch);
+        if (!Number.isFinite(value)) continue;
+        const entry = pending.get(histogram) ?? { buckets: new Map(), sum: 0 };
+        const bucket = bucketOf(meta.buckets, value);
+        entry.buckets.set(bucket, (entry.buckets.get(bucket) ?? 0) + 1);
+        entry.sum += value;
+        pending.set(histogram, entry);
+      }
     },
-  ];
-  for (const [counter, meta] of Object.entries(flowCounters) as [FlowCounter, (typeof flowCounters)[FlowCounter]][]) {
-    families.push({ ...meta, type: 'counter', samples: byCounter.get(counter) ?? [] });
+    async flush(redis, prefix, labels) {
+      if (pending.size === 0) return;
+      const taken = pending;
+      pending = new Map();
+      const key = controlKeys(prefix).histograms;
+      const pipeline = redis.pipeline();
+      for (const [histogram, { buckets, sum }] of taken) {
+        for (const [le, count] of buckets) {
+          pipeline.hincrby(key, JSON.stringify([histogram, labels.flow, labels.edge, le]), count);
+        }
+        pipeline.hincrbyfloat(key, JSON.stringify([histogram, labels.flow, labels.edge, 'sum']), sum);
+      }
+      await pipeline.exec();
+    },
+  };
+}
+
+/** One labelled value of a counter or a gauge, as the control store holds it. */
+export interface StoredSample {
+  readonly labels: FlowLabels;
+  readonly value: number;
+}
+
+/** One labelled histogram as the control store holds it: observations per bucket (not cumulative), and their sum. */
+export interface StoredHistogram {
+  readonly labels: FlowLabels;
+  /** Each bucket's upper bound (Infinity for the last) and the observations in it. */
+  readonly buckets: readonly (readonly [number, number])[];
+  readonly sum: number;
+}
+
+/** Everything the workers keep in the control store, read at once. */
+export interface StoredMetrics {
+  readonly counters: Readonly<Record<FlowCounter, readonly StoredSample[]>>;
+  readonly histograms: Readonly<Record<BatchHistogram, readonly StoredHistogram[]>>;
+  readonly backlogs: readonly StoredSample[];
+}
+
+/** Reads the counters, histograms and backlogs of every flow; fields this version does not know are left out. */
+export async function readStoredMetrics(redis: Redis, prefix: string): Promise<StoredMetrics> {
+  const keys = controlKeys(prefix);
+  const [counterFields, histogramFields, backlogFields] = await Promise.all([
+    redis.hgetall(keys.metrics),
+    redis.hgetall(keys.histograms),
+    redis.hgetall(keys.backlog),
+  ]);
+
+  const counters = Object.fromEntries(Object.keys(flowCounters).map((c) => [c, [] as StoredSample[]])) as Record<
+    FlowCounter,
+    StoredSample[]
+  >;
+  for (const [f, value] of Object.entries(counterFields)) {
+    const [counter, flow, edge] = JSON.parse(f) as [string, string, string];
+    if (counter in flowCounters)
+      counters[counter as FlowCounter].push({ labels: { flow, edge }, value: Number(value) });
   }
-  families.push({
-    name: 'ferry_source_backlog',
-    help: 'Records waiting at a flow source, as last seen by a worker (where the source can tell).',
-    type: 'gauge',
-    samples: Object.entries(backlogs).map(([f, value]) => {
-      const [flow, edge] = JSON.parse(f) as [string, string];
-      return { labels: { flow, edge }, value: Number(value) };
-    }),
+
+  const series = new Map<
+    string,
+    { histogram: BatchHistogram; labels: FlowLabels; buckets: [number, number][]; sum: number }
+  >();
+  for (const [f, value] of Object.entries(histogramFields)) {
+    const [histogram, flow, edge, part] = JSON.parse(f) as [string, string, string, string];
+    if (!(histogram in batchHistograms)) continue;
+    const id = JSON.stringify([histogram, flow, edge]);
+    let entry = series.get(id);
+    if (entry === undefined) {
+      entry = { histogram: histogram as BatchHistogram, labels: { flow, edge }, buckets: [], sum: 0 };
+      series.set(id, entry);
+    }
+    if (part === 'sum') entry.sum = Number(value);
+    else entry.buckets.push([part === '+Inf' ? Number.POSITIVE_INFINITY : Number(part), Number(value)]);
+  }
+  const histograms = Object.fromEntries(
+    Object.keys(batchHistograms).map((h) => [h, [] as StoredHistogram[]]),
+  ) as Record<BatchHistogram, StoredHistogram[]>;
+  for (const { histogram, ...rest } of series.values()) histograms[histogram].push(rest);
+
+  const backlogs = Object.entries(backlogFields).map(([f, value]) => {
+    const [flow, edge] = JSON.parse(f) as [string, string];
+    return { labels: { flow, edge }, value: Number(value) };
   });
-  const waiting = (jobCounts.waiting ?? 0) + (jobCounts.delayed ?? 0) + (jobCounts.prioritized ?? 0);
-  families.push({
-    name: 'ferry_jobs',
-    help: 'Flow jobs in the queue by state (cancelled: kept cancellation marks).',
-    type: 'gauge',
-    samples: [
-      { labels: { state: 'waiting' }, value: waiting },
-      { labels: { state: 'active' }, value: jobCounts.active ?? 0 },
-      { labels: { state: 'completed' }, value: jobCounts.completed ?? 0 },
-      { labels: { state: 'failed' }, value: jobCounts.failed ?? 0 },
-      { labels: { state: 'cancelled' }, value: cancelled },
-    ],
-  });
-  return renderMetrics(families);
+  return { counters, histograms, backlogs };
 }

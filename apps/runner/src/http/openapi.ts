@@ -1,251 +1,139 @@
-import type { ConnectorRegistry } from '@ferry/core';
-import { andList } from '../cli/format.js';
+import { z } from 'zod';
+import type { RouteDoc } from './api-route.js';
 
-const error = { $ref: '#/components/schemas/Error' };
-const json = (schema: object) => ({ content: { 'application/json': { schema } } });
-const answers = (ok: Record<string, unknown>) => ({
-  ...ok,
-  '400': { description: 'Bad request: the field, the value and what is allowed', ...json(error) },
-  '401': { description: 'Missing or wrong bearer token', ...json(error) },
-});
+type JsonSchema = Record<string, unknown>;
 
-/** The API described for clients and tools; written by hand, kept next to the routes; the systems from the registry. */
-export function openApiDocument(version: string, registry: ConnectorRegistry): object {
-  const systems = registry.list();
-  const kinds = { enum: registry.kinds() };
-  const letters = { enum: systems.map((c) => c.letter) };
+export interface OpenApiInput {
+  readonly title: string;
+  readonly version: string;
+  readonly description: string;
+  readonly routes: readonly RouteDoc[];
+  /** Schemas given a name: wherever a route's schema holds one of them, the document refers to it. */
+  readonly components: Readonly<Record<string, z.ZodType>>;
+}
+
+/** The names of the document's components, beside the descriptions `.describe()` and `.meta()` keep globally. */
+class ComponentNames extends z.core.$ZodRegistry<{ id?: string }> {
+  override get(schema: z.core.$ZodType): { id?: string } | undefined {
+    const own = super.get(schema);
+    const global = z.globalRegistry.get(schema);
+    return own === undefined && global === undefined ? undefined : { ...global, ...own };
+  }
+}
+
+/**
+ * Turns zod schemas into the document's JSON Schema (OpenAPI 3.1 takes JSON
+ * Schema 2020-12 as it is), each named component once under
+ * `components.schemas` and referred to from wherever it is used.
+ */
+function schemaWriter(components: Readonly<Record<string, z.ZodType>>) {
+  const names = new ComponentNames();
+  for (const [name, schema] of Object.entries(components)) names.add(schema, { id: name });
+  const written: Record<string, JsonSchema> = {};
+  const toComponents = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(toComponents);
+    if (value === null || typeof value !== 'object') return value;
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [
+        k,
+        k === '$ref' && typeof v === 'string' ? v.replace(/^#\/\$defs\//, '#/components/schemas/') : toComponents(v),
+      ]),
+    );
+  };
+  const write = (schema: z.ZodType, io: 'input' | 'output'): JsonSchema => {
+    // Input: what a caller may send (defaults optional); output: what an answer holds.
+    const {
+      $schema: _,
+      $defs = {},
+      ...json
+    } = z.toJSONSchema(schema, {
+      metadata: names,
+      io,
+      unrepresentable: 'any',
+    }) as JsonSchema & { $defs?: Record<string, JsonSchema> };
+    for (const [name, def] of Object.entries($defs)) {
+      if (!(name in components)) throw new Error(`[ferry] openapi: ${name} is not a component`);
+      const converted = toComponents(def) as JsonSchema;
+      if (name in written && JSON.stringify(written[name]) !== JSON.stringify(converted)) {
+        throw new Error(`[ferry] openapi: component ${name} differs as a request and as an answer`);
+      }
+      written[name] = converted;
+    }
+    return toComponents(json) as JsonSchema;
+  };
+  return { write, written };
+}
+
+const json = (schema: JsonSchema) => ({ content: { 'application/json': { schema } } });
+
+/** `/jobs/:id` → `/jobs/{id}`. */
+export function openApiPath(url: string): string {
+  return url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+}
+
+/** Each property of a parameters object as an OpenAPI parameter. */
+function parameters(json: JsonSchema, where: 'path' | 'query') {
+  const properties = (json.properties ?? {}) as Record<string, JsonSchema>;
+  const required = new Set((json.required ?? []) as string[]);
+  return Object.entries(properties).map(([name, schema]) => ({
+    name,
+    in: where,
+    required: where === 'path' || required.has(name),
+    ...(typeof schema.description === 'string' ? { description: schema.description } : {}),
+    schema,
+  }));
+}
+
+/**
+ * The OpenAPI 3.1 document of the routes, made from their zod schemas: their
+ * parameters, bodies and answers, and 401 on every route that needs the token.
+ * The schemas named in `components` must include `Error`.
+ */
+export function openApiDocument(input: OpenApiInput): object {
+  const { write, written } = schemaWriter(input.components);
+  const error = { $ref: '#/components/schemas/Error' };
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of input.routes) {
+    const answers: Record<string, unknown> = {};
+    for (const [status, answer] of Object.entries(route.answers)) {
+      const media = answer.media ?? 'application/json';
+      answers[status] = {
+        description: answer.description,
+        ...(answer.schema !== undefined
+          ? { content: { [media]: { schema: write(answer.schema, 'output') } } }
+          : answer.media !== undefined
+            ? { content: { [media]: {} } }
+            : {}),
+      };
+    }
+    if (route.public !== true) answers['401'] ??= { description: 'Missing or wrong bearer token', ...json(error) };
+    const path = openApiPath(route.url);
+    paths[path] ??= {};
+    paths[path][route.method.toLowerCase()] = {
+      summary: route.summary,
+      ...(route.public === true ? { security: [] } : {}),
+      ...(route.params === undefined && route.query === undefined
+        ? {}
+        : {
+            parameters: [
+              ...(route.params === undefined ? [] : parameters(write(route.params, 'input'), 'path')),
+              ...(route.query === undefined ? [] : parameters(write(route.query, 'input'), 'query')),
+            ],
+          }),
+      ...(route.body === undefined ? {} : { requestBody: { required: true, ...json(write(route.body, 'input')) } }),
+      responses: answers,
+    };
+  }
+  // Every component, also those no route refers to yet.
+  for (const [name, schema] of Object.entries(input.components)) if (!(name in written)) write(schema, 'output');
   return {
     openapi: '3.1.0',
-    info: {
-      title: 'ferry',
-      version,
-      description: `Moves data between ${andList(systems.map((c) => c.title))} as jobs.`,
-    },
+    info: { title: input.title, version: input.version, description: input.description },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
-      schemas: {
-        Error: { type: 'object', properties: { error: { type: 'string' } }, required: ['error'] },
-        Job: {
-          type: 'object',
-          properties: {
-            id: { type: 'string' },
-            name: { type: 'string' },
-            state: { enum: ['waiting', 'active', 'completed', 'failed', 'cancelled'] },
-            progress: { type: 'object', description: 'records, batches, bytes, rate, elapsedMs, backlog, lastError' },
-            result: {
-              type: 'object',
-              description: 'records, batches, bytes, stopReason (empty, maxBatches, full, aborted), edge, worker',
-            },
-            error: { type: 'string' },
-            attempts: { type: 'integer' },
-          },
-        },
-        System: {
-          type: 'object',
-          properties: {
-            letter: letters,
-            kind: kinds,
-            title: { type: 'string' },
-            holds: { enum: ['store', 'stream'] },
-            installed: { type: 'boolean' },
-          },
-        },
-        Edge: {
-          type: 'object',
-          properties: {
-            name: { type: 'string', description: 'source letter, 2, sink letter: S2Q' },
-            from: letters,
-            to: letters,
-            allowed: { type: 'boolean' },
-            reason: { type: 'string', description: 'why a refused edge is refused' },
-            installed: { type: 'boolean' },
-          },
-        },
-        Connection: {
-          type: 'object',
-          properties: { name: { type: 'string' }, kind: kinds, installed: { type: 'boolean' } },
-        },
-        S2sConfig: {
-          type: 'object',
-          required: [
-            'source_stream',
-            'target_stream',
-            'source_read_batch_num',
-            'target_write_batch_num',
-            'max_exec_cnt',
-          ],
-          properties: {
-            source_stream: { type: 'string' },
-            target_stream: { type: 'string' },
-            source_read_batch_num: { type: 'integer', minimum: 1 },
-            target_write_batch_num: { type: 'integer', minimum: 1 },
-            target_q_max_len: { type: 'integer', minimum: 1, default: 100000 },
-            max_exec_cnt: { type: 'integer', minimum: 1 },
-            source_connection_hash: {
-              type: ['string', 'null'],
-              description: 'a connection of the config; null: default',
-            },
-            target_connection_hash: { type: ['string', 'null'] },
-            source_redis_agent_host: { description: 'accepted and ignored' },
-            target_redis_agent_host: { description: 'accepted and ignored' },
-          },
-        },
-      },
+      schemas: Object.fromEntries(Object.keys(input.components).map((name) => [name, written[name]])),
     },
     security: [{ bearer: [] }],
-    paths: {
-      '/s2s/': {
-        post: {
-          summary: 'The original S2S worker: queue the config dict, answer the job id as text',
-          requestBody: json({ $ref: '#/components/schemas/S2sConfig' }),
-          responses: answers({
-            '200': { description: 'the job id', content: { 'text/plain': { schema: { type: 'string' } } } },
-          }),
-        },
-      },
-      '/flows': {
-        post: {
-          summary: 'Queue a flow: a flow spec of the config schema (plus name, parallelism) or { "flow": "NAME" }',
-          requestBody: json({ type: 'object' }),
-          responses: answers({
-            '202': { description: 'queued', ...json({ type: 'object', properties: { id: { type: 'string' } } }) },
-          }),
-        },
-      },
-      '/jobs': {
-        get: {
-          summary: 'List jobs',
-          parameters: [
-            { name: 'state', in: 'query', schema: { enum: ['waiting', 'active', 'completed', 'failed', 'cancelled'] } },
-            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
-          ],
-          responses: answers({
-            '200': {
-              description: 'jobs',
-              ...json({
-                type: 'object',
-                properties: { jobs: { type: 'array', items: { $ref: '#/components/schemas/Job' } } },
-              }),
-            },
-          }),
-        },
-      },
-      '/jobs/{id}': {
-        get: {
-          summary: 'A job: state, progress, result, error',
-          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: answers({
-            '200': { description: 'the job', ...json({ $ref: '#/components/schemas/Job' }) },
-            '404': { description: 'no such job', ...json(error) },
-          }),
-        },
-      },
-      '/jobs/{id}/cancel': {
-        post: {
-          summary: 'Cancel a job: a waiting job is removed, a running one stops cleanly',
-          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: answers({
-            '202': { description: 'cancelling', ...json({ type: 'object' }) },
-            '404': { description: 'no such job', ...json(error) },
-          }),
-        },
-      },
-      '/schedules': {
-        get: {
-          summary: 'List schedules',
-          responses: answers({ '200': { description: 'schedules', ...json({ type: 'object' }) } }),
-        },
-        post: {
-          summary: 'Create or replace a schedule: { id, every (seconds) | cron, flow: NAME | spec, parallelism? }',
-          requestBody: json({ type: 'object', required: ['id', 'flow'] }),
-          responses: answers({ '201': { description: 'scheduled', ...json({ type: 'object' }) } }),
-        },
-      },
-      '/schedules/{id}': {
-        delete: {
-          summary: 'Remove a schedule',
-          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: answers({
-            '204': { description: 'removed' },
-            '404': { description: 'no such schedule', ...json(error) },
-          }),
-        },
-      },
-      '/edges': {
-        get: {
-          summary: 'The edge matrix of the registered systems',
-          responses: answers({
-            '200': {
-              description: 'edges and systems',
-              ...json({
-                type: 'object',
-                properties: {
-                  edges: { type: 'array', items: { $ref: '#/components/schemas/Edge' } },
-                  systems: { type: 'array', items: { $ref: '#/components/schemas/System' } },
-                },
-              }),
-            },
-          }),
-        },
-      },
-      '/connections': {
-        get: {
-          summary: 'Connection names and kinds (never URLs)',
-          responses: answers({
-            '200': {
-              description: 'connections',
-              ...json({
-                type: 'object',
-                properties: { connections: { type: 'array', items: { $ref: '#/components/schemas/Connection' } } },
-              }),
-            },
-          }),
-        },
-      },
-      '/metrics': {
-        get: {
-          summary: 'Prometheus text exposition',
-          responses: answers({ '200': { description: 'metrics', content: { 'text/plain': {} } } }),
-        },
-      },
-      '/health': {
-        get: {
-          summary: 'Liveness; needs no token',
-          security: [],
-          responses: { '200': { description: 'ok', ...json({ type: 'object' }) } },
-        },
-      },
-      '/ui': {
-        get: {
-          summary:
-            'The dashboard page; with ?token=<token> the token becomes an HttpOnly session cookie (303 to /ui/) that the page and the API accept',
-          parameters: [{ name: 'token', in: 'query', schema: { type: 'string' } }],
-          responses: {
-            '200': { description: 'the page', content: { 'text/html': {} } },
-            '303': { description: 'token taken: the session cookie is set' },
-            '401': { description: 'no or wrong token: a login form (HTML) or an Error (JSON)' },
-          },
-        },
-      },
-      '/ui/events': {
-        get: {
-          summary:
-            'Server-Sent Events: a `snapshot` event (jobs with rates, depths over time, dead letters, schedules, edges) when something changed, at most once a second',
-          responses: answers({ '200': { description: 'an event stream', content: { 'text/event-stream': {} } } }),
-        },
-      },
-      '/ui/snapshot': {
-        get: {
-          summary: "The dashboard's picture now, as the event stream sends it",
-          responses: answers({ '200': { description: 'the picture', ...json({ type: 'object' }) } }),
-        },
-      },
-      '/openapi.json': {
-        get: {
-          summary: 'This document',
-          responses: answers({ '200': { description: 'OpenAPI 3.1', ...json({ type: 'object' }) } }),
-        },
-      },
-    },
+    paths,
   };
 }

@@ -4,7 +4,7 @@ import { FatalError } from '../errors.js';
 import { createMemoryJournal } from '../journal.js';
 import { createMemorySink, createMemorySource, type MemorySink, type MemorySource } from '../memory.js';
 import { directStep } from './direct-move.js';
-import type { PumpProgress } from './pump-progress.js';
+import type { BatchMoved, PumpProgress } from './pump-progress.js';
 import { Stop } from './stop-rules.js';
 import { run, stateOf, traced, values } from './test-support.js';
 
@@ -48,6 +48,17 @@ describe('pump with a direct path from source to sink', () => {
     expect(d.moves).toEqual([1000, 1000, 200]);
     expect(sink.records.map((r) => r.value.n)).toEqual(values(2200).map((v) => v.n));
     expect(source.remaining()).toHaveLength(300);
+  });
+
+  it('tells onBatch of each move, its records and how long the move took', async () => {
+    const source = createMemorySource(values(2500));
+    const sink = createMemorySink();
+    const d = withDirect(source, sink);
+    const batches: BatchMoved[] = [];
+    const result = await run({ source: d.source, sink, onBatch: (b) => batches.push(b) });
+    expect(batches.map((b) => b.records)).toEqual([1000, 1000, 500]);
+    expect(batches).toHaveLength(result.batches);
+    for (const b of batches) expect(b.writeMs).toBeGreaterThanOrEqual(0);
   });
 
   it('stops after maxBatches and when the source is empty, as the usual path does', async () => {

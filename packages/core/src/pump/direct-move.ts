@@ -1,6 +1,6 @@
 import type { DirectMove, DirectMoveResult } from '../contracts.js';
 import { AbortedError, sleep } from '../retry.js';
-import { failure, report } from './pump-progress.js';
+import { failure, reportBatch } from './pump-progress.js';
 import type { PumpState } from './pump-state.js';
 import { retrying } from './retrying.js';
 import { room, Stop, stopBeforeBatch, stopOrWait } from './stop-rules.js';
@@ -16,6 +16,7 @@ export async function directStep(state: PumpState, path: DirectMove): Promise<vo
   stopBeforeBatch(state);
   const max = await room(state);
   let moved: DirectMoveResult;
+  const started = performance.now();
   try {
     moved = await retrying(state, 'moving a batch', () => path.move(max), true);
   } catch (error) {
@@ -35,5 +36,5 @@ export async function directStep(state: PumpState, path: DirectMove): Promise<vo
   state.batches += 1;
   state.records += moved.records;
   state.bytes += moved.bytes;
-  report(state);
+  reportBatch(state, { records: moved.records, writeMs: performance.now() - started });
 }

@@ -2,7 +2,7 @@ import type { Sink, Source } from '../contracts.js';
 import { FerryError } from '../errors.js';
 import type { BatchJournal } from '../journal.js';
 import { defaultRetryPolicy, type RetryPolicy } from '../retry.js';
-import type { PumpProgress } from './pump-progress.js';
+import type { BatchMoved, PumpProgress } from './pump-progress.js';
 
 export interface PumpOptions {
   readonly source: Source;
@@ -41,6 +41,8 @@ export interface PumpOptions {
   /** Stops the flow cleanly: the batch in hand is written and acked, or released. */
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: PumpProgress) => void;
+  /** Told of each batch moved, before the progress that counts it: for histograms of batch sizes and write times. */
+  readonly onBatch?: (batch: BatchMoved) => void;
   /** Names the flow in errors. */
   readonly flowName?: string;
 }
@@ -60,6 +62,7 @@ export interface PumpSettings {
   readonly policy: RetryPolicy;
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: PumpProgress) => void;
+  readonly onBatch?: (batch: BatchMoved) => void;
   readonly flowName?: string;
   /** The flow as errors name it: `flow "name"`, or `flow`. */
   readonly label: string;
@@ -67,7 +70,7 @@ export interface PumpSettings {
 
 /** Checked at construction, so that a bad batch size fails before anything is opened. */
 export function settingsOf(options: PumpOptions): PumpSettings {
-  const { source, sink, deadLetter, journal, batchSize, maxBatches, signal, onProgress, flowName } = options;
+  const { source, sink, deadLetter, journal, batchSize, maxBatches, signal, onProgress, onBatch, flowName } = options;
   const label = flowName === undefined ? 'flow' : `flow "${flowName}"`;
   if (!Number.isInteger(batchSize) || batchSize <= 0) {
     throw new FerryError(`[ferry] ${label}: batchSize must be a positive integer, got ${batchSize}`);
@@ -86,6 +89,7 @@ export function settingsOf(options: PumpOptions): PumpSettings {
     policy: options.retry ?? defaultRetryPolicy,
     signal,
     onProgress,
+    onBatch,
     flowName,
     label,
   });

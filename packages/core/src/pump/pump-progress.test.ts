@@ -4,7 +4,15 @@ import { FatalError } from '../errors.js';
 import { toJson } from '../json.js';
 import { createMemorySink, createMemorySource } from '../memory.js';
 import { createPump } from './pump.js';
-import { FlowFailedError, failure, type PumpProgress, progressOf, refreshBacklog, report } from './pump-progress.js';
+import {
+  type BatchMoved,
+  FlowFailedError,
+  failure,
+  type PumpProgress,
+  progressOf,
+  refreshBacklog,
+  report,
+} from './pump-progress.js';
 import { run, stateOf, values } from './test-support.js';
 
 describe('pump order', () => {
@@ -25,6 +33,37 @@ describe('pump order', () => {
     expect(seen[0]).toMatchObject({ records: 0, backlog: 300 });
     // The backlog is asked for once a second at most; in between, what moved is taken off it.
     expect(seen.filter((p) => p.batches > 0).map((p) => p.backlog)).toEqual([200, 100, 0, 0]);
+  });
+});
+
+describe('pump: each batch told to onBatch', () => {
+  it('tells every batch with its records and write time, before the progress that counts it', async () => {
+    const events: (BatchMoved | PumpProgress)[] = [];
+    const inner = createMemorySink();
+    const sink: Sink = {
+      ...inner,
+      write: async (records) => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return inner.write(records);
+      },
+    };
+    const result = await run({
+      source: createMemorySource(values(250)),
+      sink,
+      batchSize: 100,
+      onBatch: (b) => events.push(b),
+      onProgress: (p) => events.push(p),
+    });
+    const batches = events.filter((e): e is BatchMoved => 'writeMs' in e);
+    expect(batches.map((b) => b.records)).toEqual([100, 100, 50]);
+    expect(batches.length).toBe(result.batches);
+    for (const b of batches) expect(b.writeMs).toBeGreaterThanOrEqual(4);
+    // Each batch comes right before the progress that first counts it.
+    for (const [i, e] of events.entries()) {
+      if (!('writeMs' in e)) continue;
+      const next = events[i + 1] as PumpProgress;
+      expect(next.batches).toBe(batches.indexOf(e) + 1);
+    }
   });
 });
 

@@ -25,6 +25,14 @@ export interface PumpProgress {
   readonly direct?: string;
 }
 
+/** One batch moved, as `onBatch` is told of it. */
+export interface BatchMoved {
+  /** Records written to the sink (those it refused are not), as `records` of the progress grew by. */
+  readonly records: number;
+  /** How long the sink's write took, its retries included: a direct move's whole step. */
+  readonly writeMs: number;
+}
+
 export interface PumpResult extends PumpProgress {
   readonly stopReason: StopReason;
 }
@@ -56,6 +64,12 @@ export function progressOf(state: PumpState, waiting?: 'full' | 'empty'): PumpPr
     ...(lastError === undefined ? {} : { lastError }),
     ...(direct === undefined ? {} : { direct: direct.name }),
   };
+}
+
+/** After a batch moved (and was counted): tells `onBatch` of it, then the progress listener. */
+export function reportBatch(state: PumpState, batch: BatchMoved): void {
+  state.settings.onBatch?.(batch);
+  report(state);
 }
 
 /** Tells the flow's listener, if it has one, how far the flow got and what it waits for. */

@@ -6,7 +6,7 @@ import { AbortedError } from '../retry.js';
 import { attemptOf, givenUp, settleAttempts, uncount } from './attempts.js';
 import { deadLetterAll, deadLetterRefused } from './dead-letter.js';
 import { clearNote, noteBatch } from './journal-steps.js';
-import { failure, report } from './pump-progress.js';
+import { failure, reportBatch } from './pump-progress.js';
 import type { PumpState } from './pump-state.js';
 import { isEmpty, readAhead, releaseQuietly, settleAhead, takeAhead } from './read-ahead.js';
 import { dropInDoubt, settleTakenOver } from './reconcile.js';
@@ -19,6 +19,8 @@ interface Written {
   readonly toWrite: readonly FerryRecord[];
   readonly refused: readonly RejectedRecord[];
   readonly entry: JournalEntry | undefined;
+  /** How long the sink's write took, its retries included. */
+  readonly writeMs: number;
 }
 
 /**
@@ -48,7 +50,7 @@ export async function usualStep(state: PumpState): Promise<void> {
   if (rejected.length > 0 || spent.length > 0) {
     await deadLetterAll(state, batch, [...rejected, ...spent], spent.length > 0 ? 'ferry' : source.name, 'reading');
   }
-  const { toWrite, refused, entry } = await writeBatch(state, batch, attempts, spent.length > 0);
+  const { toWrite, refused, entry, writeMs } = await writeBatch(state, batch, attempts, spent.length > 0);
   if (refused.length > 0) await deadLetterRefused(state, batch, toWrite, refused, entry?.position);
 
   // Written: from here the batch is acked whatever the signal says, so that
@@ -61,7 +63,7 @@ export async function usualStep(state: PumpState): Promise<void> {
   state.records += toWrite.length - refused.length;
   state.deadLettered += rejected.length + spent.length + refused.length;
   for (const record of toWrite) state.bytes += record.bytes;
-  report(state);
+  reportBatch(state, { records: toWrite.length - refused.length, writeMs });
 }
 
 /** The batch read ahead, else a read of at most the sink's room (one record while looking for a poison one). */
@@ -100,8 +102,9 @@ async function writeBatch(state: PumpState, batch: SourceBatch, attempts: number
     const toWrite = spent ? [] : await dropInDoubt(state, batch.records);
     // Where to look for this batch if it is ever in doubt: noted before any of it is written.
     if (toWrite.length > 0) entry = await noteBatch(state, batch, attempts);
+    const started = performance.now();
     const refused = await writeWithReconcile(state, toWrite, entry?.position);
-    return { toWrite, refused, entry };
+    return { toWrite, refused, entry, writeMs: performance.now() - started };
   } catch (error) {
     if (entry !== undefined && isTransient(error)) await uncount(state, entry);
     await releaseQuietly(state, batch);
