@@ -27,7 +27,11 @@ export interface TestEnd {
    * system gives them, in the same order.
    */
   seed(name: string, values: readonly RecordValue[]): Promise<string[]>;
-  /** Every record the target holds, oldest first where it keeps an order, read with the system's own driver. */
+  /**
+   * Every record the target holds, oldest first where it keeps an order, read
+   * with the system's own driver. A queue's messages are taken by it: read
+   * back once, after counting.
+   */
   readBack(name: string): Promise<HeldRecord[]>;
   /** How many records the target holds. */
   count(name: string): Promise<number>;

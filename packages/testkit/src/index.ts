@@ -10,5 +10,6 @@ export {
 export { redisUrl, uniqueName } from './names.js';
 export { type TcpRelay, tcpRelay, unusedPort } from './net.js';
 export { sampleRecords, sampleValues } from './records.js';
+export { testTestEnd } from './test-end-suite.js';
 export { type SinkSuiteOptions, testSink, type WrittenRecord } from './test-sink.js';
 export { type SourceSuiteOptions, type SuiteContext, type SuiteHelpers, testSource } from './test-source.js';
