@@ -1,7 +1,7 @@
 import { type HeldRecord, type OpenTestEnd, type RecordValue, type TestEnd, toJson, typesHeader } from '@ferry/core';
 import { endName, heldFromJson } from '@ferry/testkit/ends';
-import { type JsMsg, jetstream, jetstreamManager, RetentionPolicy } from '@nats-io/jetstream';
-import { connect, headers as natsHeaders } from '@nats-io/transport-node';
+import { AckPolicy, DeliverPolicy, type JsMsg, jetstream, jetstreamManager, RetentionPolicy } from '@nats-io/jetstream';
+import { connect, nanos, headers as natsHeaders } from '@nats-io/transport-node';
 import { hostPort, parseNatsUrl } from './nats-config.js';
 import { natsFidelity } from './nats-fidelity.js';
 
@@ -109,7 +109,20 @@ export const openNatsTestEnd: OpenTestEnd = async ({ scope }) => {
     poison: {
       // The server counts deliveries; a short ack wait brings back what a killed worker held.
       endpoint: (name, maxDeliveries) => ({ stream: name, maxDeliveries, ackWaitMs }),
-      seed,
+      async seed(name, values) {
+        const ids = await seed(name, values);
+        // One message in flight (as a queue's prefetch 1): the source's read ahead finds none while the
+        // poison one is held, so that only it is delivered again and again.
+        await jsm.consumers.add(name, {
+          durable_name: consumer,
+          ack_policy: AckPolicy.Explicit,
+          deliver_policy: DeliverPolicy.All,
+          max_deliver: -1,
+          max_ack_pending: 1,
+          ack_wait: nanos(ackWaitMs),
+        });
+        return ids;
+      },
     },
   };
   return end;
