@@ -34,6 +34,7 @@ export const clickHouseConnector: ConnectorDefinition = {
   target: clickHouseTarget,
   describeEndpoint,
   bench: async () => (await import('./clickhouse-bench-end.js')).openClickHouseBenchEnd,
+  testing: async () => (await import('./clickhouse-test-end.js')).openClickHouseTestEnd,
   inspect: inspectClickHouse,
   types: clickHouseTypes,
 };

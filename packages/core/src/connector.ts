@@ -2,6 +2,7 @@ import type { ZodType } from 'zod';
 import type { OpenBenchEnd } from './bench-end.js';
 import type { Sink, Source } from './contracts.js';
 import type { EndpointTarget } from './endpoint-target.js';
+import type { OpenTestEnd } from './testing.js';
 import type { ValueKind } from './value.js';
 
 export type EndpointRole = 'source' | 'sink';
@@ -57,6 +58,8 @@ export interface ConnectorDefinition {
   readonly types?: readonly TypeTableRow[];
   /** The bench's end for this system, loaded only by the bench. */
   readonly bench?: () => Promise<OpenBenchEnd>;
+  /** The end-to-end suites' end for this system (`<package>/testing`), loaded only by tests. */
+  readonly testing?: () => Promise<OpenTestEnd>;
 }
 
 /** What an endpoint names, as far as its options tell. */

@@ -95,6 +95,16 @@ export {
   withRetry,
   withTimeout,
 } from './retry.js';
+export type {
+  FidelityEnd,
+  FidelitySeed,
+  FidelitySourceCase,
+  HeldRecord,
+  OpenTestEnd,
+  PoisonEnd,
+  TestEnd,
+  TestEndContext,
+} from './testing.js';
 export {
   Decimal,
   describeKind,

@@ -34,6 +34,7 @@ export const mongoConnector: ConnectorDefinition = {
   target: mongoTarget,
   describeEndpoint,
   bench: async () => (await import('./mongo-bench-end.js')).openMongoBenchEnd,
+  testing: async () => (await import('./mongo-test-end.js')).openMongoTestEnd,
   inspect: inspectMongo,
   types: mongoTypes,
 };

@@ -39,4 +39,5 @@ export const natsConnector: ConnectorDefinition = {
   inspect: inspectNats,
   types: natsTypes,
   bench: () => import('./nats-bench-end.js').then((m) => m.openNatsBenchEnd),
+  testing: () => import('./nats-test-end.js').then((m) => m.openNatsTestEnd),
 };

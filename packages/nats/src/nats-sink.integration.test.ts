@@ -1,8 +1,10 @@
 import {
   Decimal,
   FatalError,
+  type FerryRecord,
   fromJson,
   parseJsonTypes,
+  RecordRejectedError,
   type RecordValue,
   Scalar,
   type Sink,
@@ -212,6 +214,23 @@ describe('nats sink', () => {
     expect(reasons.spaced).toMatch(/loses white space/);
     expect(reasons.server).toMatch(/instructions to the NATS server/);
     expect(reasons['']).toMatch(/cannot be a Nats-Msg-Id header/);
+    expect((await storedMessages(name)).map((m) => m.header.get('Nats-Msg-Id'))).toEqual(['ok']);
+  });
+
+  it("refuses a value its source could not decode with the source's own reason, as every sink does", async () => {
+    const name = await stream();
+    const sink = await open({ stream: name });
+    const undecodable: FerryRecord = {
+      id: '1-0',
+      readAt: 0,
+      bytes: 0,
+      // A source that decodes lazily, as the Redis Streams one does: the value throws when first read.
+      get value(): RecordValue {
+        throw new RecordRejectedError('1-0', 'field name 0x6eff is not UTF-8', '[redis-stream] entry 1-0: not UTF-8');
+      },
+    };
+    const outcome = await sink.write([undecodable, { id: 'ok', value: { a: 1n }, readAt: 0, bytes: 0 }]);
+    expect(outcome?.rejected.map((r) => [r.id, r.reason])).toEqual([['1-0', 'field name 0x6eff is not UTF-8']]);
     expect((await storedMessages(name)).map((m) => m.header.get('Nats-Msg-Id'))).toEqual(['ok']);
   });
 

@@ -1,6 +1,7 @@
 import {
   FatalError,
   type FerryRecord,
+  RecordRejectedError,
   type RejectedRecord,
   rejectRecord,
   type Sink,
@@ -152,6 +153,8 @@ class NatsSink implements Sink {
     try {
       encoded = encodeBody(record.value, this.#config.codec);
     } catch (error) {
+      // A value its source could not decode (read lazily) keeps the source's reason, as at every other sink.
+      if (error instanceof RecordRejectedError) return error.reason;
       return `the value cannot be published as JSON: ${describe(error)}`;
     }
     if (encoded.types !== undefined) entries.push([typesHeader, encoded.types]);

@@ -37,6 +37,7 @@ export const rabbitMqConnector: ConnectorDefinition = {
   target: rabbitMqTarget,
   describeEndpoint,
   bench: async () => (await import('./rabbitmq-bench-end.js')).openRabbitMqBenchEnd,
+  testing: async () => (await import('./rabbitmq-test-end.js')).openRabbitMqTestEnd,
   inspect: inspectRabbitMq,
   types: rabbitMqTypes,
 };

@@ -55,6 +55,7 @@ export const redisStreamConnector: ConnectorDefinition = {
   target: redisStreamTarget,
   describeEndpoint,
   bench: async () => (await import('./redis-stream-bench-end.js')).openRedisStreamBenchEnd,
+  testing: async () => (await import('./redis-stream-test-end.js')).openRedisStreamTestEnd,
   inspect: inspectRedisStream,
   types: redisStreamTypes,
 };

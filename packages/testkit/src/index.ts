@@ -17,5 +17,6 @@ export {
   sampleValue,
 } from './prometheus-text.js';
 export { sampleRecords, sampleValues } from './records.js';
+export { testTestEnd } from './test-end-suite.js';
 export { type SinkSuiteOptions, testSink, type WrittenRecord } from './test-sink.js';
 export { type SourceSuiteOptions, type SuiteContext, type SuiteHelpers, testSource } from './test-source.js';
