@@ -63,6 +63,7 @@ export {
   type ReaderNote,
 } from './journal.js';
 export { type JsonTypes, type JsonTypeTag, type JsonWithTypes, toJson } from './json.js';
+export { type DecodeResult, decodeJsonBody, encodeJsonBody } from './json-body.js';
 export {
   floatLiteral,
   floatText,

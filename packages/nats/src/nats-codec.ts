@@ -1,68 +1,23 @@
-import {
-  describeKind,
-  fromJson,
-  isValueObject,
-  type JsonTypes,
-  parseJsonTypes,
-  type RecordValue,
-  toJson,
-  typesHeader,
-} from '@ferry/core';
+import { type DecodeResult, decodeJsonBody, encodeJsonBody, type RecordValue, typesHeader } from '@ferry/core';
 import type { MsgHdrs } from '@nats-io/transport-node';
 
 /** How a record value maps onto a message's body. */
 export type NatsCodec = 'json' | 'raw';
-
-export type DecodeResult = { readonly ok: true; readonly value: RecordValue } | { readonly ok: false; reason: string };
 
 function bufferOf(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /**
- * A body as a record value. `json`: the body must be one JSON object, read
- * losslessly (integers of any size, decimals a float cannot hold kept as
- * decimals), with the kinds JSON cannot say taken from the `ferry-types`
- * header; anything else is bad input, reported with the reason (never
- * thrown, so that the source can hand it to the pump as rejected). `raw`:
- * any body, as `{ data: <bytes> }`.
+ * A body as a record value. `json`: core's JSON body (one object, read
+ * losslessly, the kinds JSON cannot say from the `ferry-types` header);
+ * anything else is bad input, reported with the reason. `raw`: any body, as
+ * `{ data: <bytes> }`.
  */
 export function decodeBody(body: Uint8Array, codec: NatsCodec, types?: string): DecodeResult {
   const buffer = bufferOf(body);
   if (codec === 'raw') return { ok: true, value: { data: Buffer.from(buffer) } };
-  let parsedTypes: JsonTypes | undefined;
-  try {
-    parsedTypes = types === undefined ? undefined : parseJsonTypes(types);
-  } catch (error) {
-    return { ok: false, reason: `the ${typesHeader} header cannot be read: ${messageOf(error)}` };
-  }
-  // A body that is not UTF-8 decodes with U+FFFD in it: refused rather than read changed.
-  const text = buffer.toString();
-  if (text.includes('\uFFFD') && !Buffer.from(text).equals(buffer)) return { ok: false, reason: 'body is not UTF-8' };
-  let value: unknown;
-  try {
-    value = fromJson(text, parsedTypes);
-  } catch (error) {
-    if (parsedTypes !== undefined && isJson(text)) {
-      return { ok: false, reason: `the ${typesHeader} header does not fit the body: ${messageOf(error)}` };
-    }
-    return { ok: false, reason: `body is not JSON: ${messageOf(error)}` };
-  }
-  if (!isValueObject(value)) return { ok: false, reason: `body is JSON but ${describeKind(value)}, not an object` };
-  return { ok: true, value };
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function isJson(text: string): boolean {
-  try {
-    fromJson(text);
-    return true;
-  } catch {
-    return false;
-  }
+  return decodeJsonBody(buffer, types);
 }
 
 /** A body, and the types header when JSON cannot say every kind. */
@@ -83,9 +38,7 @@ export function encodeBody(value: RecordValue, codec: NatsCodec): EncodedBody {
     for (const key in value) if (key !== 'data') onlyData = false;
     if (onlyData) return { body: value.data };
   }
-  const { text, types } = toJson(value);
-  // A lone UTF-16 surrogate is in the text as its escape (`\ud800`): UTF-8, and it reads back the same.
-  return types === undefined ? { body: Buffer.from(text) } : { body: Buffer.from(text), types: JSON.stringify(types) };
+  return encodeJsonBody(value);
 }
 
 /**

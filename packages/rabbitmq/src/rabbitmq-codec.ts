@@ -1,28 +1,15 @@
-import {
-  describeKind,
-  fromJson,
-  isValueObject,
-  type JsonTypes,
-  parseJsonTypes,
-  type RecordValue,
-  toJson,
-  typesHeader,
-} from '@ferry/core';
+import { type DecodeResult, decodeJsonBody, encodeJsonBody, type RecordValue, typesHeader } from '@ferry/core';
 
 /** How a record value maps onto an AMQP message body. */
 export type RabbitMqCodec = 'json' | 'raw';
 
 export const jsonContentType = 'application/json';
 
-export type DecodeResult = { readonly ok: true; readonly value: RecordValue } | { readonly ok: false; reason: string };
-
 /**
- * A body as a record value. `json`: the body must be one JSON object, read
- * losslessly (integers of any size, decimals the float cannot hold kept as
- * decimals), with the kinds JSON cannot say taken from the `ferry-types`
- * header; anything else is bad input, reported with the reason (never thrown,
- * so that the source can hand it to the pump as rejected). `raw`: any body,
- * as `{ data: <bytes>, contentType }`.
+ * A body as a record value. `json`: core's JSON body (one object, read
+ * losslessly, the kinds JSON cannot say from the `ferry-types` header);
+ * anything else is bad input, reported with the reason. `raw`: any body, as
+ * `{ data: <bytes>, contentType }`.
  */
 export function decodeBody(
   body: Uint8Array,
@@ -32,40 +19,13 @@ export function decodeBody(
 ): DecodeResult {
   const buffer = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   if (codec === 'raw') return { ok: true, value: { data: buffer, contentType: contentType ?? null } };
-  let parsedTypes: JsonTypes | undefined;
+  let typesText: string | undefined;
   try {
-    parsedTypes = types === undefined ? undefined : parseJsonTypes(headerText(types));
+    typesText = types === undefined ? undefined : headerText(types);
   } catch (error) {
-    return { ok: false, reason: `the ${typesHeader} header cannot be read: ${messageOf(error)}` };
+    return { ok: false, reason: `the ${typesHeader} header cannot be read: ${(error as Error).message}` };
   }
-  // A body that is not UTF-8 decodes with U+FFFD in it: refused rather than read changed.
-  const text = buffer.toString();
-  if (text.includes('\uFFFD') && !Buffer.from(text).equals(buffer)) return { ok: false, reason: 'body is not UTF-8' };
-  let value: unknown;
-  try {
-    value = fromJson(text, parsedTypes);
-  } catch (error) {
-    // Only on this error path: a body that is JSON, but that its types header does not fit, says so.
-    if (parsedTypes !== undefined && isJson(text)) {
-      return { ok: false, reason: `the ${typesHeader} header does not fit the body: ${messageOf(error)}` };
-    }
-    return { ok: false, reason: `body is not JSON: ${messageOf(error)}` };
-  }
-  if (!isValueObject(value)) return { ok: false, reason: `body is JSON but ${describeKind(value)}, not an object` };
-  return { ok: true, value };
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function isJson(text: string): boolean {
-  try {
-    fromJson(text);
-    return true;
-  } catch {
-    return false;
-  }
+  return decodeJsonBody(buffer, typesText);
 }
 
 /** A header as text: amqplib gives long strings as Buffers. */
@@ -101,11 +61,7 @@ export function encodeBody(value: RecordValue, codec: RabbitMqCodec): EncodedBod
       };
     }
   }
-  const { text, types } = toJson(value);
-  // A lone UTF-16 surrogate is in the text as its escape (`\ud800`): UTF-8, and it reads back the same.
-  return types === undefined
-    ? { body: Buffer.from(text), contentType: jsonContentType }
-    : { body: Buffer.from(text), contentType: jsonContentType, types: JSON.stringify(types) };
+  return { ...encodeJsonBody(value), contentType: jsonContentType };
 }
 
 /** Headers the broker keeps for itself, or the codec: they describe one delivery or one body, not the record. */
