@@ -1,11 +1,9 @@
-import { parseArgs } from 'node:util';
 import { describeError } from '@ferry/core';
 import { connectControl } from '../../control/index.js';
 import { formatNotes, listJournalNotes } from '../../control/journal-notes.js';
 import { controlSettings, loadServerConfig, type ServerConfig } from '../../server-config.js';
-import { type CliIo, type CommandHandler, exitCodes } from '../command.js';
+import { type CliIo, type CommandHandler, configFileArgument, exitCodes } from '../command.js';
 import { checkConnection, formatChecks } from '../connection-checks.js';
-import { UsageError } from '../run-args.js';
 
 const doctorHelp = `usage: ferry doctor <config-file>
 
@@ -32,19 +30,8 @@ async function printNotes(server: ServerConfig, io: CliIo): Promise<void> {
 
 /** `ferry doctor <config-file>`: every connection's login and version, then the journal's batches in doubt. */
 export const doctorCommand: CommandHandler = async (args, io, connectors) => {
-  const { values, positionals } = parseArgs({
-    args,
-    options: { help: { type: 'boolean', short: 'h' } },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (values.help === true) {
-    io.stdout.write(doctorHelp);
-    return exitCodes.ok;
-  }
-  const [file, ...rest] = positionals;
-  if (file === undefined) throw new UsageError('[ferry] missing <config-file>: ferry doctor <config-file>');
-  if (rest.length > 0) throw new UsageError(`[ferry] unexpected argument ${JSON.stringify(rest[0])}`);
+  const file = configFileArgument(args, io, 'doctor', doctorHelp);
+  if (file === undefined) return exitCodes.ok;
   const { server, registry } = await loadServerConfig(file, io.env, undefined, connectors);
   const checks = await Promise.all(
     Object.entries(server.config.connections).map(([name, c]) => checkConnection(name, c, registry)),

@@ -1,8 +1,6 @@
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config-file.js';
 import { validateConfig } from '../../jobs/flow-builder.js';
-import { type CommandHandler, exitCodes } from '../command.js';
-import { UsageError } from '../run-args.js';
+import { type CommandHandler, configFileArgument, exitCodes } from '../command.js';
 
 const validateHelp = `usage: ferry validate <config-file>
 
@@ -16,19 +14,8 @@ const plural = (n: number) => `${n} flow${n === 1 ? '' : 's'}`;
 
 /** `ferry validate <config-file>`: every problem of every flow, nothing opened. */
 export const validateCommand: CommandHandler = async (args, io, connectors) => {
-  const { values, positionals } = parseArgs({
-    args,
-    options: { help: { type: 'boolean', short: 'h' } },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (values.help === true) {
-    io.stdout.write(validateHelp);
-    return exitCodes.ok;
-  }
-  const [file, ...rest] = positionals;
-  if (file === undefined) throw new UsageError('[ferry] missing <config-file>: ferry validate <config-file>');
-  if (rest.length > 0) throw new UsageError(`[ferry] unexpected argument ${JSON.stringify(rest[0])}`);
+  const file = configFileArgument(args, io, 'validate', validateHelp);
+  if (file === undefined) return exitCodes.ok;
   const { config, registry } = await loadConfig(file, io.env, connectors);
   const checks = validateConfig(config, registry);
   const bad = checks.filter((c) => c.problems.length > 0);
