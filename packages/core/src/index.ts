@@ -106,6 +106,7 @@ export type {
   TestEnd,
   TestEndContext,
 } from './testing.js';
+export { resolveTls, type TlsOptions, type TlsSettings, tlsSchema } from './tls.js';
 export {
   Decimal,
   describeKind,

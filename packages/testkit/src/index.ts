@@ -1,3 +1,4 @@
+export { makeTestCertificates, type TestCertificates } from './certificates.js';
 export { writeDeadLetters } from './dead-letters.js';
 export {
   type MongoTestServer,
