@@ -77,3 +77,9 @@ export function controlSettings(
   const token = env.FERRY_API_TOKEN || server?.token;
   return token === undefined || token === '' ? { url, prefix } : { url, prefix, token };
 }
+
+/** The server config on the control store it runs with, so that every flow planned with it keeps off that store's keys. */
+export function withControl(server: ServerConfig, control: ControlSettings): ServerConfig {
+  const { url, prefix } = control;
+  return { ...server, controlUrl: url, prefix, config: { ...server.config, control: { url, prefix } } };
+}

@@ -1,4 +1,4 @@
-import type { ConnectorDefinition, EndpointDescription } from '@ferry/core';
+import type { ConnectorDefinition, DestructiveUse, EndpointDescription, EndpointRole } from '@ferry/core';
 import {
   clickHouseSinkOptionsSchema,
   clickHouseSourceOptionsSchema,
@@ -17,6 +17,12 @@ function describeEndpoint(role: 'source' | 'sink', options: unknown): EndpointDe
   return { what: 'table', name: table, database, singleReader: role === 'source' };
 }
 
+/** A move deletes the rows it read. */
+function destructive(role: EndpointRole, options: unknown): DestructiveUse | undefined {
+  if (role === 'sink' || parseSourceOptions(options).mode !== 'move') return undefined;
+  return { key: 'mode', reason: 'mode "move" deletes each row once moved' };
+}
+
 /** ClickHouse, letter C: a store, read in cursor order from a checkpoint, written in RowBinary. */
 export const clickHouseConnector: ConnectorDefinition = {
   kind: 'clickhouse',
@@ -26,13 +32,15 @@ export const clickHouseConnector: ConnectorDefinition = {
   holds: 'store',
   options: { source: clickHouseSourceOptionsSchema, sink: clickHouseSinkOptionsSchema },
   dataPlaneKeys: {
-    source: ['table', 'cursor', 'mode', 'checkpointKey', 'columns', 'jsonColumns', 'pollIntervalMs', 'deleteBatchRows'],
+    // checkpointKey is not here: it could name, and advance, another reader's position.
+    source: ['table', 'cursor', 'mode', 'columns', 'jsonColumns', 'pollIntervalMs', 'deleteBatchRows'],
     sink: ['table', 'columns', 'unknownFields', 'idColumn', 'maxRows'],
   },
   createSource: createClickHouseSource,
   createSink: createClickHouseSink,
   target: clickHouseTarget,
   describeEndpoint,
+  destructive,
   bench: async () => (await import('./clickhouse-bench-end.js')).openClickHouseBenchEnd,
   testing: async () => (await import('./clickhouse-test-end.js')).openClickHouseTestEnd,
   inspect: inspectClickHouse,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { apiAllowSchema } from './api-allow.js';
 import { ConfigError } from './errors.js';
 import { parseOptions } from './options.js';
 import { defaultRetryPolicy } from './retry.js';
@@ -74,8 +75,11 @@ export function configSchemaFor(kinds?: readonly string[]) {
           prefix: z.string().min(1).optional(),
         })
         .optional(),
-      /** The HTTP API: with a token, every route but /health needs `Authorization: Bearer <token>`. */
-      api: z.strictObject({ token: z.string().min(1).optional() }).optional(),
+      /**
+       * The HTTP API: with a token, every route but /health needs `Authorization: Bearer <token>`;
+       * `allow`: per connection, what API callers may set beyond its connector's data-plane keys.
+       */
+      api: z.strictObject({ token: z.string().min(1).optional(), allow: apiAllowSchema.optional() }).optional(),
     })
     .superRefine((config, ctx) => {
       for (const [flowName, flow] of Object.entries(config.flows)) {
@@ -91,6 +95,15 @@ export function configSchemaFor(kinds?: readonly string[]) {
               }`,
             });
           }
+        }
+      }
+      for (const name of Object.keys(config.api?.allow ?? {})) {
+        if (!(name in config.connections)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['api', 'allow', name],
+            message: `no connection named "${name}"; api.allow is keyed by the config's connection names`,
+          });
         }
       }
     });

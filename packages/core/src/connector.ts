@@ -37,6 +37,14 @@ export interface ConnectorDefinition {
    * config file: servers, credentials, databases, DDL, server-side filters.
    */
   readonly dataPlaneKeys: { readonly source: readonly string[]; readonly sink: readonly string[] };
+  /**
+   * What in an endpoint's options deletes records that others could still
+   * read (a store's `move`, a stream read by range and deleted, a trim),
+   * beyond a queue's own consumption; undefined when nothing does. Where
+   * `api.allow` refuses destructive modes, such an endpoint is refused.
+   * Options are those the factories take, already found valid.
+   */
+  destructive?(role: EndpointRole, options: unknown): DestructiveUse | undefined;
   createSource(options: unknown): Source;
   createSink(options: unknown): Sink;
   /**
@@ -60,6 +68,14 @@ export interface ConnectorDefinition {
   readonly bench?: () => Promise<OpenBenchEnd>;
   /** The end-to-end suites' end for this system (`<package>/testing`), loaded only by tests. */
   readonly testing?: () => Promise<OpenTestEnd>;
+}
+
+/** The option that makes an endpoint delete records, and what it deletes. */
+export interface DestructiveUse {
+  /** The option key: `mode`, `trim`. */
+  readonly key: string;
+  /** What it deletes, for a person: `mode "move" deletes each document once copied`. */
+  readonly reason: string;
 }
 
 /** What an endpoint names, as far as its options tell. */

@@ -1,3 +1,11 @@
+export {
+  type ApiAllow,
+  type ApiAllowConnection,
+  apiAllowConnectionSchema,
+  apiAllowSchema,
+  connectionOnlyKeys,
+  matchesName,
+} from './api-allow.js';
 export type { BenchEnd, BenchEndContext, HandRecord, HandWrite, OpenBenchEnd } from './bench-end.js';
 export {
   type ConnectionSpec,
@@ -19,6 +27,7 @@ export {
 export type {
   ConnectorDefinition,
   DeadLetterSummary,
+  DestructiveUse,
   EndpointDescription,
   EndpointRole,
   Inspector,

@@ -1,4 +1,4 @@
-import type { ConnectorDefinition, EndpointDescription } from '@ferry/core';
+import type { ConnectorDefinition, DestructiveUse, EndpointDescription, EndpointRole } from '@ferry/core';
 import {
   mongoSinkOptionsSchema,
   mongoSourceOptionsSchema,
@@ -17,6 +17,16 @@ function describeEndpoint(role: 'source' | 'sink', options: unknown): EndpointDe
   return { what: 'collection', name: collection, database, singleReader: role === 'source' };
 }
 
+/** A move deletes the documents it read; an upsert replaces those of the same _id. */
+function destructive(role: EndpointRole, options: unknown): DestructiveUse | undefined {
+  if (role === 'source') {
+    const moves = parseSourceOptions(options).mode === 'move';
+    return moves ? { key: 'mode', reason: 'mode "move" deletes each document once moved' } : undefined;
+  }
+  const upserts = parseSinkOptions(options).mode === 'upsert';
+  return upserts ? { key: 'mode', reason: 'mode "upsert" replaces the documents of the same _id' } : undefined;
+}
+
 /** MongoDB, letter M: a store, read in cursor order from a checkpoint. */
 export const mongoConnector: ConnectorDefinition = {
   kind: 'mongo',
@@ -26,13 +36,15 @@ export const mongoConnector: ConnectorDefinition = {
   holds: 'store',
   options: { source: mongoSourceOptionsSchema, sink: mongoSinkOptionsSchema },
   dataPlaneKeys: {
-    source: ['collection', 'mode', 'cursor', 'checkpointKey', 'pollMs'],
+    // checkpointKey is not here: it could name, and advance, another reader's position.
+    source: ['collection', 'mode', 'cursor', 'pollMs'],
     sink: ['collection', 'mode', 'maxDocuments'],
   },
   createSource: createMongoSource,
   createSink: createMongoSink,
   target: mongoTarget,
   describeEndpoint,
+  destructive,
   bench: async () => (await import('./mongo-bench-end.js')).openMongoBenchEnd,
   testing: async () => (await import('./mongo-test-end.js')).openMongoTestEnd,
   inspect: inspectMongo,

@@ -1,4 +1,4 @@
-import type { ConnectorDefinition, EndpointDescription } from '@ferry/core';
+import type { ConnectorDefinition, DestructiveUse, EndpointDescription, EndpointRole } from '@ferry/core';
 import {
   parseSinkOptions,
   parseSourceOptions,
@@ -24,6 +24,16 @@ function describeEndpoint(role: 'source' | 'sink', options: unknown): EndpointDe
     ...(named ? {} : { readerOption: 'consumer' }),
     readerGroup: source.group,
   };
+}
+
+/** A range read deletes what it moved, a group read without `keep` what it acked, a trim the oldest entries. */
+function destructive(role: EndpointRole, options: unknown): DestructiveUse | undefined {
+  if (role === 'sink') {
+    return parseSinkOptions(options).trim ? { key: 'trim', reason: 'trim deletes the oldest entries' } : undefined;
+  }
+  const { mode, keep } = parseSourceOptions(options);
+  if (mode === 'range') return { key: 'mode', reason: 'mode "range" deletes each entry once moved' };
+  return keep ? undefined : { key: 'keep', reason: 'mode "group" without keep: true deletes each entry once acked' };
 }
 
 /** Redis Streams, letter S: the reference system, a stream read by range or by consumer group. */
@@ -54,6 +64,7 @@ export const redisStreamConnector: ConnectorDefinition = {
   createSink: createRedisStreamSink,
   target: redisStreamTarget,
   describeEndpoint,
+  destructive,
   bench: async () => (await import('./redis-stream-bench-end.js')).openRedisStreamBenchEnd,
   testing: async () => (await import('./redis-stream-test-end.js')).openRedisStreamTestEnd,
   inspect: inspectRedisStream,

@@ -5,7 +5,14 @@ import { type ControlStore, connectControl, defaultConnectionKind, maskUrl } fro
 import { JobStore } from '../control/jobs.js';
 import { type FlowWorker, startFlowWorker } from '../control/worker.js';
 import { createApi } from '../http/api.js';
-import { type ControlSettings, controlSettings, defaultHost, defaultPort, loadServerConfig } from '../server-config.js';
+import {
+  type ControlSettings,
+  controlSettings,
+  defaultHost,
+  defaultPort,
+  loadServerConfig,
+  withControl,
+} from '../server-config.js';
 import { type CliIo, exitCodes } from './command.js';
 import { controlFlags, positiveInt } from './control-flags.js';
 import { UsageError } from './run-args.js';
@@ -122,8 +129,10 @@ export async function serve(mode: ServeMode, args: string[], io: CliIo, connecto
   const concurrency = positiveInt(values.concurrency, 'concurrency', 1);
   const stopTimeoutMs = positiveInt(values['stop-timeout'], 'stop-timeout', 20) * 1000;
   const jobLockMs = positiveInt(values['job-lock'], 'job-lock', 30) * 1000;
-  const { server, registry } = await loadServerConfig(values.config, io.env, values.redis, connectors);
-  const control = controlSettings(values, io.env, server);
+  const loaded = await loadServerConfig(values.config, io.env, values.redis, connectors);
+  const { registry } = loaded;
+  const control = controlSettings(values, io.env, loaded.server);
+  const server = withControl(loaded.server, control);
   const redis = await connectControl(control.url);
   const log = (line: string) => io.stderr.write(`${line}\n`);
   const { prefix, url, token } = control;

@@ -10,6 +10,7 @@ import {
   type Sink,
   type Source,
 } from '@ferry/core';
+import { controlAreaOf, controlStoreGuard } from '../control/off-limits.js';
 import {
   circularTarget,
   createEndpoint,
@@ -19,6 +20,7 @@ import {
   type ResolvedEndpoint,
   resolveEndpoint,
   resolveRole,
+  roleWords,
   within,
 } from './flow-endpoints.js';
 
@@ -74,17 +76,32 @@ export function edgeName(config: FerryConfig, flow: FlowSpec, registry: Connecto
   }
 }
 
+/** Refuses an endpoint on the control store's keys, for every flow: said with the flow and the role. */
+function keepOffControl(config: FerryConfig, flowName: string, registry: ConnectorRegistry) {
+  const guard = controlStoreGuard(controlAreaOf(config), registry);
+  return (role: FlowRole, { connector, options }: ResolvedEndpoint) => {
+    const refused = guard(connector, role === 'source' ? 'source' : 'sink', options);
+    if (refused !== undefined) throw within(`flow "${flowName}", ${roleWords[role]}`, refused);
+  };
+}
+
 function build(config: FerryConfig, flowName: string, flow: FlowSpec, role: FlowRole, registry: ConnectorRegistry) {
-  return createEndpoint(flowName, role, resolveRole(config, flowName, flow, role, registry));
+  const endpoint = resolveRole(config, flowName, flow, role, registry);
+  const built = createEndpoint(flowName, role, endpoint);
+  keepOffControl(config, flowName, registry)(role, endpoint);
+  return built;
 }
 
 /** The endpoints of a flow of the config, resolved, with the flow they build: the checks of `buildFlow`, in its order. */
 function resolveFlow(config: FerryConfig, flowName: string, registry: ConnectorRegistry) {
   const spec = getFlow(config, flowName);
   const edge = edgeOf(config, flowName, spec, registry);
+  const offControl = keepOffControl(config, flowName, registry);
   const at = (role: FlowRole) => {
     const endpoint = resolveRole(config, flowName, spec, role, registry);
-    return { endpoint, built: createEndpoint(flowName, role, endpoint) };
+    const built = createEndpoint(flowName, role, endpoint);
+    offControl(role, endpoint);
+    return { endpoint, built };
   };
   const source = at('source');
   const sink = at('sink');

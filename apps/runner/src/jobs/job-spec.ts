@@ -2,6 +2,8 @@ import { ConfigError, type ConnectorRegistry, FerryError, type FlowSpec, formatI
 import { z } from 'zod';
 import { s2sDictSchema, s2sFlow } from '../http/s2s.js';
 import type { ServerConfig } from '../server-config.js';
+import { callerKeyProblems, callerScopeProblems } from './api-scope.js';
+import type { FlowPlan } from './flow-builder.js';
 import { planJob } from './job-plan.js';
 
 /**
@@ -29,25 +31,13 @@ export class BadRequestError extends FerryError {
 }
 
 const flowNamePattern = /^[A-Za-z0-9_.:-]{1,100}$/;
-/** Keys a request may not set on an endpoint: they belong to the named connection. */
-const connectionOwnedKeys = ['url', 'client', 'kind', 'connectionName'] as const;
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-function checkEndpoints(flow: Record<string, unknown>): void {
-  for (const role of ['source', 'sink', 'deadLetter'] as const) {
-    const endpoint = flow[role];
-    if (!isObject(endpoint)) continue;
-    for (const key of connectionOwnedKeys) {
-      if (key in endpoint) {
-        throw new BadRequestError(
-          `[ferry] invalid flow:\n  - ${role}.${key}: set by the named connection, not by a request; name a connection of the config instead`,
-        );
-      }
-    }
-  }
+function refuse(problems: readonly string[], where = 'flow'): void {
+  if (problems.length > 0) throw new BadRequestError(`[ferry] invalid ${where}:\n${problems.join('\n')}`);
 }
 
 const parallelismSchema = z.int().min(1).max(64).default(1);
@@ -63,7 +53,7 @@ function parseParallelism(value: unknown, where: string): number {
 }
 
 /** Checks a job the way the worker will plan it: schema, connections, edge, connector options, parallelism. */
-export function checkJob(server: ServerConfig, data: FlowJobData, registry: ConnectorRegistry): void {
+export function checkJob(server: ServerConfig, data: FlowJobData, registry: ConnectorRegistry): FlowPlan {
   const { flow } = planJob(server, data, registry);
   const source = flow.reading;
   if (data.parallelism > 1 && source.singleReader) {
@@ -77,6 +67,7 @@ export function checkJob(server: ServerConfig, data: FlowJobData, registry: Conn
       `[ferry] invalid flow "${data.name}":\n  - parallelism: cannot be combined with maxBatches (got parallelism ${data.parallelism}, maxBatches ${flow.spec.maxBatches})`,
     );
   }
+  return flow;
 }
 
 /**
@@ -122,7 +113,8 @@ export function flowRequest(body: unknown, server: ServerConfig, registry: Conne
         `[ferry] invalid request:\n  - name: expected 1 to 100 letters, digits, _ . : - (got ${JSON.stringify(name)})`,
       );
     }
-    checkEndpoints(spec);
+    // Only the data plane is the caller's: servers, credentials, DDL and filters are the config file's.
+    refuse(callerKeyProblems(spec, server, registry));
     data = {
       name,
       flow: asBadRequest(() => parseFlow(spec, name)),
@@ -130,7 +122,9 @@ export function flowRequest(body: unknown, server: ServerConfig, registry: Conne
       origin: 'flows',
     };
   }
-  asBadRequest(() => checkJob(server, data, registry));
+  const plan = asBadRequest(() => checkJob(server, data, registry));
+  // A flow of the config is the operator's own; a spec is the caller's, within api.allow.
+  if (data.flow !== undefined) refuse(callerScopeProblems(plan, server), `flow "${data.name}"`);
   return data;
 }
 
@@ -142,7 +136,7 @@ export function s2sRequest(body: unknown, server: ServerConfig, registry: Connec
   }
   const spec = asBadRequest(() => parseFlow(s2sFlow(parsed.data), 's2s'));
   const data: FlowJobData = { name: 's2s', flow: spec, parallelism: 1, fullRule: 'original', origin: 's2s' };
-  asBadRequest(() => checkJob(server, data, registry));
+  refuse(callerScopeProblems(asBadRequest(() => checkJob(server, data, registry)), server), '/s2s/ config');
   return data;
 }
 

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { readConfigInput } from '../../config-file.js';
 import { flowRequest } from '../../jobs/job-spec.js';
-import { loadServerConfig } from '../../server-config.js';
+import { controlSettings, loadServerConfig, withControl } from '../../server-config.js';
 import { type CommandHandler, exitCodes } from '../command.js';
 import { controlFlags, positiveInt, withStore } from '../control-flags.js';
 import { UsageError } from '../run-args.js';
@@ -42,7 +42,9 @@ export const submitCommand: CommandHandler = async (args, io, connectors) => {
   if (values.parallelism !== undefined && body !== null && typeof body === 'object') {
     body = { ...body, parallelism: positiveInt(values.parallelism, 'parallelism', 1) };
   }
-  const { server, registry } = await loadServerConfig(configFile, io.env, values.redis, connectors);
+  const loaded = await loadServerConfig(configFile, io.env, values.redis, connectors);
+  const { registry } = loaded;
+  const server = withControl(loaded.server, controlSettings(values, io.env, loaded.server));
   const data = { ...flowRequest(body, server, registry), origin: 'cli' as const };
   const id = await withStore(
     { ...values, config: configFile },
