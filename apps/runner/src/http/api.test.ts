@@ -106,7 +106,7 @@ describe('HTTP API validation', () => {
       'a URL in an endpoint',
       '/flows',
       { source: { stream: 'a', url: 'redis://evil:1' }, sink: { stream: 'b' } },
-      /source\.url: set by the named connection/,
+      /source\.url: a connection key, set in the config file/,
     ],
     ['an unknown flow name', '/flows', { flow: 'nope' }, /no flow named "nope"; the config names "demo"/],
     ['parallelism on a range source', '/flows', { flow: 'demo', parallelism: 4 }, /parallelism: .*one reader/],

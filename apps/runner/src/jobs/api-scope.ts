@@ -41,11 +41,22 @@ export function callerKeys(server: ServerConfig, registry: ConnectorRegistry, co
 }
 
 /** One endpoint's keys beyond what its caller may set, one line each, with why. */
-function refusedKeys(endpoint: Record<string, unknown>, role: FlowRole, server: ServerConfig, registry: ConnectorRegistry) {
+function refusedKeys(
+  endpoint: Record<string, unknown>,
+  role: FlowRole,
+  server: ServerConfig,
+  registry: ConnectorRegistry,
+) {
   const connection = typeof endpoint.connection === 'string' ? endpoint.connection : 'default';
+  // An unknown connection is said by the plan, with the names the config has.
+  if (server.config.connections[connection] === undefined) return [];
   const { connector, keys } = callerKeys(server, registry, connection, role);
   const known = optionKeys(connector?.options[endpointRole(role)]) ?? [];
-  const owned = new Set<string>([...connectionOnlyKeys, ...known, ...Object.keys(server.config.connections[connection] ?? {})]);
+  const owned = new Set<string>([
+    ...connectionOnlyKeys,
+    ...known,
+    ...Object.keys(server.config.connections[connection] ?? {}),
+  ]);
   const allowed = keys.length > 0 ? keys.join(', ') : 'connection alone';
   return Object.keys(endpoint)
     .filter((key) => key !== 'connection' && !keys.includes(key))

@@ -136,7 +136,13 @@ export function s2sRequest(body: unknown, server: ServerConfig, registry: Connec
   }
   const spec = asBadRequest(() => parseFlow(s2sFlow(parsed.data), 's2s'));
   const data: FlowJobData = { name: 's2s', flow: spec, parallelism: 1, fullRule: 'original', origin: 's2s' };
-  refuse(callerScopeProblems(asBadRequest(() => checkJob(server, data, registry)), server), '/s2s/ config');
+  refuse(
+    callerScopeProblems(
+      asBadRequest(() => checkJob(server, data, registry)),
+      server,
+    ),
+    '/s2s/ config',
+  );
   return data;
 }
 
