@@ -1,6 +1,7 @@
 import { ConfigError } from '@ferry/core';
 import { describe, expect, it } from 'vitest';
 import { parseSinkOptions, parseSourceOptions } from './clickhouse-config.js';
+import { clickHouseConnector } from './clickhouse-connector.js';
 import { hexString, isColumnType, isSafeFragment, qualifiedName, quoteIdentifier } from './clickhouse-sql.js';
 
 const url = 'http://127.0.0.1:8123';
@@ -109,5 +110,16 @@ describe('options', () => {
     expect(() =>
       parseSinkOptions({ url, table: 't', create: { columns: { a: 'String; DROP' }, engine: 'MergeTree ORDER BY a' } }),
     ).toThrow(/not a column type/);
+  });
+});
+
+describe('what deletes records', () => {
+  const { destructive } = clickHouseConnector;
+  it('is a move', () => {
+    expect(destructive?.('source', { url, table: 't', cursor: 'id', mode: 'move' })?.reason).toBe(
+      'mode "move" deletes each row once moved',
+    );
+    expect(destructive?.('source', { url, table: 't', cursor: 'id' })).toBeUndefined();
+    expect(destructive?.('sink', { url, table: 't' })).toBeUndefined();
   });
 });

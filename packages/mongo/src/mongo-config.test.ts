@@ -67,3 +67,15 @@ describe('mongo options', () => {
     expect(mongoConnector).toMatchObject({ kind: 'mongo', letter: 'M' });
   });
 });
+
+describe('what deletes records', () => {
+  const { destructive } = mongoConnector;
+  it('is a move, and an upsert replacing documents', () => {
+    expect(destructive?.('source', { url, collection: 'c', mode: 'move' })?.reason).toBe(
+      'mode "move" deletes each document once moved',
+    );
+    expect(destructive?.('source', { url, collection: 'c' })).toBeUndefined();
+    expect(destructive?.('sink', { url, collection: 'c', mode: 'upsert' })?.key).toBe('mode');
+    expect(destructive?.('sink', { url, collection: 'c' })).toBeUndefined();
+  });
+});

@@ -99,3 +99,17 @@ describe('redisStreamConnector', () => {
     expect(() => redisStreamConnector.createSink({ url })).toThrow(ConfigError);
   });
 });
+
+describe('what deletes records', () => {
+  const { destructive } = redisStreamConnector;
+  it('is a range read, a group read without keep, and a trim', () => {
+    expect(destructive?.('source', { url, stream: 's' })).toEqual({
+      key: 'mode',
+      reason: 'mode "range" deletes each entry once moved',
+    });
+    expect(destructive?.('source', { url, stream: 's', mode: 'group' })?.key).toBe('keep');
+    expect(destructive?.('source', { url, stream: 's', mode: 'group', keep: true })).toBeUndefined();
+    expect(destructive?.('sink', { url, stream: 's', maxLen: 5, trim: true })?.key).toBe('trim');
+    expect(destructive?.('sink', { url, stream: 's', maxLen: 5 })).toBeUndefined();
+  });
+});

@@ -23,6 +23,36 @@ const refusal = (body: object, config = server()) => {
 };
 
 describe('an API caller sets data-plane keys only', () => {
+  it('is offered no connection key by any registered connector', () => {
+    const connectionKeys = [
+      'url',
+      'client',
+      'kind',
+      'connectionName',
+      'database',
+      'db',
+      'username',
+      'password',
+      'user',
+      'tls',
+      'create',
+      'declare',
+      'filter',
+      'checkpointKey',
+      'checkpointCollection',
+      'vhost',
+      'servers',
+    ];
+    for (const connector of registry.list()) {
+      for (const role of ['source', 'sink'] as const) {
+        expect(
+          connector.dataPlaneKeys[role].filter((key) => connectionKeys.includes(key)),
+          `${connector.kind} ${role}`,
+        ).toEqual([]);
+      }
+    }
+  });
+
   it.each([
     ['source', { stream: 'in', database: 'other' }, 'source.database: not a key API callers may set'],
     ['source', { stream: 'in', username: 'admin' }, 'source.username: not a key API callers may set'],
