@@ -1,4 +1,5 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: a request's ${VAR} must arrive as written
+import type { ConnectorDefinition, Sink, Source } from '@ferry/core';
 import { describe, expect, it } from 'vitest';
 import { createRegistry } from '../connectors.js';
 import { parseServerConfig } from '../server-config.js';
@@ -172,5 +173,32 @@ describe('api.allow', () => {
       'api.allow.default.keys.0: "url" is always the connection\'s own',
     );
     expect(() => server({ allow: { default: { names: [] } } })).toThrow('api.allow.default.names');
+  });
+});
+
+describe('a plug-in', () => {
+  it('that declares no data-plane keys takes only its connection through the API', () => {
+    const plugin = {
+      kind: 'box',
+      letter: 'B',
+      title: 'Box',
+      schemes: [],
+      holds: 'stream',
+      options: { source: {}, sink: {} },
+      createSource: () => ({ name: 'box' }) as Source,
+      createSink: () => ({ name: 'box' }) as Sink,
+      describeEndpoint: () => ({ what: 'box', name: 'b', singleReader: false }),
+    } as unknown as ConnectorDefinition;
+    const withBox = registry.with([plugin]);
+    const config = parseServerConfig(
+      { connections: { ...connections, box: { kind: 'box', url: 'box://x' } } },
+      'config',
+      withBox.kinds(),
+    );
+    expect(() =>
+      flowRequest({ source: { connection: 'box', box: 'b' }, sink: { stream: 'o' } }, config, withBox),
+    ).toThrow(
+      '  - source.box: not a key API callers may set; through the API only connection may be set on connection "box"',
+    );
   });
 });

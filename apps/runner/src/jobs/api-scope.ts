@@ -35,7 +35,8 @@ function optionKeys(schema: unknown): readonly string[] | undefined {
 export function callerKeys(server: ServerConfig, registry: ConnectorRegistry, connection: string, role: FlowRole) {
   const kind = server.config.connections[connection]?.kind;
   const connector = kind !== undefined && registry.has(kind) ? registry.get(kind) : undefined;
-  const declared = connector?.dataPlaneKeys[endpointRole(role)] ?? [];
+  // A plug-in written in JavaScript may declare none: then only `connection` is the caller's.
+  const declared = connector?.dataPlaneKeys?.[endpointRole(role)] ?? [];
   const opened = server.config.api?.allow?.[connection]?.keys ?? [];
   return { connector, keys: [...new Set([...declared, ...opened])] };
 }
@@ -57,7 +58,7 @@ function refusedKeys(
     ...known,
     ...Object.keys(server.config.connections[connection] ?? {}),
   ]);
-  const allowed = keys.length > 0 ? keys.join(', ') : 'connection alone';
+  const allowed = keys.length > 0 ? keys.join(', ') : 'connection';
   return Object.keys(endpoint)
     .filter((key) => key !== 'connection' && !keys.includes(key))
     .map((key) => {
