@@ -134,11 +134,16 @@ function endpointSchema(connector: ConnectorDefinition, role: EndpointRole): z.Z
     .describe(`a connection of the config, of kind ${connector.kind}`);
   const options: unknown = connector.options[role];
   const description = `${connector.title} as a ${role} (kind ${connector.kind})`;
-  // A plug-in may give no zod schema: then its keys are its own to check.
-  if (!(options instanceof z.ZodType)) return z.looseObject({ connection }).describe(description);
+  const declared = connector.dataPlaneKeys?.[role] ?? [];
+  // A plug-in may give no zod schema: then its data-plane keys are its own to check.
+  if (!(options instanceof z.ZodType)) {
+    return z
+      .strictObject({ connection, ...Object.fromEntries(declared.map((key) => [key, z.unknown()])) })
+      .describe(description);
+  }
   const shape = shapeOf(options);
   if (shape === undefined) return z.intersection(z.object({ connection }), options).describe(description);
-  const keys = connector.dataPlaneKeys[role].filter((key) => key in shape);
+  const keys = declared.filter((key) => key in shape);
   return z
     .strictObject({ connection, ...Object.fromEntries(keys.map((key) => [key, shape[key]!])) })
     .describe(description);

@@ -216,7 +216,7 @@ describe('the OpenAPI document, made from the routes’ zod schemas', () => {
       createSink: () => ({}) as never,
       describeEndpoint: () => ({ what: 'box', name: 'b', singleReader: false }),
     };
-    // A plug-in may give no zod schemas at all: its endpoints are then any object naming a connection.
+    // A plug-in may give no zod schemas at all: its endpoints are then its data-plane keys, of any value.
     const bare: ConnectorDefinition = {
       ...plugin,
       kind: 'ybox',
@@ -234,8 +234,8 @@ describe('the OpenAPI document, made from the routes’ zod schemas', () => {
     expect(Object.keys(schemas.XboxSink.properties)).toEqual(['connection', 'box', 'depth']);
     expect(schemas.FlowSpec.properties.source.anyOf).toContainEqual({ $ref: '#/components/schemas/XboxSource' });
     expect(schemas.YboxSink).toMatchObject({
-      properties: { connection: { type: 'string' } },
-      additionalProperties: {},
+      properties: { connection: { type: 'string' }, box: {}, depth: {} },
+      additionalProperties: false,
     });
     for (const c of installedConnectors) {
       for (const role of ['source', 'sink'] as const) {
