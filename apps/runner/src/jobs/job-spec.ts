@@ -136,13 +136,8 @@ export function s2sRequest(body: unknown, server: ServerConfig, registry: Connec
   }
   const spec = asBadRequest(() => parseFlow(s2sFlow(parsed.data), 's2s'));
   const data: FlowJobData = { name: 's2s', flow: spec, parallelism: 1, fullRule: 'original', origin: 's2s' };
-  refuse(
-    callerScopeProblems(
-      asBadRequest(() => checkJob(server, data, registry)),
-      server,
-    ),
-    '/s2s/ config',
-  );
+  const plan = asBadRequest(() => checkJob(server, data, registry));
+  refuse(callerScopeProblems(plan, server), '/s2s/ config');
   return data;
 }
 
