@@ -13,7 +13,7 @@ const mergeTrees = [
 /** The engines a `create` option takes unless the connection's `engines` names more: they keep their data on the server's own disks. */
 export const defaultEngines: readonly string[] = [...mergeTrees, ...mergeTrees.map((name) => `Replicated${name}`)];
 
-/** Functions a key (ORDER BY, PARTITION BY…) or an engine argument may call: pure, on the row's own columns. */
+/** Functions a key (ORDER BY, PARTITION BY…) or an engine argument may call: computed from the row alone, reading nothing else. */
 const keyFunctions = new Set([
   'tuple',
   'toDate',
