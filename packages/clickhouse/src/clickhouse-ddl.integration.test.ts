@@ -68,6 +68,7 @@ describe('clickhouse create', () => {
       url: clickHouseUrl,
       table: name,
       engines: ['URL'],
+      idColumn: false,
       create: { columns: { a: 'String' }, engine: `URL('${target}', JSONEachRow)` },
     });
     sinks.push(sink);
@@ -91,9 +92,10 @@ describe('clickhouse create', () => {
           id: 'UInt64',
           v: 'UInt32',
           at: "DateTime('UTC')",
-          kind: "Enum8('it''s' = 1, 'b' = -2)",
+          kind: "Enum8('b' = -2, 'it''s' = 1)",
           price: 'Decimal(18, 4)',
-          tags: 'Array(Tuple(UInt8, String))',
+          tags: 'Array(Nullable(String))',
+          pair: 'Tuple(UInt8, String)',
           code: 'Nullable(FixedString(3))',
           _source_id: 'String',
         },
@@ -108,9 +110,10 @@ describe('clickhouse create', () => {
       id: 'UInt64',
       v: 'UInt32',
       at: "DateTime('UTC')",
-      kind: "Enum8('it\\'s' = 1, 'b' = -2)",
+      kind: "Enum8('b' = -2, 'it\\'s' = 1)",
       price: 'Decimal(18, 4)',
-      tags: 'Array(Tuple(UInt8, String))',
+      tags: 'Array(Nullable(String))',
+      pair: 'Tuple(UInt8, String)',
       code: 'Nullable(FixedString(3))',
       _source_id: 'String',
     });
