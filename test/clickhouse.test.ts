@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configFile, ferry, lastLine, redisUrl } from './support/cli.js';
@@ -183,6 +185,33 @@ describe('S2C, C2S, Q2C and C2Q through the ferry CLI against real Redis, Rabbit
       // The original is the record's value as JSON, its bytes as they were.
       const original = JSON.parse(entry.original!);
       expect(original.n).toMatch(/^bad-(10|500|999)$/);
+    }
+  });
+
+  it('refuses a create engine that fetches a URL (exit 2, naming the key): no table, no request, nothing moved', async () => {
+    let calls = 0;
+    const server = createServer((_request, response) => {
+      calls += 1;
+      response.end('{"a":"from the url"}\n');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const target = `http://127.0.0.1:${(server.address() as AddressInfo).port}/anything`;
+      const origin = streams.name('ssrf.in');
+      const name = `ferry_e2e_${run}_ssrf`;
+      tables.push(name);
+      await streams.seed(origin, 10);
+      const sink = `{ connection: ch, table: ${name}, create: { columns: { a: String }, engine: "URL('${target}', JSONEachRow)" } }`;
+      const file = config(['  s2c:', `    source: { stream: ${origin} }`, `    sink: ${sink}`].join('\n'));
+
+      const refused = await ferry(['run', file, 's2c']);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('create.engine: engine "URL" is not allowed: expected one of MergeTree, ');
+      expect(await streams.len(origin)).toBe(10);
+      expect(await select(`EXISTS TABLE default.\`${name}\``)).toEqual([{ result: 0 }]);
+      expect(calls).toBe(0);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });

@@ -175,4 +175,26 @@ describe('S2M, M2S, Q2M, M2Q and M2M through the ferry CLI', () => {
     });
     expect(await streams.len(origin)).toBe(0);
   });
+
+  it('refuses a move whose filter runs JavaScript (exit 2, naming its path): every document stays', async () => {
+    const collection = streams.name('where.docs');
+    const out = streams.name('where.out');
+    await db.collection<{ _id: number }>(collection).insertMany([1, 2, 3].map((n) => ({ _id: n })));
+    const filter = `{ $or: [{ _id: 1 }, { $where: "true" }] }`;
+    const file = config(
+      [
+        '  m2s:',
+        `    source: { connection: mongo, collection: ${collection}, mode: move, filter: ${filter} }`,
+        `    sink: { stream: ${out} }`,
+      ].join('\n'),
+    );
+
+    const refused = await ferry(['run', file, 'm2s']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      "filter.$or.1.$where: $where runs JavaScript on the server: refused unless the connection's allowOperators names it",
+    );
+    expect(await db.collection(collection).countDocuments()).toBe(3);
+    expect(await streams.len(out)).toBe(0);
+  });
 });

@@ -2,7 +2,7 @@ import { ConfigError } from '@ferry/core';
 import { describe, expect, it } from 'vitest';
 import { parseSinkOptions, parseSourceOptions } from './clickhouse-config.js';
 import { clickHouseConnector } from './clickhouse-connector.js';
-import { hexString, isColumnType, isSafeFragment, qualifiedName, quoteIdentifier } from './clickhouse-sql.js';
+import { hexString, qualifiedName, quoteIdentifier } from './clickhouse-sql.js';
 
 const url = 'http://127.0.0.1:8123';
 
@@ -22,23 +22,6 @@ describe('identifiers', () => {
 
   it('hex literals carry any string without SQL in it', () => {
     expect(hexString("a'); DROP TABLE x; --")).toMatch(/^unhex\('[0-9a-f]+'\)$/);
-  });
-
-  it('column types and engine clauses from config: no statement separators or comments', () => {
-    for (const good of [
-      'UInt64',
-      'Nullable(String)',
-      "DateTime('UTC')",
-      'Decimal(18, 4)',
-      'Array(Tuple(String, UInt8))',
-    ]) {
-      expect(isColumnType(good)).toBe(true);
-    }
-    for (const bad of ['UInt64; DROP TABLE x', 'String) ENGINE = Log --', "DateTime('UTC)", 'a`b', 'String /* x */']) {
-      expect(isColumnType(bad)).toBe(false);
-    }
-    expect(isSafeFragment('MergeTree ORDER BY (a, b) PARTITION BY toYYYYMM(at)')).toBe(true);
-    expect(isSafeFragment('MergeTree ORDER BY a; DROP TABLE x')).toBe(false);
   });
 });
 
@@ -109,7 +92,17 @@ describe('options', () => {
     ).toThrow(ConfigError);
     expect(() =>
       parseSinkOptions({ url, table: 't', create: { columns: { a: 'String; DROP' }, engine: 'MergeTree ORDER BY a' } }),
-    ).toThrow(/not a column type/);
+    ).toThrow(/- create\.columns\.a: unexpected "; DROP" at 6: only names, numbers, quoted strings/);
+  });
+
+  it('create takes the MergeTree family, and the engines the connection names beside it', () => {
+    const create = { columns: { a: 'String' }, engine: 'Memory' };
+    expect(() => parseSinkOptions({ url, table: 't', create })).toThrow(
+      /- create\.engine: engine "Memory" is not allowed: .*name it in the connection's engines/,
+    );
+    expect(parseSinkOptions({ url, table: 't', engines: ['Memory'], create }).create?.engine).toBe('Memory');
+    expect(parseSourceOptions({ url, table: 't', cursor: 'a', engines: ['Memory'] }).engines).toEqual(['Memory']);
+    expect(() => parseSinkOptions({ url, table: 't', engines: ['Memory; DROP'] })).toThrow(/- engines\.0: /);
   });
 });
 

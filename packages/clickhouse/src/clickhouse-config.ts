@@ -1,6 +1,9 @@
 import { type EndpointTarget, parseOptions, serverAddress } from '@ferry/core';
 import { z } from 'zod';
-import { identifierPattern, isColumnType, isSafeFragment } from './clickhouse-sql.js';
+import { columnTypeSql } from './clickhouse-ddl-column.js';
+import { defaultEngines, engineSql } from './clickhouse-ddl-engine.js';
+import { DdlError } from './clickhouse-ddl-tokens.js';
+import { identifierPattern } from './clickhouse-sql.js';
 
 const urlSchema = z.string().refine(
   (value) => {
@@ -29,35 +32,52 @@ const commonShape = {
   password: z.string().optional(),
   connectionName: z.string().min(1).optional(),
   requestTimeoutMs: z.int().positive().default(30_000),
+  /** A connection key: engines a sink's `create` may name beyond the MergeTree family (`Memory`, `Log`…). */
+  engines: z.array(identifier('engine')).default([]),
 };
 
-export const clickHouseSinkOptionsSchema = z.strictObject({
-  ...commonShape,
-  /** Value key → column; keys not listed go to the column of the same name. */
-  columns: z.record(z.string().min(1), identifier('column')).default({}),
-  /** A value key with no column in the table: drop the key (`skip`) or refuse the record (`reject`). */
-  unknownFields: z.enum(['skip', 'reject']).default('skip'),
-  /** The column that keeps the record id (for tracing and `reconcile`); false: not written. */
-  idColumn: z.union([identifier('column'), z.literal(false)]).default('_source_id'),
-  /** Creates the table when missing: column name → type, and the engine clause. */
-  create: z
-    .strictObject({
-      columns: z
-        .record(
-          identifier('column'),
-          z.string().refine(isColumnType, {
-            message: 'not a column type: expected a ClickHouse type such as UInt64 or Nullable(String)',
-          }),
-        )
-        .refine((columns) => Object.keys(columns).length > 0, { message: 'declare at least one column' }),
-      engine: z.string().min(1).refine(isSafeFragment, {
-        message: 'not an engine clause: expected e.g. "MergeTree ORDER BY id", without ; comments or backticks',
-      }),
-    })
-    .optional(),
-  /** The sink's capacity in rows: free() is maxRows − count(). */
-  maxRows: z.int().positive().optional(),
-});
+/** A DDL fragment parsed and written anew; what the parser refuses is an issue quoting the text at fault. */
+function ddl<T>(ctx: z.RefinementCtx, path: PropertyKey[], write: () => T): T {
+  try {
+    return write();
+  } catch (error) {
+    if (!(error instanceof DdlError)) throw error;
+    ctx.addIssue({ code: 'custom', path, message: error.message });
+    return z.NEVER;
+  }
+}
+
+export const clickHouseSinkOptionsSchema = z
+  .strictObject({
+    ...commonShape,
+    /** Value key → column; keys not listed go to the column of the same name. */
+    columns: z.record(z.string().min(1), identifier('column')).default({}),
+    /** A value key with no column in the table: drop the key (`skip`) or refuse the record (`reject`). */
+    unknownFields: z.enum(['skip', 'reject']).default('skip'),
+    /** The column that keeps the record id (for tracing and `reconcile`); false: not written. */
+    idColumn: z.union([identifier('column'), z.literal(false)]).default('_source_id'),
+    /** Creates the table when missing: column name → type, and the engine clause. */
+    create: z
+      .strictObject({
+        columns: z
+          .record(
+            identifier('column'),
+            z.string().transform((type, ctx) => ddl(ctx, [], () => columnTypeSql(type))),
+          )
+          .refine((columns) => Object.keys(columns).length > 0, { message: 'declare at least one column' }),
+        engine: z.string().min(1),
+      })
+      .optional(),
+    /** The sink's capacity in rows: free() is maxRows − count(). */
+    maxRows: z.int().positive().optional(),
+  })
+  .transform((options, ctx) => {
+    const { create } = options;
+    if (create === undefined) return options;
+    const allowed = [...defaultEngines, ...options.engines];
+    const engine = ddl(ctx, ['create', 'engine'], () => engineSql(create.engine, allowed));
+    return { ...options, create: { ...create, engine } };
+  });
 
 export const clickHouseSourceOptionsSchema = z
   .strictObject({

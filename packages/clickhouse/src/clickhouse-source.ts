@@ -4,8 +4,9 @@ import { FatalError, fromJson, rejectRecord, setEntry, sleep } from '@ferry/core
 import { BinaryReader } from './clickhouse-binary.js';
 import { ClickHouseHttp, serverCode, serverMessage } from './clickhouse-client.js';
 import { type ClickHouseSourceConfig, parseSourceOptions } from './clickhouse-config.js';
+import { columnTypeOrUndefined } from './clickhouse-ddl-column.js';
 import { columnDecoder, type Decode, type Problem, UnsupportedTypeError } from './clickhouse-decode.js';
-import { hexString, isColumnType, quoteIdentifier, quoteName } from './clickhouse-sql.js';
+import { hexString, quoteIdentifier, quoteName } from './clickhouse-sql.js';
 import { innerType, parseColumnType } from './clickhouse-types.js';
 
 /** What `ack` and `release` need of a batch: the cursor values it covers, in order. */
@@ -148,12 +149,13 @@ class ClickHouseSource implements Source<ClickHouseHandle> {
       `DESCRIBE TABLE ${http.table}`,
     );
     const type = columns.find((column) => column.name === this.#config.cursor)?.type;
-    if (type === undefined || !isColumnType(type)) {
+    const sql = type === undefined ? undefined : columnTypeOrUndefined(type);
+    if (sql === undefined) {
       throw new FatalError(
         `[clickhouse] table ${http.tableName}: cannot read by cursor "${this.#config.cursor}" of type ${JSON.stringify(type)}`,
       );
     }
-    return type;
+    return sql;
   }
 
   /**

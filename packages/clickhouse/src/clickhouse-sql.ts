@@ -28,31 +28,6 @@ export function qualifiedName(database: string, table: string): string {
 }
 
 /**
- * A column type as written in a `create` option: `UInt64`, `Nullable(String)`,
- * `DateTime('UTC')`, `Decimal(18, 4)`. Operator config, not data, but it goes
- * into DDL: no statement separators, comments or backticks, balanced quotes and brackets.
- */
-export function isColumnType(type: string): boolean {
-  return /^[A-Za-z][A-Za-z0-9_]*(\(.*\))?$/s.test(type.trim()) && isSafeFragment(type);
-}
-
-/** A DDL fragment from config (`MergeTree ORDER BY id`): no `;`, comments, backticks; quotes and brackets balanced. */
-export function isSafeFragment(text: string): boolean {
-  if (/[;`\\\n\r]|--|\/\*|\*\/|#/.test(text)) return false;
-  let depth = 0;
-  let quoted = false;
-  for (const char of text) {
-    if (char === "'") quoted = !quoted;
-    else if (!quoted && char === '(') depth += 1;
-    else if (!quoted && char === ')') {
-      depth -= 1;
-      if (depth < 0) return false;
-    }
-  }
-  return !quoted && depth === 0;
-}
-
-/**
  * A string as SQL that cannot carry anything but that string: `unhex('6162')`;
  * hex digits cannot end the literal. For the values that must be in the
  * statement on 18.16, which has no query parameters: the read position, and

@@ -63,6 +63,49 @@ describe('mongo options', () => {
     expect(maskSecrets('at mongodb://u:secret@h:1/db')).toBe('at mongodb://u:***@h:1/db');
   });
 
+  it('refuses operators that run JavaScript at any depth, naming the path, unless the connection allows them', () => {
+    const filter = (f: object) => () => parseSourceOptions({ url, collection: 'c', filter: f });
+    for (const [f, where] of [
+      [{ $where: 'sleep(1000) || true' }, 'filter.$where'],
+      [{ $or: [{ a: 1 }, { $where: 'true' }] }, 'filter.$or.1.$where'],
+      [
+        { $and: [{ $nor: [{ $expr: { $function: { body: 'x', args: [], lang: 'js' } } }] }] },
+        'filter.$and.0.$nor.0.$expr.$function',
+      ],
+      [{ items: { $elemMatch: { $where: 'true' } } }, 'filter.items.$elemMatch.$where'],
+      [{ $expr: { $eq: [{ $accumulator: {} }, 1] } }, 'filter.$expr.$eq.0.$accumulator'],
+    ] as const) {
+      const operator = where.split('.').at(-1);
+      expect(filter(f)).toThrow(ConfigError);
+      expect(filter(f)).toThrow(
+        `- ${where}: ${operator} runs JavaScript on the server: refused unless the connection's allowOperators names it`,
+      );
+    }
+    const allowed = parseSourceOptions({
+      url,
+      collection: 'c',
+      allowOperators: ['$where'],
+      filter: { $where: 'true' },
+    });
+    expect(allowed.filter).toEqual({ $where: 'true' });
+    expect(() =>
+      parseSourceOptions({ url, collection: 'c', allowOperators: ['$where'], filter: { $expr: { $function: {} } } }),
+    ).toThrow(/- filter\.\$expr\.\$function: \$function runs JavaScript/);
+    expect(() => parseSinkOptions({ url, collection: 'c', allowOperators: ['$lookup'] })).toThrow(
+      /- allowOperators\.0: /,
+    );
+    expect(parseSinkOptions({ url, collection: 'c', allowOperators: ['$function'] }).allowOperators).toEqual([
+      '$function',
+    ]);
+  });
+
+  it('refuses a cursor that would be read as an operator', () => {
+    expect(() => parseSourceOptions({ url, collection: 'c', cursor: '$where' })).toThrow(
+      /- cursor: a field name cannot start with \$/,
+    );
+    expect(parseSourceOptions({ url, collection: 'c', cursor: 'meta.at' }).cursor).toBe('meta.at');
+  });
+
   it('registers as kind mongo, letter M', () => {
     expect(mongoConnector).toMatchObject({ kind: 'mongo', letter: 'M' });
   });

@@ -1,6 +1,7 @@
 import { type EndpointTarget, parseOptions, serverAddress } from '@ferry/core';
 import { BSON } from 'mongodb';
 import { z } from 'zod';
+import { codeOperators, findCodeOperators } from './mongo-filter.js';
 
 const { EJSON } = BSON;
 
@@ -68,6 +69,8 @@ const commonShape = {
   /** How long the driver looks for a server before an operation fails: keeps an unreachable server prompt. */
   serverSelectionTimeoutMs: z.int().positive().default(3000),
   connectTimeoutMs: z.int().positive().default(5000),
+  /** A connection key: the operators that run JavaScript on the server which a filter may use all the same. */
+  allowOperators: z.array(z.enum(codeOperators)).default([]),
 };
 
 /** Top-level operators a source filter may use; everything else at the top level is a field. */
@@ -95,7 +98,13 @@ export const mongoSourceOptionsSchema = z
     /** copy: read after a checkpoint, leave the documents; move: delete what was acked. */
     mode: z.enum(['copy', 'move']).default('copy'),
     /** The field the source reads in order; it must only grow (an ObjectId `_id`, an insert time…). */
-    cursor: z.string().min(1).default('_id'),
+    cursor: z
+      .string()
+      .min(1)
+      .refine((field) => !field.startsWith('$') && !field.includes('\0'), {
+        message: 'a field name cannot start with $ (an operator) or hold a NUL',
+      })
+      .default('_id'),
     /** A query filter (Extended JSON) the documents must also match. */
     filter: filterSchema.optional(),
     /** Where the copy checkpoint is kept, in the same database: `{ _id: checkpointKey, position, updatedAt }`. */
@@ -112,6 +121,15 @@ export const mongoSourceOptionsSchema = z
       ctx.addIssue({ code: 'custom', path: ['database'], message: 'give database, or name it in the url path' });
       return z.NEVER;
     }
+    const refused = findCodeOperators(options.filter, options.allowOperators);
+    for (const { operator, path } of refused) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['filter', ...path],
+        message: `${operator} runs JavaScript on the server: refused unless the connection's allowOperators names it`,
+      });
+    }
+    if (refused.length > 0) return z.NEVER;
     return { ...options, database, checkpointKey: options.checkpointKey ?? `${database}.${options.collection}` };
   });
 

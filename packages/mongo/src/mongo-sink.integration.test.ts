@@ -175,6 +175,18 @@ describe('mongo sink', () => {
     }
   });
 
+  it('upsert mode matches an _id made of operators as a value: no other document is replaced', async () => {
+    const name = collection();
+    const sink = await open(name, { mode: 'upsert' });
+    try {
+      await sink.write([{ id: 'a', value: { v: 1 }, readAt: 0, bytes: 0 }]);
+      await sink.write([{ id: 'b', value: { _id: { $gt: '' }, v: 2 }, readAt: 0, bytes: 0 }]);
+      expect(await db.collection(name).findOne({ _id: 'a' as never })).toEqual({ _id: 'a', v: 1 });
+    } finally {
+      await sink.close();
+    }
+  });
+
   it('fails promptly with a ConnectionError naming host:port, database and connection when unreachable', async () => {
     const sink = createMongoSink({
       url: 'mongodb://127.0.0.1:1',

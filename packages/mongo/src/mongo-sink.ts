@@ -98,7 +98,8 @@ class MongoSink implements Sink {
         await collection.insertMany(docs, { ordered: false });
       } else {
         const operations: AnyBulkWriteOperation[] = docs.map((doc) => ({
-          replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true },
+          // $eq: an _id that is an object of operators ({ $gt: '' }) is matched as a value, never as a query.
+          replaceOne: { filter: { _id: { $eq: doc._id } }, replacement: doc, upsert: true },
         }));
         await collection.bulkWrite(operations, { ordered: false });
       }
