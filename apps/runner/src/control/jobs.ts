@@ -3,6 +3,7 @@ import { type Job, type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { FlowJobData } from '../jobs/job-spec.js';
 import { controlKeys, queueName } from './index.js';
+import { isJobId, scheduleIdPattern } from './job-ids.js';
 
 /** The states a job is reported in; BullMQ's delayed and prioritized jobs are `waiting`. */
 export const jobStates = ['waiting', 'active', 'completed', 'failed', 'cancelled'] as const;
@@ -105,8 +106,9 @@ export class JobStore {
     };
   }
 
-  /** A job, or undefined when unknown; a waiting job that was cancelled (and removed) is reported `cancelled`. */
+  /** A job, or undefined when unknown (or not an id ferry gives); a waiting job that was cancelled (and removed) is reported `cancelled`. */
   async get(id: string): Promise<JobView | undefined> {
+    if (!isJobId(id)) return undefined;
     const job = await this.queue.getJob(id);
     if (job !== undefined && job !== null) return this.#view(job);
     return this.#removedView(id, await this.#redis.get(this.#keys.cancel(id)));
@@ -146,9 +148,11 @@ export class JobStore {
   /**
    * Cancels a job: a mark in Redis that the worker running it polls (its pump
    * stops cleanly, the batch in hand finished or released); a job not yet
-   * taken is removed. Resolves to the state after, or undefined when unknown.
+   * taken is removed. Resolves to the state after, or undefined when unknown
+   * (or not an id ferry gives: BullMQ's own keys are not jobs).
    */
   async cancel(id: string): Promise<JobState | undefined> {
+    if (!isJobId(id)) return undefined;
     const job = await this.queue.getJob(id);
     if (job === undefined || job === null) return (await this.get(id))?.state;
     const raw = await job.getState();
@@ -194,7 +198,8 @@ export class JobStore {
     }));
   }
 
-  removeSchedule(id: string): Promise<boolean> {
+  async removeSchedule(id: string): Promise<boolean> {
+    if (!scheduleIdPattern.test(id)) return false;
     return this.queue.removeJobScheduler(id);
   }
 
