@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Job, type JobsOptions, Queue } from 'bullmq';
+import { getNextMillis, type Job, type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { FlowJobData } from '../jobs/job-spec.js';
 import { controlKeys, queueName } from './index.js';
@@ -42,6 +42,19 @@ export interface ScheduleRequest {
   readonly everySeconds?: number;
   readonly cron?: string;
   readonly data: FlowJobData;
+}
+
+/** The shortest time between two of a cron pattern's next 50 runs, in seconds; throws on a pattern BullMQ cannot read. */
+export function shortestCronGapSeconds(pattern: string, from = Date.now()): number {
+  let shortest = Number.POSITIVE_INFINITY;
+  let last = getNextMillis(from, { pattern });
+  for (let i = 0; i < 50 && last !== undefined; i++) {
+    const next = getNextMillis(last, { pattern });
+    if (next === undefined) break;
+    shortest = Math.min(shortest, next - last);
+    last = next;
+  }
+  return shortest / 1000;
 }
 
 /** The queue side of the jobs: submit, look at, list, cancel, schedule. Used by the API and the CLI. */

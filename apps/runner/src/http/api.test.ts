@@ -25,6 +25,7 @@ function fakeStore() {
     },
     get: async () => undefined,
     cancel: async () => undefined,
+    schedule: async () => undefined,
   } as unknown as JobStore;
   return { store, submitted };
 }
@@ -159,13 +160,27 @@ describe('HTTP API validation', () => {
     expect(schedule.json().error).toContain('id: expected 1 to 100 letters, digits, _ . -');
   });
 
-  it('refuses a schedule more often than api.minScheduleSeconds', async () => {
+  it('refuses a schedule more often than api.minScheduleSeconds, by every or by cron', async () => {
     const { app } = api();
     const res = await app.inject(post('/schedules', { id: 'fast', every: 0.001, flow: 'demo' }));
     expect(res.statusCode).toBe(400);
     expect(res.json().error).toBe(
       '[ferry] invalid schedule:\n  - every: at least 1 s between runs (api.minScheduleSeconds), got 0.001',
     );
+    const { store } = fakeStore();
+    const strict = parseServerConfig({ ...server.config, api: { minScheduleSeconds: 60 } });
+    const slow = createApi({ store, redis, prefix: 't', server: strict, registry: createRegistry() });
+    apps.push(slow);
+    const cron = await slow.inject(post('/schedules', { id: 'c', cron: '*/30 * * * * *', flow: 'demo' }));
+    expect(cron.statusCode).toBe(400);
+    expect(cron.json().error).toBe(
+      '[ferry] invalid schedule:\n  - cron: at least 60 s between runs (api.minScheduleSeconds), got "*/30 * * * * *", 30 s apart',
+    );
+    expect((await slow.inject(post('/schedules', { id: 'e', every: 30, flow: 'demo' }))).statusCode).toBe(400);
+    expect((await slow.inject(post('/schedules', { id: 'c', cron: '*/5 * * * *', flow: 'demo' }))).statusCode).toBe(
+      201,
+    );
+    expect((await slow.inject(post('/schedules', { id: 'e', every: 60, flow: 'demo' }))).statusCode).toBe(201);
   });
 
   it('refuses a query parameter given twice, on every route', async () => {

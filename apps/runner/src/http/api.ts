@@ -30,6 +30,7 @@ import { createMetricsRegistry } from './metrics-registry.js';
 import { openApiDocument } from './openapi.js';
 import { refuseRepeatedQuery } from './repeated-query.js';
 import { s2sDictSchema } from './s2s.js';
+import { checkScheduleInterval } from './schedule-interval.js';
 
 export interface ApiOptions {
   readonly store: JobStore;
@@ -166,11 +167,7 @@ export function createApi(options: ApiOptions): FastifyInstance {
       answers: { 201: { description: 'scheduled', schema: idAnswer } },
       handler: async ({ body }, reply) => {
         const { id, every, cron, flow, parallelism } = body;
-        if (every !== undefined && every < server.minScheduleSeconds) {
-          throw new BadRequestError(
-            `[ferry] invalid schedule:\n  - every: at least ${server.minScheduleSeconds} s between runs (api.minScheduleSeconds), got ${every}`,
-          );
-        }
+        checkScheduleInterval(body, server.minScheduleSeconds);
         const request =
           typeof flow === 'string'
             ? { flow, ...(parallelism === undefined ? {} : { parallelism }) }
