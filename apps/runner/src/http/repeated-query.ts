@@ -1,15 +1,19 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
-/** The first query parameter given more than once, or undefined. */
-export function repeatedQueryParameter(url: string): string | undefined {
-  const start = url.indexOf('?');
-  if (start < 0) return undefined;
+/** The first name of urlencoded parameters (a query, a form) given more than once, or undefined. */
+export function repeatedParameter(params: URLSearchParams): string | undefined {
   const seen = new Set<string>();
-  for (const key of new URLSearchParams(url.slice(start + 1)).keys()) {
+  for (const key of params.keys()) {
     if (seen.has(key)) return key;
     seen.add(key);
   }
   return undefined;
+}
+
+/** The first query parameter of a request's URL given more than once, or undefined. */
+export function repeatedQueryParameter(url: string): string | undefined {
+  const start = url.indexOf('?');
+  return start < 0 ? undefined : repeatedParameter(new URLSearchParams(url.slice(start + 1)));
 }
 
 /**
