@@ -133,6 +133,8 @@ export async function serve(mode: ServeMode, args: string[], io: CliIo, connecto
   const { server, registry } = await loadServerConfig(values.config, io.env, values.redis, connectors);
   const control = controlSettings(values, io.env, server);
   const noAuth = values['no-auth'] === true;
+  if (mode === 'worker' && noAuth)
+    throw new UsageError('[ferry] --no-auth is for ferry serve and ferry api: a worker serves no API');
   if (mode !== 'worker') checkApiAccess(host, noAuth, control, server);
   const redis = await connectControl(control.url);
   const log = (line: string) => io.stderr.write(`${line}\n`);
