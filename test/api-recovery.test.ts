@@ -45,7 +45,7 @@ describe('the control store lost mid-run', () => {
     const prefix = uniquePrefix('lost');
     const config = configFile(['connections:', `  default: { kind: redis-stream, url: "${redisUrl}" }`].join('\n'));
     const server = await start('serve', ['--config', config, '--redis', control.url, '--prefix', prefix]);
-    const api = apiClient(server.url);
+    const api = apiClient(server.url, server.token);
 
     const source = streams.name('lost.in');
     const sink = streams.name('lost.out');
@@ -93,7 +93,8 @@ describe('retries', () => {
     // The API knows a connection this worker's config lacks: a job naming it cannot be built there.
     const apiConfig = configFile([...connections, `  extra: { kind: redis-stream, url: "${redisUrl}" }`].join('\n'));
     const workerConfig = configFile(connections.join('\n'));
-    const api = apiClient((await start('api', ['--config', apiConfig, '--prefix', prefix])).url);
+    const apiProcess = await start('api', ['--config', apiConfig, '--prefix', prefix]);
+    const api = apiClient(apiProcess.url, apiProcess.token);
     const worker = await start('worker', ['--config', workerConfig, '--prefix', prefix, '--concurrency', '2']);
 
     const source = streams.name('retry.in');
@@ -161,7 +162,8 @@ describe('a worker killed with SIGKILL while it runs a group-mode job', () => {
     const config = configFile(['connections:', `  default: { kind: redis-stream, url: "${redisUrl}" }`].join('\n'));
     // Short job locks, so that the dead worker's job is found stalled in seconds, not a minute.
     const flags = ['--config', config, '--prefix', prefix, '--job-lock', '2'];
-    const api = apiClient((await start('api', ['--config', config, '--prefix', prefix])).url);
+    const apiProcess = await start('api', ['--config', config, '--prefix', prefix]);
+    const api = apiClient(apiProcess.url, apiProcess.token);
     const first = await start('worker', flags);
 
     const source = streams.name('takeover.in');

@@ -208,7 +208,7 @@ describe('a connector plug-in from outside the repository', () => {
       `  files: { kind: filesys, url: "${pathToFileURL(data).href}" }`,
     ]);
     server = await startFerry('serve', ['--config', file, '--prefix', prefix]);
-    const api = apiClient(server.url);
+    const api = apiClient(server.url, server.token);
 
     const edges = (await (await api.get('/edges')).json()) as { systems: { letter: string; kind: string }[] };
     // The shipped systems first, the plug-in's after them.

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,10 @@ const cli = fileURLToPath(new URL('../../apps/runner/dist/cli/cli.js', import.me
 /** What the original Flask + Celery worker moved here with batch 1000, for the ≥ 3× target. */
 export const originalRate = 35_000;
 
+/** The API's token, set in the config the bench writes. */
+const token = `bench-${randomBytes(16).toString('hex')}`;
+const auth = { authorization: `Bearer ${token}` };
+
 function configFile(ctx: BenchContext, from: string, to: string, prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-api-'));
   const path = join(dir, 'ferry.yaml');
@@ -22,6 +27,7 @@ function configFile(ctx: BenchContext, from: string, to: string, prefix: string)
       'connections:',
       `  default: { kind: redis-stream, url: "${ctx.redisUrl}" }`,
       `control: { url: "${ctx.redisUrl}", prefix: ${prefix} }`,
+      `api: { token: ${token} }`,
       'flows:',
       '  s2s:',
       `    source: { stream: ${from}, mode: range }`,
@@ -71,14 +77,14 @@ async function peakRssKb(pid: number | undefined): Promise<number | undefined> {
 async function throughApi(url: string): Promise<number> {
   const submitted = await fetch(`${url}/flows`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...auth },
     body: JSON.stringify({ flow: 's2s' }),
   });
   if (submitted.status !== 202) throw new Error(`POST /flows answered ${submitted.status}: ${await submitted.text()}`);
   const { id } = (await submitted.json()) as { id: string };
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, 20));
-    const job = (await (await fetch(`${url}/jobs/${id}`)).json()) as {
+    const job = (await (await fetch(`${url}/jobs/${id}`, { headers: auth })).json()) as {
       state: string;
       result?: { records: number };
       error?: string;

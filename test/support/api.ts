@@ -27,6 +27,8 @@ export interface FerryProcess {
   readonly child: ChildProcess;
   /** The API's base URL (for `serve` and `api`). */
   readonly url: string;
+  /** The API's token, as the startup line shows it when the control store made it (undefined otherwise). */
+  readonly token?: string;
   stderr(): string;
   /** Resolves with the exit code once the process has ended. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
@@ -36,7 +38,8 @@ export interface FerryProcess {
 
 /**
  * Starts `ferry serve|api|worker` from the built CLI on a free port and waits
- * until it says it is ready (listening, and for a worker, taking jobs).
+ * until it says it is ready (listening with its dashboard line, and for a
+ * worker, taking jobs).
  */
 export function startFerry(
   mode: 'serve' | 'api' | 'worker',
@@ -59,6 +62,7 @@ export function startFerry(
   };
   return new Promise((resolve, reject) => {
     let url = '';
+    let token: string | undefined;
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`ferry ${mode} did not start in 15 s:\n${stderr}`));
@@ -66,7 +70,8 @@ export function startFerry(
     child.stdout.setEncoding('utf8').on('data', () => {});
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;
-      url ||= /API listening on (\S+)/.exec(stderr)?.[1] ?? '';
+      const dashboard = /^ferry: dashboard at (\S+)\/ui(?:\?token=(\S+))?/m.exec(stderr);
+      if (dashboard !== null && url === '') [url, token] = [dashboard[1]!, dashboard[2]];
       const ready =
         mode === 'worker'
           ? /worker ready/.test(stderr)
@@ -75,7 +80,7 @@ export function startFerry(
             : url !== '' && /worker ready/.test(stderr);
       if (ready) {
         clearTimeout(timer);
-        resolve({ child, url, stderr: () => stderr, exited, stop });
+        resolve({ child, url, ...(token === undefined ? {} : { token }), stderr: () => stderr, exited, stop });
       }
     });
     exited.then(({ code }) => {

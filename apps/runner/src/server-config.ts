@@ -15,6 +15,10 @@ export interface ServerConfig {
   readonly controlUrl?: string;
   readonly prefix?: string;
   readonly token?: string;
+  /** `POST /s2s/` without a token, on a loopback address only. */
+  readonly s2sWithoutToken: boolean;
+  /** The shortest `every` of a schedule, in seconds. */
+  readonly minScheduleSeconds: number;
 }
 
 /** A config with the runner's keys (`control`, `api`, each flow's `parallelism`), all checked by core's schema. */
@@ -27,6 +31,8 @@ export function parseServerConfig(input: unknown, source = 'config', kinds?: rea
     controlUrl: config.control?.url,
     prefix: config.control?.prefix,
     token: config.api?.token,
+    s2sWithoutToken: config.api?.s2sWithoutToken ?? false,
+    minScheduleSeconds: config.api?.minScheduleSeconds ?? 1,
   };
 }
 

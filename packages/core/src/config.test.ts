@@ -59,6 +59,9 @@ describe('config schema', () => {
       api: { token: 't' },
     });
     expect(config.control).toEqual({ url: 'redis://10.0.0.5:6379', prefix: 'ferry' });
+    expect(config.api).toEqual({ token: 't', s2sWithoutToken: false, minScheduleSeconds: 1 });
+    expect(problems({ ...good, api: { minScheduleSeconds: 0 } })).toContain('api.minScheduleSeconds: Too small');
+    expect(problems({ ...good, api: { s2sWithoutToken: 'yes' } })).toContain('api.s2sWithoutToken');
     expect(getFlow(config, 's2s-demo').parallelism).toBe(1);
     expect(problems({ ...good, control: { url: 'http://x' } })).toContain(
       'control.url: expected a redis:// or rediss:// URL (got "http://x")',

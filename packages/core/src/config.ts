@@ -76,10 +76,20 @@ export function configSchemaFor(kinds?: readonly string[]) {
         })
         .optional(),
       /**
-       * The HTTP API: with a token, every route but /health needs `Authorization: Bearer <token>`;
+       * The HTTP API: every route but /health needs `Authorization: Bearer <token>`;
        * `allow`: per connection, what API callers may set beyond its connector's data-plane keys.
        */
-      api: z.strictObject({ token: z.string().min(1).optional(), allow: apiAllowSchema.optional() }).optional(),
+      api: z
+        .strictObject({
+          /** Without one, the API makes one at its first start and keeps it in the control store. */
+          token: z.string().min(1).optional(),
+          /** The original worker's callers send no token: `POST /s2s/` alone is open, on a loopback address only. */
+          s2sWithoutToken: z.boolean().default(false),
+          /** The shortest `every` a schedule may have, in seconds. */
+          minScheduleSeconds: z.number().positive().default(1),
+          allow: apiAllowSchema.optional(),
+        })
+        .optional(),
     })
     .superRefine((config, ctx) => {
       for (const [flowName, flow] of Object.entries(config.flows)) {

@@ -13,6 +13,7 @@ import {
   loadServerConfig,
   withControl,
 } from '../server-config.js';
+import { type ApiAccess, apiAccess, checkApiAccess, dashboardLine } from './api-access.js';
 import { type CliIo, exitCodes } from './command.js';
 import { controlFlags, positiveInt } from './control-flags.js';
 import { UsageError } from './run-args.js';
@@ -28,6 +29,7 @@ const serveFlags = {
   concurrency: { type: 'string' },
   'stop-timeout': { type: 'string' },
   'job-lock': { type: 'string' },
+  'no-auth': { type: 'boolean' },
 } as const;
 
 const serveHelp = `usage:
@@ -48,9 +50,12 @@ flags:
   --job-lock SECONDS      how long a running job's lock lasts without renewal, and how often
                           jobs of workers that died are looked for: a job a dead worker held
                           runs again elsewhere within about twice this (default 30)
+  --no-auth               serve the API without a token (loopback addresses only)
 
-The API token comes from FERRY_API_TOKEN or the config's api.token; with one, every
-route but /health needs "Authorization: Bearer <token>".
+Every route but /health needs "Authorization: Bearer <token>". The token comes from
+FERRY_API_TOKEN or the config's api.token; without one, the first API process on the
+control store makes one and keeps it there for the others and for restarts, and the
+startup line "ferry: dashboard at http://…/ui?token=…" shows it.
 `;
 
 /** A serving process: its control store, and the API and the worker its mode runs. */
@@ -59,6 +64,7 @@ interface Serving {
   readonly store: JobStore;
   readonly control: ControlSettings;
   readonly app?: FastifyInstance;
+  readonly access?: ApiAccess;
   readonly worker?: FlowWorker;
   readonly log: (line: string) => void;
 }
@@ -92,13 +98,15 @@ function stopOnSignal(serving: Serving, stopTimeoutMs: number): Promise<number> 
 
 /** The API listening and the worker ready, each said in the log; an address that cannot be had is a config error. */
 async function announce(serving: Serving, host: string, port: number, concurrency: number): Promise<void> {
-  const { app, worker, control, redis, log } = serving;
-  if (app !== undefined) {
+  const { app, access, worker, control, redis, log } = serving;
+  if (app !== undefined && access !== undefined) {
     try {
       const address = await app.listen({ host, port });
+      const open = access.s2sWithoutToken ? '; POST /s2s/ from this machine without one' : '';
       log(
-        `ferry: API listening on ${address} (control store ${maskUrl(control.url)}, prefix ${control.prefix}${control.token === undefined ? '' : ', token required'})`,
+        `ferry: API listening on ${address} (control store ${maskUrl(control.url)}, prefix ${control.prefix}, ${access.token === undefined ? 'no token' : 'token required'}${open})`,
       );
+      log(dashboardLine(address, access));
     } catch (error) {
       await worker?.close(1000);
       redis.disconnect();
@@ -133,13 +141,29 @@ export async function serve(mode: ServeMode, args: string[], io: CliIo, connecto
   const { registry } = loaded;
   const control = controlSettings(values, io.env, loaded.server);
   const server = withControl(loaded.server, control);
+  const noAuth = values['no-auth'] === true;
+  if (mode === 'worker' && noAuth)
+    throw new UsageError('[ferry] --no-auth is for ferry serve and ferry api: a worker serves no API');
+  if (mode !== 'worker') checkApiAccess(host, noAuth, control, server);
   const redis = await connectControl(control.url);
   const log = (line: string) => io.stderr.write(`${line}\n`);
-  const { prefix, url, token } = control;
+  const { prefix, url } = control;
 
   const store = new JobStore(redis, prefix);
+  const access = mode === 'worker' ? undefined : await apiAccess(redis, control, server, noAuth);
   const app =
-    mode === 'worker' ? undefined : createApi({ store, redis, prefix, server, registry, token, version: version() });
+    access === undefined
+      ? undefined
+      : createApi({
+          store,
+          redis,
+          prefix,
+          server,
+          registry,
+          token: access.token,
+          s2sWithoutToken: access.s2sWithoutToken,
+          version: version(),
+        });
   const worker =
     mode === 'api'
       ? undefined
@@ -154,7 +178,7 @@ export async function serve(mode: ServeMode, args: string[], io: CliIo, connecto
           lockDurationMs: jobLockMs,
           stalledIntervalMs: jobLockMs,
         });
-  const serving: Serving = { redis, store, control, app, worker, log };
+  const serving: Serving = { redis, store, control, app, access, worker, log };
   const done = stopOnSignal(serving, stopTimeoutMs);
   await announce(serving, host, port, concurrency);
   return done;

@@ -55,6 +55,8 @@ export function controlKeys(prefix: string) {
     /** Waiting jobs removed on cancel (they are no longer BullMQ's): id scored by when. */
     removed: `${base}:removed`,
     lock: (name: string) => `${base}:lock:${name}`,
+    /** The API token made at the first start when none is configured, shared by every API process. */
+    apiToken: `${base}:api-token`,
     metrics: `${base}:metrics`,
     /** The batch histograms' buckets and sums, per flow and edge. */
     histograms: `${base}:histograms`,

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { type Job, type JobsOptions, Queue } from 'bullmq';
+import { getNextMillis, type Job, type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { FlowJobData } from '../jobs/job-spec.js';
 import { controlKeys, queueName } from './index.js';
+import { isJobId, scheduleIdPattern } from './job-ids.js';
 
 /** The states a job is reported in; BullMQ's delayed and prioritized jobs are `waiting`. */
 export const jobStates = ['waiting', 'active', 'completed', 'failed', 'cancelled'] as const;
@@ -41,6 +42,19 @@ export interface ScheduleRequest {
   readonly everySeconds?: number;
   readonly cron?: string;
   readonly data: FlowJobData;
+}
+
+/** The shortest time between two of a cron pattern's next 50 runs, in seconds; throws on a pattern BullMQ cannot read. */
+export function shortestCronGapSeconds(pattern: string, from = Date.now()): number {
+  let shortest = Number.POSITIVE_INFINITY;
+  let last = getNextMillis(from, { pattern });
+  for (let i = 0; i < 50 && last !== undefined; i++) {
+    const next = getNextMillis(last, { pattern });
+    if (next === undefined) break;
+    shortest = Math.min(shortest, next - last);
+    last = next;
+  }
+  return shortest / 1000;
 }
 
 /** The queue side of the jobs: submit, look at, list, cancel, schedule. Used by the API and the CLI. */
@@ -105,8 +119,9 @@ export class JobStore {
     };
   }
 
-  /** A job, or undefined when unknown; a waiting job that was cancelled (and removed) is reported `cancelled`. */
+  /** A job, or undefined when unknown (or not an id ferry gives); a waiting job that was cancelled (and removed) is reported `cancelled`. */
   async get(id: string): Promise<JobView | undefined> {
+    if (!isJobId(id)) return undefined;
     const job = await this.queue.getJob(id);
     if (job !== undefined && job !== null) return this.#view(job);
     return this.#removedView(id, await this.#redis.get(this.#keys.cancel(id)));
@@ -146,9 +161,11 @@ export class JobStore {
   /**
    * Cancels a job: a mark in Redis that the worker running it polls (its pump
    * stops cleanly, the batch in hand finished or released); a job not yet
-   * taken is removed. Resolves to the state after, or undefined when unknown.
+   * taken is removed. Resolves to the state after, or undefined when unknown
+   * (or not an id ferry gives: BullMQ's own keys are not jobs).
    */
   async cancel(id: string): Promise<JobState | undefined> {
+    if (!isJobId(id)) return undefined;
     const job = await this.queue.getJob(id);
     if (job === undefined || job === null) return (await this.get(id))?.state;
     const raw = await job.getState();
@@ -194,7 +211,8 @@ export class JobStore {
     }));
   }
 
-  removeSchedule(id: string): Promise<boolean> {
+  async removeSchedule(id: string): Promise<boolean> {
+    if (!scheduleIdPattern.test(id)) return false;
     return this.queue.removeJobScheduler(id);
   }
 

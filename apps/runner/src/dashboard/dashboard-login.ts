@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sessionCookie, tokenMatches } from '../http/auth.js';
 import { refuseUi, sessionCookieHeader } from '../http/login-page.js';
+import { repeatedParameter } from '../http/repeated-query.js';
+import { BadRequestError } from '../jobs/job-spec.js';
 
 /**
  * The dashboard's session: `/ui?token=…` and the login form trade the token
@@ -30,7 +32,13 @@ export async function registerLogin(
     scope.addContentTypeParser(
       'application/x-www-form-urlencoded',
       { parseAs: 'string', bodyLimit: 4096 },
-      (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(String(body)))),
+      (_request, body, done) => {
+        const params = new URLSearchParams(String(body));
+        const repeated = repeatedParameter(params);
+        if (repeated === undefined) return done(null, Object.fromEntries(params));
+        const error = new BadRequestError(`[ferry] invalid form:\n  - ${repeated}: given more than once`);
+        return done(error, undefined);
+      },
     );
     scope.post('/ui/login', async (request, reply) => {
       const given = (request.body as { token?: unknown } | undefined)?.token;

@@ -118,6 +118,16 @@ describe('the dashboard routes', () => {
     const ok = await form('s3cret');
     expect(ok.statusCode).toBe(303);
     expect(String(ok.headers['set-cookie'])).toContain(`ferry_session=${sessionValue('s3cret')}`);
+    // A field given twice is refused, whichever of the two is right.
+    const twice = await app.inject({
+      method: 'POST',
+      url: '/ui/login',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...html },
+      payload: 'token=s3cret&token=guess',
+    });
+    expect(twice.statusCode).toBe(400);
+    expect(twice.headers['set-cookie']).toBeUndefined();
+    expect(twice.json().error).toBe('[ferry] invalid form:\n  - token: given more than once');
     // Only the login route reads forms.
     const formFlow = await app.inject({
       method: 'POST',

@@ -1,8 +1,16 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { authenticatedBy } from './auth.js';
 import { refuseUi } from './login-page.js';
+import { isLoopback } from './loopback.js';
 
 const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** `POST /s2s/` from this machine: what `api.s2sWithoutToken` opens, and nothing else. */
+function s2sOpen(request: FastifyRequest, path: string): boolean {
+  return (
+    request.method === 'POST' && (path === '/s2s/' || path === '/s2s') && isLoopback(request.socket.remoteAddress ?? '')
+  );
+}
 
 /** The header the dashboard page sends with every change it asks for; a form on another site cannot. */
 export const uiRequestHeader = 'x-ferry-ui';
@@ -13,11 +21,13 @@ export const uiRequestHeader = 'x-ferry-ui';
  * token at /ui). A change asked with the cookie must also carry the
  * X-Ferry-UI header, so that another site's page cannot make the browser
  * start or cancel a job. A browser without the token gets the login page.
+ * With `s2sWithoutToken`, `POST /s2s/` from a loopback peer needs none.
  */
-export function createAuthHook(token: string) {
+export function createAuthHook(token: string, options: { readonly s2sWithoutToken?: boolean } = {}) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const [path = '', query = ''] = request.url.split('?', 2);
     if (path === '/health' || path === '/ui/login') return;
+    if (options.s2sWithoutToken === true && s2sOpen(request, path)) return;
     const by = authenticatedBy(request.headers, token);
     if (by === 'cookie' && !safeMethods.has(request.method) && request.headers[uiRequestHeader] === undefined) {
       return reply.code(403).send({

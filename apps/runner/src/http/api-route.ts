@@ -83,7 +83,7 @@ const refused = 'Bad request: each field, the value and what is allowed';
 /**
  * Registers the routes with Fastify, each checking its input with its
  * schemas; answers their documents, with the 400 of a refused query or body
- * (`refusedSchema`: the API's Error schema).
+ * (`refusedSchema`: the API's Error schema), and of refused path parameters.
  */
 export function addRoutes(
   app: FastifyInstance,
@@ -106,7 +106,7 @@ export function addRoutes(
     for (const url of [route.url, ...(route.aliases ?? [])]) app.route({ method: route.method, url, handler });
   }
   return routes.map((route) =>
-    route.query === undefined && route.body === undefined
+    route.params === undefined && route.query === undefined && route.body === undefined
       ? route
       : { ...route, answers: { 400: { description: refused, schema: refusedSchema }, ...route.answers } },
   );

@@ -1,5 +1,6 @@
 import { type ConnectorDefinition, type ConnectorRegistry, type EndpointRole, flowSchema } from '@ferry/core';
 import { z } from 'zod';
+import { jobIdMessage, jobIdPattern, scheduleIdMessage, scheduleIdPattern } from '../control/job-ids.js';
 import { jobStates } from '../control/jobs.js';
 import { s2sDictSchema } from './s2s.js';
 
@@ -64,7 +65,9 @@ export const jobSchema = z.object({
   scheduler: z.string().optional().describe('the schedule that queued it'),
 });
 
-export const idParamsSchema = z.object({ id: z.string().min(1) });
+/** Checked before the queue is asked: an id is also a key beside BullMQ's own. */
+export const jobIdParamsSchema = z.object({ id: z.string().regex(jobIdPattern, jobIdMessage) });
+export const scheduleIdParamsSchema = z.object({ id: z.string().regex(scheduleIdPattern, scheduleIdMessage) });
 
 const limitMessage = 'expected an integer from 1 to 1000';
 
@@ -80,7 +83,7 @@ export const jobsQuerySchema = z.object({
 
 export const scheduleSchema = z
   .strictObject({
-    id: z.string().regex(names, namesMessage),
+    id: z.string().regex(scheduleIdPattern, scheduleIdMessage),
     every: z
       .number()
       .positive()

@@ -25,6 +25,7 @@ function fakeStore() {
     },
     get: async () => undefined,
     cancel: async () => undefined,
+    schedule: async () => undefined,
   } as unknown as JobStore;
   return { store, submitted };
 }
@@ -140,10 +141,85 @@ describe('HTTP API validation', () => {
     ]);
   });
 
-  it('answers 404 for an unknown job', async () => {
+  it('answers 404 for an unknown job, and 400 for what is no job id ferry gives', async () => {
     const { app } = api();
-    expect((await app.inject({ method: 'GET', url: '/jobs/nope' })).statusCode).toBe(404);
-    expect((await app.inject({ method: 'POST', url: '/jobs/nope/cancel' })).statusCode).toBe(404);
+    const unknown = 'ae0b7a8e-0a4c-4f55-8a36-7b5e0e6c2b11';
+    expect((await app.inject({ method: 'GET', url: `/jobs/${unknown}` })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'POST', url: `/jobs/${unknown}/cancel` })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'GET', url: '/jobs/repeat:nightly:1764806400000' })).statusCode).toBe(404);
+    for (const id of ['meta', 'events', 'repeat:nightly', 'repeat:a:b:1', 'ferry:cancelled', unknown.toUpperCase()]) {
+      const get = await app.inject({ method: 'GET', url: `/jobs/${encodeURIComponent(id)}` });
+      expect(get.statusCode, id).toBe(400);
+      expect(get.json().error).toContain('[ferry] invalid path:\n  - id: expected a job id as ferry gives them');
+      expect((await app.inject({ method: 'POST', url: `/jobs/${encodeURIComponent(id)}/cancel` })).statusCode).toBe(
+        400,
+      );
+    }
+    const schedule = await app.inject({ method: 'DELETE', url: '/schedules/a%3Ab' });
+    expect(schedule.statusCode).toBe(400);
+    expect(schedule.json().error).toContain('id: expected 1 to 100 letters, digits, _ . -');
+  });
+
+  it('refuses a schedule more often than api.minScheduleSeconds, by every or by cron', async () => {
+    const { app } = api();
+    const res = await app.inject(post('/schedules', { id: 'fast', every: 0.001, flow: 'demo' }));
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toBe(
+      '[ferry] invalid schedule:\n  - every: at least 1 s between runs (api.minScheduleSeconds), got 0.001',
+    );
+    const { store } = fakeStore();
+    const strict = parseServerConfig({ ...server.config, api: { minScheduleSeconds: 60 } });
+    const slow = createApi({ store, redis, prefix: 't', server: strict, registry: createRegistry() });
+    apps.push(slow);
+    const cron = await slow.inject(post('/schedules', { id: 'c', cron: '*/30 * * * * *', flow: 'demo' }));
+    expect(cron.statusCode).toBe(400);
+    expect(cron.json().error).toBe(
+      '[ferry] invalid schedule:\n  - cron: at least 60 s between runs (api.minScheduleSeconds), got "*/30 * * * * *", 30 s apart',
+    );
+    expect((await slow.inject(post('/schedules', { id: 'e', every: 30, flow: 'demo' }))).statusCode).toBe(400);
+    expect((await slow.inject(post('/schedules', { id: 'c', cron: '*/5 * * * *', flow: 'demo' }))).statusCode).toBe(
+      201,
+    );
+    expect((await slow.inject(post('/schedules', { id: 'e', every: 60, flow: 'demo' }))).statusCode).toBe(201);
+  });
+
+  it('refuses a query parameter given twice, on every route', async () => {
+    const { app } = api('s3cret');
+    for (const url of [
+      '/ui?token=a&token=b',
+      '/ui/?token=s3cret&token=b',
+      '/jobs?limit=1&limit=2',
+      '/health?x=1&x=2',
+    ]) {
+      const res = await app.inject({ method: 'GET', url, headers: { accept: 'text/html' } });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.body, url).not.toContain('<html');
+    }
+    const res = await app.inject({ method: 'GET', url: '/ui?token=a&token=b' });
+    expect(res.json().error).toBe(
+      '[ferry] invalid query:\n  - token: given more than once; give each query parameter once',
+    );
+  });
+
+  it('opens POST /s2s/ alone without a token to a loopback peer when s2sWithoutToken is set', async () => {
+    const { store, submitted } = fakeStore();
+    const app = createApi({
+      store,
+      redis,
+      prefix: 't',
+      server,
+      registry: createRegistry(),
+      token: 's3cret',
+      s2sWithoutToken: true,
+    });
+    apps.push(app);
+    const local = { remoteAddress: '127.0.0.1' };
+    expect((await app.inject({ ...post('/s2s/', s2sDict), ...local })).statusCode).toBe(200);
+    expect((await app.inject({ ...post('/s2s', s2sDict), ...local })).statusCode).toBe(200);
+    expect((await app.inject({ ...post('/flows', { flow: 'demo' }), ...local })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'GET', url: '/jobs', ...local })).statusCode).toBe(401);
+    expect((await app.inject({ ...post('/s2s/', s2sDict), remoteAddress: '10.0.0.7' })).statusCode).toBe(401);
+    expect(submitted).toHaveLength(2);
   });
 
   it('lists connections by name and kind, never their URLs', async () => {

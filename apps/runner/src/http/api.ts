@@ -17,17 +17,20 @@ import { addRoutes, apiRoute } from './api-route.js';
 import {
   errorSchema,
   healthSchema,
-  idParamsSchema,
+  jobIdParamsSchema,
   jobSchema,
   jobStateSchema,
   jobsQuerySchema,
   registrySchemas,
+  scheduleIdParamsSchema,
   scheduleListSchema,
   scheduleSchema,
 } from './api-schemas.js';
 import { createMetricsRegistry } from './metrics-registry.js';
 import { openApiDocument } from './openapi.js';
+import { refuseRepeatedQuery } from './repeated-query.js';
 import { s2sDictSchema } from './s2s.js';
+import { checkScheduleInterval } from './schedule-interval.js';
 
 export interface ApiOptions {
   readonly store: JobStore;
@@ -37,6 +40,8 @@ export interface ApiOptions {
   readonly registry: ConnectorRegistry;
   /** When set, every route but /health needs `Authorization: Bearer <token>` (or the dashboard's cookie for it). */
   readonly token?: string;
+  /** `POST /s2s/` needs no token from a loopback peer (the original worker's callers send none). */
+  readonly s2sWithoutToken?: boolean;
   /** Largest request body, in bytes (default 1 MiB). */
   readonly bodyLimit?: number;
   readonly version?: string;
@@ -63,7 +68,10 @@ export function createApi(options: ApiOptions): FastifyInstance {
     reply.code(404).send({ error: `no route ${request.method} ${request.url}` }),
   );
 
-  if (options.token !== undefined) app.addHook('onRequest', createAuthHook(options.token));
+  app.addHook('onRequest', refuseRepeatedQuery);
+  if (options.token !== undefined) {
+    app.addHook('onRequest', createAuthHook(options.token, { s2sWithoutToken: options.s2sWithoutToken === true }));
+  }
 
   if (options.dashboard !== false) {
     const settings = options.dashboard ?? {};
@@ -131,7 +139,7 @@ export function createApi(options: ApiOptions): FastifyInstance {
       method: 'GET',
       url: '/jobs/:id',
       summary: 'A job: state, progress, result, error',
-      params: idParamsSchema,
+      params: jobIdParamsSchema,
       answers: { 200: { description: 'the job', schema: jobSchema }, 404: notFound('job') },
       handler: async ({ params }, reply) => (await store.get(params.id)) ?? reply.code(404).send(noJob(params.id)),
     }),
@@ -139,7 +147,7 @@ export function createApi(options: ApiOptions): FastifyInstance {
       method: 'POST',
       url: '/jobs/:id/cancel',
       summary: 'Cancel a job: a waiting job is removed, a running one stops cleanly',
-      params: idParamsSchema,
+      params: jobIdParamsSchema,
       answers: {
         202: { description: 'cancelling', schema: z.object({ id: z.string(), state: jobStateSchema }) },
         404: notFound('job'),
@@ -159,6 +167,7 @@ export function createApi(options: ApiOptions): FastifyInstance {
       answers: { 201: { description: 'scheduled', schema: idAnswer } },
       handler: async ({ body }, reply) => {
         const { id, every, cron, flow, parallelism } = body;
+        checkScheduleInterval(body, server.minScheduleSeconds);
         const request =
           typeof flow === 'string'
             ? { flow, ...(parallelism === undefined ? {} : { parallelism }) }
@@ -190,7 +199,7 @@ export function createApi(options: ApiOptions): FastifyInstance {
       method: 'DELETE',
       url: '/schedules/:id',
       summary: 'Remove a schedule',
-      params: idParamsSchema,
+      params: scheduleIdParamsSchema,
       answers: { 204: { description: 'removed' }, 404: notFound('schedule') },
       handler: async ({ params }, reply) => {
         if (!(await store.removeSchedule(params.id))) {

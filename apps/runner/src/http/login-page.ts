@@ -22,7 +22,7 @@ button{margin-top:1rem;padding:.6rem 1.2rem;border:0;border-radius:6px;backgroun
 </style></head>
 <body><form method="post" action="/ui/login">
 <h1>ferry dashboard</h1>
-<p>This server needs its API token (<code>FERRY_API_TOKEN</code> or <code>api.token</code>).</p>
+<p>This server needs its API token: <code>FERRY_API_TOKEN</code>, <code>api.token</code>, or the one its startup line shows (<code>ferry: dashboard at …?token=…</code>).</p>
 ${message === undefined ? '' : `<p class="error" role="alert">${escapeHtml(message)}</p>`}
 <input type="password" name="token" placeholder="token" autocomplete="current-password" required autofocus>
 <button type="submit">Open the dashboard</button>

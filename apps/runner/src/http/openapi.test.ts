@@ -19,7 +19,7 @@ const server = parseServerConfig({
 });
 
 const job: JobView = {
-  id: 'job-1',
+  id: '0b6f3c1e-5a7d-4c2b-9e8f-1a2b3c4d5e6f',
   name: 'demo',
   state: 'completed',
   origin: 'flows',
@@ -157,11 +157,12 @@ describe('the OpenAPI document, made from the routes’ zod schemas', () => {
     answer('/edges', 'get', 200, await get('/edges'));
     answer('/connections', 'get', 200, await get('/connections'));
     answer('/jobs', 'get', 200, await get('/jobs?state=completed&limit=5'));
-    answer('/jobs/{id}', 'get', 200, await get('/jobs/job-1'));
-    answer('/jobs/{id}', 'get', 404, await get('/jobs/nope'));
+    answer('/jobs/{id}', 'get', 200, await get(`/jobs/${job.id}`));
+    answer('/jobs/{id}', 'get', 404, await get('/jobs/0b6f3c1e-5a7d-4c2b-9e8f-000000000000'));
+    answer('/jobs/{id}', 'get', 400, await get('/jobs/meta'));
     answer('/schedules', 'get', 200, await get('/schedules'));
     answer('/jobs', 'get', 400, await get('/jobs?limit=0'));
-    const cancel = await app.inject({ method: 'POST', url: '/jobs/job-1/cancel' });
+    const cancel = await app.inject({ method: 'POST', url: `/jobs/${job.id}/cancel` });
     answer('/jobs/{id}/cancel', 'post', 202, cancel.json());
     const flows = await app.inject({ method: 'POST', url: '/flows', payload: { flow: 'demo' } });
     answer('/flows', 'post', 202, flows.json());
