@@ -1,3 +1,4 @@
+import { forgetSecrets, rememberSecrets } from '@ferry/core';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRegistry, installedConnectors } from '../connectors.js';
@@ -144,6 +145,18 @@ describe('HTTP API validation', () => {
     const { app } = api();
     expect((await app.inject({ method: 'GET', url: '/jobs/nope' })).statusCode).toBe(404);
     expect((await app.inject({ method: 'POST', url: '/jobs/nope/cancel' })).statusCode).toBe(404);
+  });
+
+  it('masks every secret it was given in its answers, as written or encoded', async () => {
+    const secret = 'p@ss wörd-9';
+    rememberSecrets([secret]);
+    const { app } = api();
+    const res = await app.inject({ method: 'GET', url: `/jobs/${encodeURIComponent(secret)}` });
+    forgetSecrets();
+    expect(res.statusCode).toBeGreaterThanOrEqual(400);
+    expect(res.body).toContain('***');
+    expect(res.body).not.toContain(secret);
+    expect(res.body).not.toContain(encodeURIComponent(secret));
   });
 
   it('lists connections by name and kind, never their URLs', async () => {

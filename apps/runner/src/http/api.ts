@@ -25,6 +25,7 @@ import {
   scheduleListSchema,
   scheduleSchema,
 } from './api-schemas.js';
+import { maskAnswer } from './masked-answers.js';
 import { createMetricsRegistry } from './metrics-registry.js';
 import { openApiDocument } from './openapi.js';
 import { s2sDictSchema } from './s2s.js';
@@ -63,6 +64,7 @@ export function createApi(options: ApiOptions): FastifyInstance {
     reply.code(404).send({ error: `no route ${request.method} ${request.url}` }),
   );
 
+  app.addHook('onSend', maskAnswer);
   if (options.token !== undefined) app.addHook('onRequest', createAuthHook(options.token));
 
   if (options.dashboard !== false) {
