@@ -43,6 +43,7 @@ describe('maskUrls: credentials of every URL in a text, found by parsing', () =>
   it('names what it masked, as written and decoded', () => {
     expect(urlSecrets('amqp://u:p%40ss@h and http://h/?password=x%20y')).toEqual(['p%40ss', 'p@ss', 'x%20y', 'x y']);
     expect(urlSecrets('amqp://guest:guest@h')).toEqual([]);
+    expect(urlSecrets('redis://ferry@h')).toEqual([]);
   });
 });
 

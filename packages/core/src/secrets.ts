@@ -58,8 +58,8 @@ function maskUserinfo(userinfo: string, secrets: string[]): string {
   const secret = colon < 0 ? userinfo : userinfo.slice(colon + 1);
   if (secret === '') return userinfo;
   const user = colon < 0 ? '' : userinfo.slice(0, colon);
-  // A password that is its user name is shown with it anyway.
-  if (secret !== user) secrets.push(secret, decoded(secret));
+  // A password that is its user name is shown with it anyway; a lone user name (`redis://ferry@h`) would blot out words.
+  if (colon >= 0 && secret !== user) secrets.push(secret, decoded(secret));
   return colon < 0 ? mask : `${user}:${mask}`;
 }
 
