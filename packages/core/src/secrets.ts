@@ -8,7 +8,8 @@
 const mask = '***';
 
 /** `scheme://`, any scheme: redis, amqps, mongodb+srv, https, ftp, one ferry has never heard of. */
-const schemeStart = /[A-Za-z][A-Za-z0-9+.-]*:\/\//g;
+// Starts only where a scheme can (not inside a word), so that a long word is read once.
+const schemeStart = /(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}:\/\//g;
 
 /** Where a host starts after the `@` that ends a URL's userinfo. */
 const hostStart = /^[\p{L}\p{N}[_-]/u;
@@ -21,6 +22,9 @@ const secretParameter = /pass|pwd|secret|token|credential|signature|^sig$|^key$|
 
 /** Config keys whose values are secrets. */
 const secretKey = /password|passwd|secret|token|passphrase|credential|apikey|api_key|^key$/i;
+
+/** Userinfo is looked for this far past `://`, so that a long line costs no more than a short one. */
+const longestUserinfo = 512;
 
 /** Values shorter than this are not masked wherever they appear: they would blot out ordinary words. */
 const shortest = 3;
@@ -83,12 +87,13 @@ function scan(text: string): Found {
     const line = text.indexOf('\n', end);
     const limit = Math.min(starts[i + 1]?.at ?? text.length, line < 0 ? text.length : line);
     const region = text.slice(end, limit);
-    const userEnd = userinfoEnd(region);
+    const userEnd = userinfoEnd(region.slice(0, longestUserinfo));
     out += text.slice(last, end);
     if (userEnd > 0) out += `${maskUserinfo(region.slice(0, userEnd), secrets)}@`;
     const tail = region.slice(userEnd + 1);
+    let urlLength = tail.search(/[\s"'<>`]|$/);
     // Punctuation that ends the sentence is not the URL's, as linkifiers read it.
-    const urlLength = tail.search(/[.,:;)\]]*(?:[\s"'<>`]|$)/);
+    while (urlLength > 0 && '.,:;)]'.includes(tail.charAt(urlLength - 1))) urlLength -= 1;
     out += maskQuery(tail.slice(0, urlLength), secrets);
     last = end + userEnd + 1 + urlLength;
   });
