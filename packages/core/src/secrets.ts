@@ -7,8 +7,11 @@
 
 const mask = '***';
 
-/** `scheme://`, any scheme: redis, amqps, mongodb+srv, https, ftp, one ferry has never heard of. */
-// Starts only where a scheme can (not inside a word), so that a long word is read once.
+/**
+ * `scheme://`, any scheme: redis, amqps, mongodb+srv, https, ftp, one ferry
+ * has never heard of; only where a scheme can start (not inside a word), so
+ * that a long word is read once.
+ */
 const schemeStart = /(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}:\/\//g;
 
 /** Where a host starts after the `@` that ends a URL's userinfo. */
@@ -82,11 +85,9 @@ function scan(text: string): Found {
   const secrets: string[] = [];
   let out = '';
   let last = 0;
-  starts.forEach(({ at, end }, i) => {
-    if (at < last) return;
-    const line = text.indexOf('\n', end);
-    const limit = Math.min(starts[i + 1]?.at ?? text.length, line < 0 ? text.length : line);
-    const region = text.slice(end, limit);
+  starts.forEach(({ end }, i) => {
+    // A URL ends at the line's end or where the next one starts.
+    const region = text.slice(end, starts[i + 1]?.at ?? text.length).split('\n', 1)[0] ?? '';
     const userEnd = userinfoEnd(region.slice(0, longestUserinfo));
     out += text.slice(last, end);
     if (userEnd > 0) out += `${maskUserinfo(region.slice(0, userEnd), secrets)}@`;
