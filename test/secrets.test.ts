@@ -48,6 +48,47 @@ describe('secrets stay out of messages', () => {
   });
 });
 
+describe('config files: secrets from files, and what cannot be parsed', () => {
+  it('${file:…} gives a connection its password; a file that cannot be read names the key and the path', async () => {
+    const secret = `file pw@ "ü" ${randomBytes(3).toString('hex')}`;
+    const path = configFile(`${encodeURIComponent(secret)}\n`, 'txt');
+    const good = configFile(
+      `connections:\n  default: { kind: redis-stream, url: "redis://u:\${file:${path}}@127.0.0.1:1" }\nflows: {}\n`,
+    );
+    const doctor = await ferry(['doctor', good]);
+    expect(doctor.stdout).toContain('redis://u:***@127.0.0.1:1');
+    expect(doctor.stdout + doctor.stderr).not.toContain(encodeURIComponent(secret));
+    const missing = `${path}.gone`;
+    const bad = configFile(`connections:\n  default: { kind: redis-stream, url: "\${file:${missing}}" }\nflows: {}\n`);
+    const run = await ferry(['validate', bad]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`connections.default.url reads \${file:${missing}}: no such file`);
+  });
+
+  it('a YAML alias bomb is a config error naming the file, printed once', async () => {
+    const lines = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (const [i, name] of ['b', 'c', 'd', 'e', 'f', 'g', 'h'].entries()) {
+      lines.push(
+        `${name}: &${name} [${Array(9)
+          .fill(`*${String.fromCharCode(97 + i)}`)
+          .join(', ')}]`,
+      );
+    }
+    const file = configFile(lines.join('\n'));
+    for (const args of [
+      ['validate', file],
+      ['run', file, 'f'],
+      ['serve', '--config', file],
+    ]) {
+      const run = await ferry(args);
+      expect(run.code, args[0]).toBe(2);
+      expect(run.stderr).toBe(
+        `error: [ferry] cannot parse ${file} as YAML: Excessive alias count indicates a resource exhaustion attack\n`,
+      );
+    }
+  });
+});
+
 // Every error path ferry has, through the CLI and `ferry serve`, with secrets
 // that break naive masking: `@`, spaces, quotes, colons and unicode.
 const tag = randomBytes(3).toString('hex');
