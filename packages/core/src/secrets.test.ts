@@ -63,6 +63,7 @@ describe('maskSecrets: the secrets a process was given, wherever they appear', (
       `encoded ${encodeURIComponent(secret)}`,
       `form ${new URLSearchParams({ p: secret })}`,
       `json ${JSON.stringify({ secret })}`,
+      `json in json ${JSON.stringify({ error: `no job ${JSON.stringify(secret)}` })}`,
       `url ${Object.assign(new URL('redis://h'), { password: secret }).password}`,
     ];
     for (const text of texts) {

@@ -118,7 +118,7 @@ function userinfoEncoded(value: string): string {
   return url.password;
 }
 
-/** A value as it may be written: verbatim, percent-encoded, form-encoded, escaped in JSON. */
+/** A value as it may be written: verbatim, percent-encoded, form-encoded, escaped in JSON once or twice (a message quoting it, in a JSON answer). */
 function encodings(value: string): string[] {
   const forms = [
     value,
@@ -126,7 +126,8 @@ function encodings(value: string): string[] {
     userinfoEncoded(value),
     new URLSearchParams({ v: value }).toString().slice(2),
   ];
-  return [...new Set([...forms, ...forms.map((form) => JSON.stringify(form).slice(1, -1))])];
+  const escaped = forms.map((form) => JSON.stringify(form).slice(1, -1));
+  return [...new Set([...forms, ...escaped, ...escaped.map((form) => JSON.stringify(form).slice(1, -1))])];
 }
 
 /** Secrets to mask from now on wherever a text goes through maskSecrets; too short ones are left out. */
