@@ -29,6 +29,8 @@ ferry_bin=$(command -v ferry)
 id ferry >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin ferry
 
 install -d -m 0750 -o root -g ferry /etc/ferry
+# Secrets as files, handed to the units by LoadCredential= (see the units).
+install -d -m 0700 -o root -g root /etc/ferry/credentials
 if [ ! -f /etc/ferry/ferry.yaml ]; then
   cat > /etc/ferry/ferry.yaml <<'YAML'
 # Connections by name (the original connection_hash); secrets as ${VAR} from ferry.env.

@@ -2,7 +2,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '@ferry/core';
+import { ConfigError, forgetSecrets, maskSecrets } from '@ferry/core';
 import { describe, expect, it } from 'vitest';
 import { interpolateEnv, loadConfigFile, parseConfigText, readConfigInput } from './config-file.js';
 
@@ -54,6 +54,51 @@ describe('interpolateEnv', () => {
   });
 });
 
+describe('${file:…}', () => {
+  const secret = 'p@ss "wörd"';
+  const secretFile = file('redis-password', `${secret}\n`);
+
+  it('reads a file once, its trailing newline dropped, beside ${VAR}, with ${VAR} in its path', () => {
+    const input = {
+      a: '${file:' + secretFile + '}',
+      b: ['x${file:${DIR}/redis-password}y'],
+      c: '${file:redis-password}',
+    };
+    expect(interpolateEnv(input, { DIR: dir }, 'ferry.yaml', dir)).toEqual({
+      a: secret,
+      b: [`x${secret}y`],
+      c: secret,
+    });
+  });
+
+  it('reads $${file:…} as a literal, and nothing a variable holds as a reference', () => {
+    expect(interpolateEnv({ a: '$${file:/x}', b: '${V}' }, { V: '${file:/etc/passwd}' })).toEqual({
+      a: '${file:/x}',
+      b: '${file:/etc/passwd}',
+    });
+  });
+
+  it('names the key and the path of a file that cannot be read, never what a file holds', () => {
+    const missing = join(dir, 'no-such-secret');
+    const run = () =>
+      interpolateEnv({ connections: { r: { url: '${file:' + missing + '}', password: '${file:/}' } } }, {}, 'f.yml');
+    expect(run).toThrow(ConfigError);
+    expect(run).toThrow(`connections.r.url reads \${file:${missing}}: no such file`);
+    expect(run).toThrow('connections.r.password reads ${file:/}: it is a directory');
+  });
+
+  it('masks what the files held wherever it is shown', () => {
+    forgetSecrets();
+    const path = file(
+      'with-file.yml',
+      'connections:\n  r: { kind: redis-stream, url: "redis://h:1", password: "${file:redis-password}" }\n',
+    );
+    readConfigInput(path, {});
+    expect(maskSecrets(`refused ${secret} and ${encodeURIComponent(secret)}`)).toBe('refused *** and ***');
+    forgetSecrets();
+  });
+});
+
 describe('parseConfigText', () => {
   it('names the file and the line of a YAML syntax error', () => {
     const run = () => parseConfigText('flows:\n  a: [1, 2\n  b: 3\n', 'bad.yaml');
@@ -74,6 +119,17 @@ describe('parseConfigText', () => {
 
   it('refuses an empty file', () => {
     expect(() => parseConfigText('# nothing\n', 'empty.yml')).toThrow(/empty\.yml is empty/);
+  });
+
+  it('refuses an alias bomb as a config error naming the file', () => {
+    const lines = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (const [i, name] of ['b', 'c', 'd', 'e', 'f', 'g'].entries()) {
+      const previous = String.fromCharCode(97 + i);
+      lines.push(`${name}: &${name} [${Array(9).fill(`*${previous}`).join(', ')}]`);
+    }
+    const run = () => parseConfigText(lines.join('\n'), 'bomb.yaml');
+    expect(run).toThrow(ConfigError);
+    expect(run).toThrow(/cannot parse bomb\.yaml as YAML: Excessive alias count/);
   });
 
   it('refuses duplicate keys', () => {

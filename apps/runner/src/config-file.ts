@@ -1,62 +1,19 @@
 import { readFileSync } from 'node:fs';
-import { extname } from 'node:path';
-import { ConfigError, type ConnectorRegistry, describeError, type FerryConfig, parseConfig } from '@ferry/core';
+import { dirname, extname } from 'node:path';
+import {
+  ConfigError,
+  type ConnectorRegistry,
+  describeError,
+  type FerryConfig,
+  parseConfig,
+  rememberSecrets,
+  secretsOf,
+} from '@ferry/core';
 import { parseDocument } from 'yaml';
+import { type Env, interpolateEnv } from './config-references.js';
 import { loadPlugins } from './plugins.js';
 
-export type Env = Readonly<Record<string, string | undefined>>;
-
-/** `${VAR}` or `${VAR:-default}`; `$${` is a literal `${`. */
-const reference = /\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
-
-interface Missing {
-  readonly variable: string;
-  readonly path: string;
-}
-
-function interpolateString(text: string, env: Env, path: string, missing: Missing[]): string {
-  return text.replace(reference, (whole, escaped: string, variable: string, fallback: string | undefined) => {
-    if (escaped === '$') return whole.slice(1);
-    const value = env[variable];
-    // As in the shell, `:-` also applies when the variable is set but empty.
-    if (value !== undefined && (value !== '' || fallback === undefined)) return value;
-    if (fallback !== undefined) return fallback;
-    missing.push({ variable, path });
-    return whole;
-  });
-}
-
-function walk(value: unknown, env: Env, path: string, missing: Missing[]): unknown {
-  if (typeof value === 'string') return interpolateString(value, env, path, missing);
-  if (Array.isArray(value)) return value.map((item, i) => walk(item, env, `${path}[${i}]`, missing));
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) {
-      out[key] = walk(item, env, path === '' ? key : `${path}.${key}`, missing);
-    }
-    return out;
-  }
-  return value;
-}
-
-/**
- * Replaces `${VAR}` and `${VAR:-default}` in every string value (never in keys)
- * from the environment. An unset variable without a default is a ConfigError
- * naming the variable and every place that uses it.
- */
-export function interpolateEnv(input: unknown, env: Env = process.env, sourceLabel = 'config'): unknown {
-  const missing: Missing[] = [];
-  const output = walk(input, env, '', missing);
-  if (missing.length > 0) {
-    const lines = missing.map((m) => `  - ${m.path || '(top level)'} uses \${${m.variable}}, which is not set`);
-    throw new ConfigError(
-      `[ferry] ${sourceLabel}: environment variable${missing.length > 1 ? 's' : ''} not set:\n${lines.join('\n')}\n` +
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: the text shows the syntax
-        'set them, or give a default as ${NAME:-default}',
-    );
-  }
-  return output;
-}
+export { type Env, interpolateEnv } from './config-references.js';
 
 function lineOf(text: string, position: number): { line: number; column: number } {
   const before = text.slice(0, position);
@@ -78,6 +35,9 @@ function parseJson(text: string, file: string): unknown {
   }
 }
 
+/** Aliases a config may use: enough for shared blocks, far too few for a billion laughs. */
+const maxAliasCount = 100;
+
 function parseYaml(text: string, file: string): unknown {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   const first = doc.errors[0];
@@ -85,7 +45,12 @@ function parseYaml(text: string, file: string): unknown {
     // yaml's message already says "at line L, column C" and quotes the line.
     throw new ConfigError(`[ferry] cannot parse ${file} as YAML: ${first.message.trimEnd()}`, { cause: first });
   }
-  return doc.toJS();
+  try {
+    return doc.toJS({ maxAliasCount });
+  } catch (error) {
+    // Aliases expanded past the limit, or an alias to a node that is not there.
+    throw new ConfigError(`[ferry] cannot parse ${file} as YAML: ${describeError(error)}`, { cause: error });
+  }
 }
 
 /** Parses config text by the file's extension: `.json` as JSON, anything else as YAML (a superset of JSON). */
@@ -97,7 +62,11 @@ export function parseConfigText(text: string, file: string): unknown {
   return data;
 }
 
-/** Reads a config file and interpolates the environment, without validating it: for callers that merge in overrides. */
+/**
+ * Reads a config file and resolves its `${VAR}` and `${file:…}` references,
+ * without validating it: for callers that merge in overrides. Every secret it
+ * holds is remembered, to be masked wherever ferry would show it.
+ */
 export function readConfigInput(file: string, env: Env = process.env): unknown {
   let text: string;
   try {
@@ -107,7 +76,9 @@ export function readConfigInput(file: string, env: Env = process.env): unknown {
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : describeError(error);
     throw new ConfigError(`[ferry] cannot read config file ${file}: ${why}`, { cause: error });
   }
-  return interpolateEnv(parseConfigText(text, file), env, file);
+  const input = interpolateEnv(parseConfigText(text, file), env, file, dirname(file));
+  rememberSecrets(secretsOf(input));
+  return input;
 }
 
 /**

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { getFlow, parseConfig } from './config.js';
 import { ConfigError } from './errors.js';
-import { maskSecrets, parseOptions } from './options.js';
+import { parseOptions } from './options.js';
+import { maskSecrets } from './secrets.js';
 
 const good = {
   connections: { default: { kind: 'redis-stream', url: 'redis://127.0.0.1:6379' } },

@@ -87,7 +87,7 @@ export {
   type MemorySinkOptions,
   type MemorySource,
 } from './memory.js';
-export { formatIssues, maskSecrets, parseOptions } from './options.js';
+export { formatIssues, parseOptions } from './options.js';
 export { createPump, type Pump } from './pump/pump.js';
 export type { PumpOptions } from './pump/pump-options.js';
 export { type BatchMoved, FlowFailedError, type PumpProgress, type PumpResult } from './pump/pump-progress.js';
@@ -105,6 +105,16 @@ export {
   withRetry,
   withTimeout,
 } from './retry.js';
+export {
+  forgetSecrets,
+  isSecretKey,
+  maskError,
+  maskSecrets,
+  maskUrls,
+  rememberSecrets,
+  secretsOf,
+  urlSecrets,
+} from './secrets.js';
 export type {
   FidelityEnd,
   FidelitySeed,

@@ -1,7 +1,7 @@
 import type { DeadLetterSummary } from './connector.js';
 import { ConnectionError, FerryError, isNetworkError } from './errors.js';
-import { maskSecrets } from './options.js';
 import { withTimeout } from './retry.js';
+import { maskSecrets } from './secrets.js';
 
 /** How servers and drivers refuse a login, and how ferry's clients say they classified one. */
 const refusedLogin =

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { isSecretKey, maskSecrets } from './secrets.js';
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let current = input;
@@ -10,18 +11,24 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return current;
 }
 
-/** Hides the password of any URL in a text: `redis://user:***@host`. */
-export function maskSecrets(text: string): string {
-  return text.replace(/(\/\/[^:/@\s"]*:)[^@\s"]*@/g, '$1***@');
+/** Values of secret-named keys inside an object shown, masked. */
+function hideSecretKeys(key: string, value: unknown): unknown {
+  return key !== '' && isSecretKey(key) && (typeof value === 'string' || typeof value === 'number') ? '***' : value;
 }
 
-/** Keys whose values are never shown in a message, whatever they hold. */
-const secretKey = /password|secret|token/i;
-
+/** Masked before it is shortened, so that a cut secret is still found whole. */
 function show(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value);
+  const text = maskSecrets(JSON.stringify(value, hideSecretKeys));
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** What was got: nothing of a text where a section was expected (`api: <token>` is a token put in the wrong place). */
+function got(issue: z.core.$ZodIssue, value: unknown): string {
+  if (isSecretKey(String(issue.path.at(-1) ?? ''))) return '***';
+  const section = issue.code === 'invalid_type' && ['object', 'record', 'array', 'map'].includes(issue.expected);
+  if (section && typeof value === 'string') return 'a text';
+  return show(value);
 }
 
 /**
@@ -32,10 +39,8 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], input: unknown
   return issues
     .map((issue) => {
       const where = issue.path.length > 0 ? issue.path.map(String).join('.') : '(top level)';
-      const secret = secretKey.test(String(issue.path.at(-1) ?? ''));
-      const got =
-        issue.code === 'unrecognized_keys' ? '' : ` (got ${secret ? '***' : show(valueAt(input, issue.path))})`;
-      return `  - ${where}: ${issue.message}${got}`;
+      const value = issue.code === 'unrecognized_keys' ? '' : ` (got ${got(issue, valueAt(input, issue.path))})`;
+      return `  - ${where}: ${issue.message}${value}`;
     })
     .join('\n');
 }

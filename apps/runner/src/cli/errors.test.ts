@@ -1,4 +1,4 @@
-import { ConfigError, FerryError } from '@ferry/core';
+import { ConfigError, FerryError, forgetSecrets, rememberSecrets } from '@ferry/core';
 import { describe, expect, it } from 'vitest';
 import { exitCodeOf, formatError } from './errors.js';
 import { UsageError } from './run-args.js';
@@ -11,6 +11,14 @@ describe('errors', () => {
     expect(formatError(top)).toBe(
       'error: [ferry] flow failed: [redis-stream] cannot reach 127.0.0.1:1\n  caused by: connect ECONNREFUSED 127.0.0.1:1',
     );
+  });
+
+  it('masks the secrets of every cause', () => {
+    rememberSecrets(['hunter 2@x']);
+    const root = new Error('AUTH hunter 2@x refused by redis://u:pw@h:1');
+    const text = formatError(new FerryError('[redis-stream] cannot log in', { cause: root }));
+    forgetSecrets();
+    expect(text).toBe('error: [redis-stream] cannot log in\n  caused by: AUTH *** refused by redis://u:***@h:1');
   });
 
   it('maps errors to exit codes', () => {

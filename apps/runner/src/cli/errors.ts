@@ -1,9 +1,9 @@
-import { ConfigError, describeError } from '@ferry/core';
+import { ConfigError, describeError, maskSecrets } from '@ferry/core';
 import { BadRequestError } from '../jobs/job-spec.js';
 import { exitCodes } from './command.js';
 import { UsageError } from './run-args.js';
 
-/** `error: <message>`, then each cause that the message does not already say. */
+/** `error: <message>`, then each cause that the message does not already say; secrets masked. */
 export function formatError(error: unknown): string {
   let text = `error: ${describeError(error)}`;
   const seen = new Set<unknown>([error]);
@@ -15,7 +15,7 @@ export function formatError(error: unknown): string {
     if (!isZod && message !== '' && !text.includes(message)) text += `\n  caused by: ${message}`;
     cause = cause instanceof Error ? cause.cause : undefined;
   }
-  return text;
+  return maskSecrets(text);
 }
 
 export function exitCodeOf(error: unknown): number {

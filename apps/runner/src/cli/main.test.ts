@@ -91,6 +91,38 @@ describe('main', () => {
   });
 });
 
+describe('secrets in what the CLI prints', () => {
+  const password = 'p@ss wö"rd';
+  const encoded = encodeURIComponent(password);
+
+  it('masks a URL given on the command line, whatever its scheme', async () => {
+    const t = io();
+    expect(await main(['run', '--source-url', `ftp://user:${encoded}@127.0.0.1/x`], t.io)).toBe(2);
+    expect(t.err()).toContain('ftp://user:***@127.0.0.1/x');
+    expect(t.err()).not.toContain(encoded);
+  });
+
+  it("masks the control store's URL from the environment and the API token", async () => {
+    const t = io();
+    const env = { FERRY_REDIS_URL: `http://user:${encoded}@127.0.0.1:1`, FERRY_API_TOKEN: 'tok-123-never' };
+    expect(await main(['jobs'], { ...t.io, env })).toBe(2);
+    expect(t.err()).toContain('must be a redis:// or rediss:// URL, got "http://user:***@127.0.0.1:1"');
+    expect(t.err()).not.toContain(encoded);
+  });
+
+  it('masks a password of the config file wherever it would show, and a token given where a section goes', async () => {
+    const bad = file(
+      'secret-field.yaml',
+      `connections:\n  default: { kind: redis-stream, url: "redis://h", password: ${JSON.stringify(password)} }\napi: ${JSON.stringify(password)}\nflows: {}\n`,
+    );
+    const t = io();
+    expect(await main(['validate', bad], t.io)).toBe(2);
+    expect(t.err()).toMatch(/api: .*\(got a text\)/);
+    expect(t.err()).not.toContain(password);
+    expect(t.err().match(/error:/g)).toHaveLength(1);
+  });
+});
+
 describe('the command table', () => {
   it('dispatches every file of cli/commands by its name; `help <command>` is its --help', async () => {
     const dir = fileURLToPath(new URL('./commands/', import.meta.url));

@@ -14,6 +14,7 @@ import { validateCommand } from './commands/validate.js';
 import { versionCommand } from './commands/version.js';
 import { workerCommand } from './commands/worker.js';
 import { exitCodeOf, formatError } from './errors.js';
+import { maskedIo } from './masked-io.js';
 import { UsageError } from './run-args.js';
 
 // The rule: every `ferry <command>` is src/cli/commands/<command>.ts exporting one CommandHandler, listed here once.
@@ -61,9 +62,10 @@ function dispatch(argv: readonly string[]): [CommandHandler, string[]] {
 /** Runs the `ferry` command line; resolves to the exit code. */
 export async function main(
   argv: readonly string[],
-  io: CliIo,
+  given: CliIo,
   registry: ConnectorRegistry = createRegistry(),
 ): Promise<number> {
+  const io = maskedIo(argv, given);
   const [command] = argv;
   // Without a command: the help, on stderr, as a usage error.
   if (command === undefined) return helpCommand([], { ...io, stdout: io.stderr }, registry).then(() => exitCodes.usage);

@@ -14,7 +14,7 @@
  * only through the registry, and holds a client of this store as a
  * `ControlStore`.
  */
-import { ConnectionError, describeError } from '@ferry/core';
+import { ConnectionError, describeError, maskSecrets } from '@ferry/core';
 import { Redis, type RedisOptions } from 'ioredis';
 
 /** A client of the control store, as the rest of the runner holds it. */
@@ -41,9 +41,9 @@ export function redisOptionsFromUrl(
   };
 }
 
-/** The URL without its password, for messages. */
+/** The URL without its credentials, for messages. */
 export function maskUrl(url: string): string {
-  return url.replace(/(\/\/[^:/@\s]*:)[^@\s]*@/, '$1***@');
+  return maskSecrets(url);
 }
 
 /** Redis keys of ferry's own, next to BullMQ's under the same prefix. */

@@ -1,6 +1,6 @@
 import type { ConnectorRegistry } from '@ferry/core';
-import { describeError } from '@ferry/core';
-import { Worker } from 'bullmq';
+import { describeError, maskError } from '@ferry/core';
+import { type Job, Worker } from 'bullmq';
 import type { FlowJobData } from '../jobs/job-spec.js';
 import type { ServerConfig } from '../server-config.js';
 import { type ControlStore, queueName, redisOptionsFromUrl } from './index.js';
@@ -70,7 +70,10 @@ export function startFlowWorker(options: FlowWorkerOptions): FlowWorker {
     closing: () => closing,
   });
 
-  const worker = new Worker<FlowJobData, FlowJobResult>(queueName, processor, {
+  // BullMQ keeps a failed job's message and stack in the control store, where the API and the dashboard read them.
+  const masked = (job: Job<FlowJobData>, token?: string) =>
+    processor(job, token).catch((error: unknown) => Promise.reject(maskError(error)));
+  const worker = new Worker<FlowJobData, FlowJobResult>(queueName, masked, {
     connection: { ...redisOptionsFromUrl(options.url), maxRetriesPerRequest: null },
     prefix: options.prefix,
     concurrency: options.concurrency ?? 1,

@@ -1,3 +1,4 @@
+import { maskSecrets } from '@ferry/core';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { DashboardMonitor } from './dashboard-monitor.js';
 
@@ -19,7 +20,8 @@ export function registerEvents(app: FastifyInstance, monitor: DashboardMonitor):
     raw.write('retry: 2000\n\n');
     streams.add(raw);
     const unsubscribe = monitor.subscribe((_snapshot, json) => {
-      raw.write(`event: snapshot\ndata: ${json}\n\n`);
+      // The stream is hijacked from Fastify: its onSend hook does not mask it.
+      raw.write(`event: snapshot\ndata: ${maskSecrets(json)}\n\n`);
     });
     const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
     const end = () => {

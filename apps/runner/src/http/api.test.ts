@@ -1,3 +1,4 @@
+import { forgetSecrets, rememberSecrets } from '@ferry/core';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRegistry, installedConnectors } from '../connectors.js';
@@ -220,6 +221,18 @@ describe('HTTP API validation', () => {
     expect((await app.inject({ method: 'GET', url: '/jobs', ...local })).statusCode).toBe(401);
     expect((await app.inject({ ...post('/s2s/', s2sDict), remoteAddress: '10.0.0.7' })).statusCode).toBe(401);
     expect(submitted).toHaveLength(2);
+  });
+
+  it('masks every secret it was given in its answers, as written or encoded', async () => {
+    const secret = 'p@ss wörd-9';
+    rememberSecrets([secret]);
+    const { app } = api();
+    const res = await app.inject({ method: 'GET', url: `/jobs/${encodeURIComponent(secret)}` });
+    forgetSecrets();
+    expect(res.statusCode).toBeGreaterThanOrEqual(400);
+    expect(res.body).toContain('***');
+    expect(res.body).not.toContain(secret);
+    expect(res.body).not.toContain(encodeURIComponent(secret));
   });
 
   it('lists connections by name and kind, never their URLs', async () => {

@@ -26,6 +26,7 @@ import {
   scheduleListSchema,
   scheduleSchema,
 } from './api-schemas.js';
+import { maskAnswer } from './masked-answers.js';
 import { createMetricsRegistry } from './metrics-registry.js';
 import { openApiDocument } from './openapi.js';
 import { refuseRepeatedQuery } from './repeated-query.js';
@@ -69,6 +70,7 @@ export function createApi(options: ApiOptions): FastifyInstance {
   );
 
   app.addHook('onRequest', refuseRepeatedQuery);
+  app.addHook('onSend', maskAnswer);
   if (options.token !== undefined) {
     app.addHook('onRequest', createAuthHook(options.token, { s2sWithoutToken: options.s2sWithoutToken === true }));
   }
