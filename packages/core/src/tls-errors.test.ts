@@ -15,8 +15,13 @@ describe('certificateProblem', () => {
   });
 
   it('names a refused client certificate and a port without TLS; other errors are none of its business', () => {
-    const alert = coded('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', 'tlsv13 alert certificate required');
-    expect(certificateProblem(alert)).toMatch(/asking for a client certificate it trusts .*tls\.cert and tls\.key/);
+    const alert = Object.assign(
+      coded('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', '80:error:0A00045C:SSL routines:…:SSL alert number 116\n'),
+      { reason: 'tlsv13 alert certificate required' },
+    );
+    expect(certificateProblem(alert)).toBe(
+      'the server refused the TLS handshake, asking for a client certificate it trusts (tlsv13 alert certificate required): give tls.cert and tls.key (or certFile and keyFile)',
+    );
     expect(certificateProblem(coded('ERR_SSL_WRONG_VERSION_NUMBER', 'wrong version number'))).toMatch(
       /does not speak TLS on this port/,
     );

@@ -33,7 +33,8 @@ export function certificateProblem(error: unknown): string | undefined {
   for (const item of chain(error)) {
     const code = (item as { code?: unknown }).code;
     if (typeof code !== 'string') continue;
-    const reason = item.message;
+    // OpenSSL's errors carry the words alone in `reason`; their message adds library, file and line.
+    const reason = String((item as { reason?: unknown }).reason ?? item.message).trim();
     if (untrustedCodes.has(code)) {
       return `the server's certificate is not trusted (${reason}): give the CA that signed it as tls.ca or tls.caFile, or the name it carries as tls.servername`;
     }
