@@ -1,6 +1,16 @@
+import { Agent } from 'node:https';
 import { Readable } from 'node:stream';
 import { type ClickHouseClient, ClickHouseLogLevel, type ClickHouseSettings, createClient } from '@clickhouse/client';
-import { ConnectionError, FatalError, FerryError, isNetworkError, mapErrors, TransientError } from '@ferry/core';
+import {
+  ConnectionError,
+  certificateProblem,
+  FatalError,
+  FerryError,
+  isNetworkError,
+  mapErrors,
+  resolveTls,
+  TransientError,
+} from '@ferry/core';
 import { type ClickHouseConnectionConfig, maskSecrets } from './clickhouse-config.js';
 import { qualifiedName, quoteName } from './clickhouse-sql.js';
 
@@ -51,6 +61,18 @@ function hostPort(url: URL): string {
 }
 
 /**
+ * The agent of an https:// connection with a `tls` option: Node's own TLS
+ * settings, whole (the client's `tls` takes a CA and a client certificate
+ * only, and with one turns on ClickHouse's certificate login, which is not asked).
+ */
+function tlsAgent(config: ClickHouseConnectionConfig, where: string): Agent | undefined {
+  if (config.tls === undefined) return undefined;
+  const { ca, cert, key, passphrase, servername, rejectUnauthorized } = resolveTls(config.tls, where);
+  // The client's own defaults: 10 sockets, kept alive (it closes idle ones before the server does).
+  return new Agent({ keepAlive: true, maxSockets: 10, ca, cert, key, passphrase, servername, rejectUnauthorized });
+}
+
+/**
  * One HTTP client of a source or sink: built from the url (credentials in it or
  * given apart), and the place where driver errors become ferry's error family,
  * naming the server, the connection and the table.
@@ -74,6 +96,7 @@ export class ClickHouseHttp {
     bare.pathname = '/';
     bare.search = '';
     this.#table = config.table === undefined ? undefined : qualifiedName(config.database, config.table);
+    const agent = tlsAgent(config, `clickhouse ${this.where}`);
     this.client = createClient({
       url: bare.origin,
       username: this.#username,
@@ -85,6 +108,7 @@ export class ClickHouseHttp {
       log: { level: ClickHouseLogLevel.OFF },
       ...(config.connectionName === undefined ? {} : { application: `ferry:${config.connectionName}` }),
       ...(sessionId === undefined ? {} : { session_id: sessionId }),
+      ...(agent === undefined ? {} : { http_agent: agent }),
     });
   }
 
@@ -165,6 +189,10 @@ export class ClickHouseHttp {
     if (error instanceof FerryError) return error;
     const text = serverMessage(error);
     const code = serverCode(error);
+    const problem = certificateProblem(error);
+    if (problem !== undefined) {
+      return new FatalError(`[clickhouse] TLS with the server at ${this.where} failed: ${problem}`, { cause: error });
+    }
     if (code === undefined) {
       if (isNetworkError(error) || /socket hang up|timeout|ECONN|network|other side closed/i.test(text)) {
         return new ConnectionError(`[clickhouse] cannot reach ${this.where} while ${doing}: ${text}`, {

@@ -1,4 +1,4 @@
-import { type EndpointTarget, parseOptions, serverAddress } from '@ferry/core';
+import { type EndpointTarget, parseOptions, serverAddress, tlsSchema } from '@ferry/core';
 import { z } from 'zod';
 import { identifierPattern, isColumnType, isSafeFragment } from './clickhouse-sql.js';
 
@@ -29,35 +29,46 @@ const commonShape = {
   password: z.string().optional(),
   connectionName: z.string().min(1).optional(),
   requestTimeoutMs: z.int().positive().default(30_000),
+  /** TLS settings for an https:// url (without them: the system's CAs). */
+  tls: tlsSchema.optional(),
 };
 
-export const clickHouseSinkOptionsSchema = z.strictObject({
-  ...commonShape,
-  /** Value key → column; keys not listed go to the column of the same name. */
-  columns: z.record(z.string().min(1), identifier('column')).default({}),
-  /** A value key with no column in the table: drop the key (`skip`) or refuse the record (`reject`). */
-  unknownFields: z.enum(['skip', 'reject']).default('skip'),
-  /** The column that keeps the record id (for tracing and `reconcile`); false: not written. */
-  idColumn: z.union([identifier('column'), z.literal(false)]).default('_source_id'),
-  /** Creates the table when missing: column name → type, and the engine clause. */
-  create: z
-    .strictObject({
-      columns: z
-        .record(
-          identifier('column'),
-          z.string().refine(isColumnType, {
-            message: 'not a column type: expected a ClickHouse type such as UInt64 or Nullable(String)',
-          }),
-        )
-        .refine((columns) => Object.keys(columns).length > 0, { message: 'declare at least one column' }),
-      engine: z.string().min(1).refine(isSafeFragment, {
-        message: 'not an engine clause: expected e.g. "MergeTree ORDER BY id", without ; comments or backticks',
-      }),
-    })
-    .optional(),
-  /** The sink's capacity in rows: free() is maxRows − count(). */
-  maxRows: z.int().positive().optional(),
-});
+/** Refuses a `tls` option on an http:// url, which would send everything in clear all the same. */
+function checkTls(options: { url: string; tls?: unknown }, ctx: z.RefinementCtx): void {
+  if (options.tls !== undefined && !options.url.toLowerCase().startsWith('https:')) {
+    ctx.addIssue({ code: 'custom', path: ['tls'], message: "tls needs an https:// url (the server's https_port)" });
+  }
+}
+
+export const clickHouseSinkOptionsSchema = z
+  .strictObject({
+    ...commonShape,
+    /** Value key → column; keys not listed go to the column of the same name. */
+    columns: z.record(z.string().min(1), identifier('column')).default({}),
+    /** A value key with no column in the table: drop the key (`skip`) or refuse the record (`reject`). */
+    unknownFields: z.enum(['skip', 'reject']).default('skip'),
+    /** The column that keeps the record id (for tracing and `reconcile`); false: not written. */
+    idColumn: z.union([identifier('column'), z.literal(false)]).default('_source_id'),
+    /** Creates the table when missing: column name → type, and the engine clause. */
+    create: z
+      .strictObject({
+        columns: z
+          .record(
+            identifier('column'),
+            z.string().refine(isColumnType, {
+              message: 'not a column type: expected a ClickHouse type such as UInt64 or Nullable(String)',
+            }),
+          )
+          .refine((columns) => Object.keys(columns).length > 0, { message: 'declare at least one column' }),
+        engine: z.string().min(1).refine(isSafeFragment, {
+          message: 'not an engine clause: expected e.g. "MergeTree ORDER BY id", without ; comments or backticks',
+        }),
+      })
+      .optional(),
+    /** The sink's capacity in rows: free() is maxRows − count(). */
+    maxRows: z.int().positive().optional(),
+  })
+  .superRefine(checkTls);
 
 export const clickHouseSourceOptionsSchema = z
   .strictObject({
@@ -76,6 +87,7 @@ export const clickHouseSourceOptionsSchema = z
     /** Move mode: acked rows are deleted in one ALTER TABLE … DELETE per this many rows (and on close). */
     deleteBatchRows: z.int().positive().default(10_000),
   })
+  .superRefine(checkTls)
   .transform((options) => ({
     ...options,
     checkpointKey: options.checkpointKey ?? `${options.database}.${options.table}`,
@@ -88,18 +100,21 @@ export type ClickHouseSourceConfig = Readonly<z.output<typeof clickHouseSourceOp
 /** What a connection needs, common to source and sink; no table for a client that asks the server only (an inspector's). */
 export type ClickHouseConnectionConfig = Pick<
   ClickHouseSinkConfig,
-  'url' | 'database' | 'username' | 'password' | 'connectionName' | 'requestTimeoutMs'
+  'url' | 'database' | 'username' | 'password' | 'connectionName' | 'requestTimeoutMs' | 'tls'
 > &
   Partial<Pick<ClickHouseSinkConfig, 'table'>>;
 
 /** A connection's keys as an inspector takes them: url, credentials and database, beside any endpoint keys it may also hold. */
-export const clickHouseConnectionOptionsSchema = z.looseObject({
-  kind: commonShape.kind,
-  url: commonShape.url,
-  database: commonShape.database,
-  username: commonShape.username,
-  password: commonShape.password,
-});
+export const clickHouseConnectionOptionsSchema = z
+  .looseObject({
+    kind: commonShape.kind,
+    url: commonShape.url,
+    database: commonShape.database,
+    username: commonShape.username,
+    password: commonShape.password,
+    tls: commonShape.tls,
+  })
+  .superRefine(checkTls);
 
 export function parseConnectionOptions(input: unknown): Readonly<z.output<typeof clickHouseConnectionOptionsSchema>> {
   return parseOptions(clickHouseConnectionOptionsSchema, input, '[clickhouse] invalid connection options');
