@@ -146,7 +146,8 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-function onPath(command: string): string | undefined {
+/** The path of an executable on PATH, if any. */
+export function onPath(command: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (dir === '') continue;
     const candidate = join(dir, command);

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { TestCertificates } from './certificates.js';
-import { startMongoTestServer } from './mongo-test-server.js';
+import { onPath, startMongoTestServer } from './mongo-test-server.js';
 
 /** A MongoDB that speaks TLS only, and the `tls` option of a client that trusts it. */
 export interface TlsTestMongo {
@@ -13,10 +13,17 @@ export interface TlsTestMongo {
   close(): Promise<void>;
 }
 
-/** Why the TLS tests do not run, or undefined when they do: the MongoDB the run was given has no TLS. */
+/**
+ * Why the TLS tests do not run, or undefined when they do: the MongoDB of the
+ * run is a real one without TLS. Which one it is: FERRY_TEST_MONGO_KIND where a
+ * globalSetup started it (and set MONGO_URL), else what `startTestMongo` would pick.
+ */
 export function tlsTestMongoSkipReason(): string | undefined {
   if (process.env.MONGO_TLS_URL) return undefined;
-  if (process.env.FERRY_TEST_MONGO_KIND === 'test server') return undefined;
+  const kind =
+    process.env.FERRY_TEST_MONGO_KIND ??
+    (process.env.MONGO_URL ? 'MONGO_URL' : onPath('mongod') !== undefined ? 'mongod' : 'test server');
+  if (kind === 'test server') return undefined;
   return (
     'the MongoDB of this run (MONGO_URL or a mongod on PATH) speaks no TLS: set MONGO_TLS_URL and MONGO_TLS_CA_FILE ' +
     '(and MONGO_TLS_CERT_FILE, MONGO_TLS_KEY_FILE for a server that asks for client certificates) to run them against it'
