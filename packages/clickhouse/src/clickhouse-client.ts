@@ -60,11 +60,7 @@ function hostPort(url: URL): string {
   return `${url.hostname}:${port}`;
 }
 
-/**
- * The agent of an https:// connection with a `tls` option: Node's own TLS
- * settings, whole (the client's `tls` takes a CA and a client certificate
- * only, and with one turns on ClickHouse's certificate login, which is not asked).
- */
+/** An https agent with the `tls` option whole: the client's own `tls` lacks servername and the like, and logs in by certificate. */
 function tlsAgent(config: ClickHouseConnectionConfig, where: string): Agent | undefined {
   if (config.tls === undefined) return undefined;
   const { ca, cert, key, passphrase, servername, rejectUnauthorized } = resolveTls(config.tls, where);
@@ -81,7 +77,8 @@ export class ClickHouseHttp {
   readonly #config: ClickHouseConnectionConfig;
   readonly #url: URL;
   readonly #username: string;
-  readonly client: ClickHouseClient;
+  readonly #sessionId: string | undefined;
+  #client: ClickHouseClient | undefined;
   readonly #table: string | undefined;
 
   constructor(config: ClickHouseConnectionConfig, sessionId?: string) {
@@ -89,25 +86,35 @@ export class ClickHouseHttp {
     const url = new URL(config.url);
     this.#url = url;
     this.#username = config.username ?? (url.username === '' ? 'default' : decodeURIComponent(url.username));
-    const password = config.password ?? decodeURIComponent(url.password);
-    const bare = new URL(url.href);
+    this.#sessionId = sessionId;
+    this.#table = config.table === undefined ? undefined : qualifiedName(config.database, config.table);
+  }
+
+  /** The driver's client, made at its first use (an open): the `tls` files are read then, not when a flow is checked. */
+  get client(): ClickHouseClient {
+    this.#client ??= this.#createClient();
+    return this.#client;
+  }
+
+  #createClient(): ClickHouseClient {
+    const config = this.#config;
+    const bare = new URL(this.#url.href);
     bare.username = '';
     bare.password = '';
     bare.pathname = '/';
     bare.search = '';
-    this.#table = config.table === undefined ? undefined : qualifiedName(config.database, config.table);
     const agent = tlsAgent(config, `clickhouse ${this.where}`);
-    this.client = createClient({
+    return createClient({
       url: bare.origin,
       username: this.#username,
-      password,
+      password: config.password ?? decodeURIComponent(this.#url.password),
       database: config.database,
       request_timeout: config.requestTimeoutMs,
       // Compression costs CPU at both ends for what is usually a local link.
       compression: { request: false, response: false },
       log: { level: ClickHouseLogLevel.OFF },
       ...(config.connectionName === undefined ? {} : { application: `ferry:${config.connectionName}` }),
-      ...(sessionId === undefined ? {} : { session_id: sessionId }),
+      ...(this.#sessionId === undefined ? {} : { session_id: this.#sessionId }),
       ...(agent === undefined ? {} : { http_agent: agent }),
     });
   }
@@ -236,6 +243,6 @@ export class ClickHouseHttp {
   }
 
   async close(): Promise<void> {
-    await this.client.close().catch(() => undefined);
+    await this.#client?.close().catch(() => undefined);
   }
 }
