@@ -3,7 +3,7 @@ import { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
-import { FatalError, type FerryRecord } from '@ferry/core';
+import { ConfigError, FatalError, type FerryRecord } from '@ferry/core';
 import { makeTestCertificates, sampleRecords, type TestCertificates } from '@ferry/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouseSink, createClickHouseSource } from './index.js';
@@ -107,6 +107,14 @@ describe('clickhouse over TLS (https_port)', () => {
       new RegExp(
         `^\\[clickhouse\\] TLS with the server at ${new URL(httpsUrl).host.replace(/\./g, '\\.')} \\(connection "secure"\\) failed: the server's certificate is not trusted \\(.+\\): give the CA that signed it as tls\\.ca or tls\\.caFile`,
       ),
+    );
+  });
+
+  it('names a tls file it cannot read, when the flow opens', async () => {
+    const error = await openError({ ...trusted, keyFile: join(strangersDir, 'missing.key') });
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(
+      /^\[ferry\] clickhouse .* \(connection "secure"\): tls\.keyFile ".*missing\.key" cannot be read \(ENOENT\)$/,
     );
   });
 

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FatalError } from '@ferry/core';
+import { ConfigError, FatalError } from '@ferry/core';
 import {
   makeTestCertificates,
   sampleRecords,
@@ -107,6 +107,14 @@ describe.skipIf(skipReason !== undefined)('mongo over TLS', () => {
       new RegExp(
         `^\\[mongo\\] TLS with the server at ${address.replace(/[.[\]]/g, '\\$&')}, database "${database}" \\(connection "secure"\\) failed: the server's certificate is not trusted \\(.+\\): give the CA that signed it as tls\\.ca or tls\\.caFile`,
       ),
+    );
+  });
+
+  it('names a tls file it cannot read, when the flow opens', async () => {
+    const error = await openError(server, { caFile: join(dir, 'missing.pem') });
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(
+      /^\[ferry\] mongo .*\(connection "secure"\): tls\.caFile ".*missing\.pem" cannot be read \(ENOENT\)$/,
     );
   });
 

@@ -35,9 +35,7 @@ export async function startMongoTestServer(options: MongoTestServerOptions = {})
   const sockets = new Set<Socket>();
   let connections = 0;
   const accept = (socket: Socket) => {
-    sockets.add(socket);
     socket.setNoDelay(true);
-    socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
     serve(socket, handler, ++connections);
   };
@@ -47,6 +45,11 @@ export async function startMongoTestServer(options: MongoTestServerOptions = {})
     tls === undefined
       ? createServer(accept)
       : createTlsServer({ ...tls, requestCert: asked, rejectUnauthorized: asked }, accept);
+  // Every connection, a TLS one before its handshake too, so that close() ends them all.
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {
