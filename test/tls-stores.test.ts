@@ -13,6 +13,7 @@ import {
 } from '@ferry/testkit';
 import { type Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiClient, dropPrefix, type FerryProcess, startFerry, uniquePrefix } from './support/api.js';
 import { configFile, ferry, lastLine, redisUrl } from './support/cli.js';
 import { TestStreams } from './support/streams.js';
 
@@ -91,8 +92,7 @@ function config(flows: string, tls: { mongo?: Record<string, string | undefined>
             `  mongo: { kind: mongo, url: "${mongo.url}", database: ${database}, tls: ${yamlTls(tls.mongo ?? mongo.tls)} }`,
           ]),
       `  ch: { kind: clickhouse, url: "${httpsUrl}", database: default, tls: ${yamlTls(chTrusted)} }`,
-      'flows:',
-      flows,
+      ...(flows === '' ? [] : ['flows:', flows]),
     ].join('\n'),
   );
 }
@@ -183,3 +183,56 @@ describe('S2C and C2S over HTTPS with a client certificate through the ferry CLI
     expect(out.map((entry) => entry.name)).toEqual(ids.map((_, i) => `msg-${i}`));
   });
 });
+
+describe.skipIf(tlsTestMongoSkipReason() !== undefined)(
+  "ferry serve: API flows on the config's TLS connections",
+  () => {
+    const token = 'test-token-tls';
+    const prefix = uniquePrefix('tls');
+    let server: FerryProcess;
+    let api: ReturnType<typeof apiClient>;
+    beforeAll(async () => {
+      server = await startFerry('serve', ['--config', config(''), '--prefix', prefix], { FERRY_API_TOKEN: token });
+      api = apiClient(server.url, token);
+    }, 30_000);
+    afterAll(async () => {
+      await server?.stop(5000);
+      await dropPrefix(prefix);
+    });
+
+    it('runs S2M and S2C flows a caller posts over the TLS the config gives, and refuses a tls key from the caller', async () => {
+      const toMongo = streams.name('tls.api.m');
+      const toClickHouse = streams.name('tls.api.c');
+      await streams.seed(toMongo, 50);
+      await streams.seed(toClickHouse, 50);
+      const table = `ferry_e2e_tls_api_${run}`;
+      tables.push(table);
+      await ch.command({
+        query: `CREATE TABLE default.\`${table}\` (_source_id String, n UInt32, name String, tags String) ENGINE = MergeTree ORDER BY n`,
+      });
+      const flows = [
+        { source: { stream: toMongo }, sink: { connection: 'mongo', collection: 'api_docs' } },
+        { source: { stream: toClickHouse }, sink: { connection: 'ch', table } },
+      ];
+      for (const flow of flows) {
+        const res = await api.post('/flows', flow);
+        expect(res.status).toBe(202);
+        const { id } = (await res.json()) as { id: string };
+        expect(await api.waitFor(id)).toMatchObject({ state: 'completed', result: { records: 50 } });
+      }
+      expect(await db.collection('api_docs').countDocuments()).toBe(50);
+      const [row] = await (
+        await ch.query({ query: `SELECT count() AS n FROM default.\`${table}\``, format: 'JSONEachRow' })
+      ).json<{ n: string }>();
+      expect(Number(row?.n)).toBe(50);
+
+      const open = {
+        source: { stream: toMongo },
+        sink: { connection: 'mongo', collection: 'x', tls: { rejectUnauthorized: false } },
+      };
+      const refused = await api.post('/flows', open);
+      expect(refused.status).toBe(400);
+      expect(((await refused.json()) as { error: string }).error).toMatch(/tls/);
+    });
+  },
+);
