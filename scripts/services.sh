@@ -9,7 +9,7 @@
 # otherwise it installs Debian's package when the server is missing, starts it on
 # its standard port and waits (bounded) until it answers: ensure_redis,
 # ensure_rabbitmq, ensure_nats (JetStream on, its store under $TMPDIR),
-# ensure_clickhouse (on its own data dir and ports, see there),
+# ensure_clickhouse (on its own data dir and ports, HTTPS beside HTTP, see there),
 # ensure_chromium (the browser of the dashboard test; nothing to start).
 
 FERRY_REDIS_HOST="${FERRY_REDIS_HOST:-127.0.0.1}"
@@ -22,6 +22,8 @@ FERRY_NATS_DIR="${FERRY_NATS_DIR:-${TMPDIR:-/tmp}/ferry-nats}"
 FERRY_CLICKHOUSE_HOST="${FERRY_CLICKHOUSE_HOST:-127.0.0.1}"
 FERRY_CLICKHOUSE_HTTP_PORT="${FERRY_CLICKHOUSE_HTTP_PORT:-18123}"
 FERRY_CLICKHOUSE_TCP_PORT="${FERRY_CLICKHOUSE_TCP_PORT:-19000}"
+# Set to an empty string for no HTTPS listener (a second server on ports of its own).
+FERRY_CLICKHOUSE_HTTPS_PORT="${FERRY_CLICKHOUSE_HTTPS_PORT-18443}"
 FERRY_CLICKHOUSE_DIR="${FERRY_CLICKHOUSE_DIR:-${TMPDIR:-/tmp}/ferry-clickhouse}"
 FERRY_CLICKHOUSE_WAIT_S="${FERRY_CLICKHOUSE_WAIT_S:-60}"
 FERRY_SERVICE_WAIT_S="${FERRY_SERVICE_WAIT_S:-20}"
@@ -198,12 +200,73 @@ clickhouse_ping() {
   ' "$FERRY_CLICKHOUSE_HOST" "$FERRY_CLICKHOUSE_HTTP_PORT" 2>/dev/null
 }
 
+# True when the HTTPS port answers /ping, the client showing the certificate it asks for.
+clickhouse_https_ping() {
+  local tls="$FERRY_CLICKHOUSE_DIR/tls"
+  command -v curl >/dev/null 2>&1 || return 0 # nothing to ask with: the TLS tests will say
+  [ "$(curl -s --max-time 2 --cacert "$tls/ca.crt" --cert "$tls/client.crt" --key "$tls/client.key" \
+    "https://$FERRY_CLICKHOUSE_HOST:$FERRY_CLICKHOUSE_HTTPS_PORT/ping" 2>/dev/null)" = "Ok." ]
+}
+
+# ferry_sign <dir> <name> <extensions>: a key and a certificate for CN ferry-<name>, signed by <dir>/ca.
+ferry_sign() {
+  local dir="$1" name="$2"
+  printf '%s\n' "$3" >"$dir/$name.ext"
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=ferry-$name" -keyout "$dir/$name.key" -out "$dir/$name.csr" 2>/dev/null &&
+    openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial -days 30 \
+      -out "$dir/$name.crt" -extfile "$dir/$name.ext" 2>/dev/null
+}
+
+# The HTTPS listener's throwaway CA, server certificate (127.0.0.1, localhost) and client
+# certificate, in <dir>, for the TLS tests to trust and show; made again a day before they expire.
+clickhouse_make_certificates() {
+  local dir="$1"
+  if openssl x509 -checkend 86400 -noout -in "$dir/server.crt" >/dev/null 2>&1; then
+    return 0
+  fi
+  mkdir -p "$dir"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=ferry test clickhouse ca" \
+    -keyout "$dir/ca.key" -out "$dir/ca.crt" -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null &&
+    ferry_sign "$dir" server $'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth' &&
+    ferry_sign "$dir" client 'extendedKeyUsage=clientAuth'
+}
+
+# The HTTPS port and its TLS settings, when FERRY_CLICKHOUSE_HTTPS_PORT is set: the
+# server's certificate from <dir>/tls, and clients must show one that CA signed (strict).
+clickhouse_https_config() {
+  local tls="$1/tls"
+  [ -n "$FERRY_CLICKHOUSE_HTTPS_PORT" ] || return 0
+  cat <<XML
+    <https_port>$FERRY_CLICKHOUSE_HTTPS_PORT</https_port>
+    <openSSL>
+        <server>
+            <certificateFile>$tls/server.crt</certificateFile>
+            <privateKeyFile>$tls/server.key</privateKeyFile>
+            <caConfig>$tls/ca.crt</caConfig>
+            <loadDefaultCAFile>false</loadDefaultCAFile>
+            <verificationMode>strict</verificationMode>
+            <cacheSessions>true</cacheSessions>
+            <disableProtocols>sslv2,sslv3</disableProtocols>
+            <preferServerCiphers>true</preferServerCiphers>
+            <invalidCertificateHandler><name>RejectCertificateHandler</name></invalidCertificateHandler>
+        </server>
+    </openSSL>
+XML
+}
+
 # Writes the private server's config: its own data dir, log files and ports,
-# HTTP and native TCP only (no interserver port), a passwordless `default` user
-# and a `ferry_test` user with a password (for the credential tests).
+# HTTP, HTTPS (see clickhouse_https_config) and native TCP (no interserver port),
+# a passwordless `default` user and a `ferry_test` user with a password (for the credential tests).
 clickhouse_write_config() {
   local dir="$1"
   mkdir -p "$dir/data" "$dir/tmp" "$dir/user_files" "$dir/format_schemas"
+  if [ -n "$FERRY_CLICKHOUSE_HTTPS_PORT" ]; then
+    clickhouse_make_certificates "$dir/tls" || {
+      ferry_log "could not make the certificates of the HTTPS port in $dir/tls (openssl)"
+      return 1
+    }
+  fi
   cat >"$dir/config.xml" <<XML
 <?xml version="1.0"?>
 <yandex>
@@ -216,6 +279,7 @@ clickhouse_write_config() {
     </logger>
     <http_port>$FERRY_CLICKHOUSE_HTTP_PORT</http_port>
     <tcp_port>$FERRY_CLICKHOUSE_TCP_PORT</tcp_port>
+$(clickhouse_https_config "$dir")
     <listen_host>$FERRY_CLICKHOUSE_HOST</listen_host>
     <max_connections>1024</max_connections>
     <keep_alive_timeout>3</keep_alive_timeout>
@@ -263,11 +327,15 @@ XML
 XML
 }
 
-# ClickHouse runs on a private data dir and its own ports (18123 HTTP, 19000 TCP by
-# default), started in the background without systemd: the Debian package's own
-# service, when it runs at all, is left alone.
+# ClickHouse runs on a private data dir and its own ports (18123 HTTP, 18443 HTTPS,
+# 19000 TCP by default), started in the background without systemd: the Debian
+# package's own service, when it runs at all, is left alone. A server that answers
+# HTTP but not HTTPS (started before the HTTPS port was configured) is reported, not restarted.
 ensure_clickhouse() {
   if clickhouse_ping; then
+    if [ -n "$FERRY_CLICKHOUSE_HTTPS_PORT" ] && ! clickhouse_https_ping; then
+      ferry_log "clickhouse answers on HTTP but not on HTTPS port $FERRY_CLICKHOUSE_HTTPS_PORT: stop it and run ensure_clickhouse again for the TLS tests"
+    fi
     return 0
   fi
   if ! command -v clickhouse-server >/dev/null 2>&1; then
@@ -277,7 +345,7 @@ ensure_clickhouse() {
     }
   fi
   local dir="$FERRY_CLICKHOUSE_DIR"
-  clickhouse_write_config "$dir"
+  clickhouse_write_config "$dir" || return 1
   local log="$dir/clickhouse-server.out"
   ferry_log "starting clickhouse-server on $FERRY_CLICKHOUSE_HOST:$FERRY_CLICKHOUSE_HTTP_PORT (data and logs: $dir)"
   # Only the server runs in the background, with every stream redirected: a

@@ -108,6 +108,8 @@ class PrivateClickHouse {
         ...process.env,
         FERRY_CLICKHOUSE_HTTP_PORT: String(this.httpPort),
         FERRY_CLICKHOUSE_TCP_PORT: String(this.tcpPort),
+        // No HTTPS listener: its default port is the shared server's.
+        FERRY_CLICKHOUSE_HTTPS_PORT: '',
         FERRY_CLICKHOUSE_DIR: this.dir,
       },
       stdio: 'ignore',

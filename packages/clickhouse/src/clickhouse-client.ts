@@ -1,6 +1,16 @@
+import { Agent } from 'node:https';
 import { Readable } from 'node:stream';
 import { type ClickHouseClient, ClickHouseLogLevel, type ClickHouseSettings, createClient } from '@clickhouse/client';
-import { ConnectionError, FatalError, FerryError, isNetworkError, mapErrors, TransientError } from '@ferry/core';
+import {
+  ConnectionError,
+  certificateProblem,
+  FatalError,
+  FerryError,
+  isNetworkError,
+  mapErrors,
+  resolveTls,
+  TransientError,
+} from '@ferry/core';
 import { type ClickHouseConnectionConfig, maskSecrets } from './clickhouse-config.js';
 import { qualifiedName, quoteName } from './clickhouse-sql.js';
 
@@ -50,6 +60,14 @@ function hostPort(url: URL): string {
   return `${url.hostname}:${port}`;
 }
 
+/** An https agent with the `tls` option whole: the client's own `tls` lacks servername and the like, and logs in by certificate. */
+function tlsAgent(config: ClickHouseConnectionConfig, where: string): Agent | undefined {
+  if (config.tls === undefined) return undefined;
+  const { ca, cert, key, passphrase, servername, rejectUnauthorized } = resolveTls(config.tls, where);
+  // The client's own defaults: 10 sockets, kept alive (it closes idle ones before the server does).
+  return new Agent({ keepAlive: true, maxSockets: 10, ca, cert, key, passphrase, servername, rejectUnauthorized });
+}
+
 /**
  * One HTTP client of a source or sink: built from the url (credentials in it or
  * given apart), and the place where driver errors become ferry's error family,
@@ -59,7 +77,8 @@ export class ClickHouseHttp {
   readonly #config: ClickHouseConnectionConfig;
   readonly #url: URL;
   readonly #username: string;
-  readonly client: ClickHouseClient;
+  readonly #sessionId: string | undefined;
+  #client: ClickHouseClient | undefined;
   readonly #table: string | undefined;
 
   constructor(config: ClickHouseConnectionConfig, sessionId?: string) {
@@ -67,24 +86,36 @@ export class ClickHouseHttp {
     const url = new URL(config.url);
     this.#url = url;
     this.#username = config.username ?? (url.username === '' ? 'default' : decodeURIComponent(url.username));
-    const password = config.password ?? decodeURIComponent(url.password);
-    const bare = new URL(url.href);
+    this.#sessionId = sessionId;
+    this.#table = config.table === undefined ? undefined : qualifiedName(config.database, config.table);
+  }
+
+  /** The driver's client, made at its first use (an open): the `tls` files are read then, not when a flow is checked. */
+  get client(): ClickHouseClient {
+    this.#client ??= this.#createClient();
+    return this.#client;
+  }
+
+  #createClient(): ClickHouseClient {
+    const config = this.#config;
+    const bare = new URL(this.#url.href);
     bare.username = '';
     bare.password = '';
     bare.pathname = '/';
     bare.search = '';
-    this.#table = config.table === undefined ? undefined : qualifiedName(config.database, config.table);
-    this.client = createClient({
+    const agent = tlsAgent(config, `clickhouse ${this.where}`);
+    return createClient({
       url: bare.origin,
       username: this.#username,
-      password,
+      password: config.password ?? decodeURIComponent(this.#url.password),
       database: config.database,
       request_timeout: config.requestTimeoutMs,
       // Compression costs CPU at both ends for what is usually a local link.
       compression: { request: false, response: false },
       log: { level: ClickHouseLogLevel.OFF },
       ...(config.connectionName === undefined ? {} : { application: `ferry:${config.connectionName}` }),
-      ...(sessionId === undefined ? {} : { session_id: sessionId }),
+      ...(this.#sessionId === undefined ? {} : { session_id: this.#sessionId }),
+      ...(agent === undefined ? {} : { http_agent: agent }),
     });
   }
 
@@ -165,6 +196,10 @@ export class ClickHouseHttp {
     if (error instanceof FerryError) return error;
     const text = serverMessage(error);
     const code = serverCode(error);
+    const problem = certificateProblem(error);
+    if (problem !== undefined) {
+      return new FatalError(`[clickhouse] TLS with the server at ${this.where} failed: ${problem}`, { cause: error });
+    }
     if (code === undefined) {
       if (isNetworkError(error) || /socket hang up|timeout|ECONN|network|other side closed/i.test(text)) {
         return new ConnectionError(`[clickhouse] cannot reach ${this.where} while ${doing}: ${text}`, {
@@ -208,6 +243,6 @@ export class ClickHouseHttp {
   }
 
   async close(): Promise<void> {
-    await this.client.close().catch(() => undefined);
+    await this.#client?.close().catch(() => undefined);
   }
 }

@@ -115,4 +115,16 @@ describe('what deletes records', () => {
     expect(destructive?.('source', { url, table: 't', cursor: 'id' })).toBeUndefined();
     expect(destructive?.('sink', { url, table: 't' })).toBeUndefined();
   });
+
+  it('takes a tls option on an https:// url only, checked whole', () => {
+    const https = 'https://127.0.0.1:18443';
+    const config = parseSourceOptions({ url: https, table: 't', cursor: 'id', tls: { caFile: '/etc/ferry/ca.pem' } });
+    expect(config.tls).toEqual({ caFile: '/etc/ferry/ca.pem', rejectUnauthorized: true });
+    expect(() => parseSinkOptions({ url, table: 't', tls: { caFile: '/etc/ferry/ca.pem' } })).toThrow(
+      /- tls: tls needs an https:\/\/ url \(the server's https_port\)/,
+    );
+    expect(() => parseSinkOptions({ url: https, table: 't', tls: { key: 'K' } })).toThrow(
+      /- tls\.cert: a client certificate needs both cert and key/,
+    );
+  });
 });

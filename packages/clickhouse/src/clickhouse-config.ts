@@ -1,4 +1,4 @@
-import { type EndpointTarget, parseOptions, serverAddress } from '@ferry/core';
+import { type EndpointTarget, parseOptions, serverAddress, tlsSchema } from '@ferry/core';
 import { z } from 'zod';
 import { columnTypeSql } from './clickhouse-ddl-column.js';
 import { defaultEngines, engineSql } from './clickhouse-ddl-engine.js';
@@ -34,7 +34,16 @@ const commonShape = {
   requestTimeoutMs: z.int().positive().default(30_000),
   /** A connection key: engines a sink's `create` may name beyond the MergeTree family (`Memory`, `Log`…). */
   engines: z.array(identifier('engine')).default([]),
+  /** TLS settings for an https:// url (without them: the system's CAs). */
+  tls: tlsSchema.optional(),
 };
+
+/** Refuses a `tls` option on an http:// url, which would send everything in clear all the same. */
+function checkTls(options: { url: string; tls?: unknown }, ctx: z.RefinementCtx): void {
+  if (options.tls !== undefined && !options.url.toLowerCase().startsWith('https:')) {
+    ctx.addIssue({ code: 'custom', path: ['tls'], message: "tls needs an https:// url (the server's https_port)" });
+  }
+}
 
 /** A DDL fragment parsed and written anew; what the parser refuses is an issue quoting the text at fault. */
 function ddl<T>(ctx: z.RefinementCtx, path: PropertyKey[], write: () => T): T {
@@ -71,6 +80,7 @@ export const clickHouseSinkOptionsSchema = z
     /** The sink's capacity in rows: free() is maxRows − count(). */
     maxRows: z.int().positive().optional(),
   })
+  .superRefine(checkTls)
   .transform((options, ctx) => {
     const { create } = options;
     if (create === undefined) return options;
@@ -96,6 +106,7 @@ export const clickHouseSourceOptionsSchema = z
     /** Move mode: acked rows are deleted in one ALTER TABLE … DELETE per this many rows (and on close). */
     deleteBatchRows: z.int().positive().default(10_000),
   })
+  .superRefine(checkTls)
   .transform((options) => ({
     ...options,
     checkpointKey: options.checkpointKey ?? `${options.database}.${options.table}`,
@@ -108,18 +119,21 @@ export type ClickHouseSourceConfig = Readonly<z.output<typeof clickHouseSourceOp
 /** What a connection needs, common to source and sink; no table for a client that asks the server only (an inspector's). */
 export type ClickHouseConnectionConfig = Pick<
   ClickHouseSinkConfig,
-  'url' | 'database' | 'username' | 'password' | 'connectionName' | 'requestTimeoutMs'
+  'url' | 'database' | 'username' | 'password' | 'connectionName' | 'requestTimeoutMs' | 'tls'
 > &
   Partial<Pick<ClickHouseSinkConfig, 'table'>>;
 
 /** A connection's keys as an inspector takes them: url, credentials and database, beside any endpoint keys it may also hold. */
-export const clickHouseConnectionOptionsSchema = z.looseObject({
-  kind: commonShape.kind,
-  url: commonShape.url,
-  database: commonShape.database,
-  username: commonShape.username,
-  password: commonShape.password,
-});
+export const clickHouseConnectionOptionsSchema = z
+  .looseObject({
+    kind: commonShape.kind,
+    url: commonShape.url,
+    database: commonShape.database,
+    username: commonShape.username,
+    password: commonShape.password,
+    tls: commonShape.tls,
+  })
+  .superRefine(checkTls);
 
 export function parseConnectionOptions(input: unknown): Readonly<z.output<typeof clickHouseConnectionOptionsSchema>> {
   return parseOptions(clickHouseConnectionOptionsSchema, input, '[clickhouse] invalid connection options');

@@ -28,7 +28,7 @@ function shortServerReason(text: string): string {
  * No `latest`: a table has no dead-letter layout to read by.
  */
 export function inspectClickHouse(options: unknown, settings: InspectSettings): Inspector {
-  const { url, database, username, password } = parseConnectionOptions(options);
+  const { url, database, username, password, tls } = parseConnectionOptions(options);
   const { timeoutMs } = settings;
   let http: ClickHouseHttp | undefined;
   const client = (): ClickHouseHttp => {
@@ -40,6 +40,7 @@ export function inspectClickHouse(options: unknown, settings: InspectSettings): 
       // The client names itself `ferry:<connectionName>` (the HTTP application, in system.query_log).
       connectionName: settings.clientName.replace(/^ferry:/, ''),
       requestTimeoutMs: timeoutMs,
+      tls,
     });
     return http;
   };

@@ -1,9 +1,18 @@
-import { ConnectionError, FatalError, FerryError, mapErrors, TransientError } from '@ferry/core';
+import {
+  ConnectionError,
+  certificateProblem,
+  FatalError,
+  FerryError,
+  mapErrors,
+  resolveTls,
+  TransientError,
+} from '@ferry/core';
 import {
   type Collection,
   type Db,
   type Document,
   MongoClient,
+  type MongoClientOptions,
   MongoError,
   MongoInvalidArgumentError,
   MongoNetworkError,
@@ -38,6 +47,12 @@ const authCodes = new Set([18, 13, 11]);
 export function describe(error: unknown): string {
   if (error instanceof Error) return maskSecrets(error.message || error.name);
   return maskSecrets(String(error));
+}
+
+/** Each server's last error behind a failed server selection: where the socket's TLS reason is kept. */
+function serverErrors(error: unknown): unknown[] {
+  const servers = (error as { reason?: { servers?: Map<string, { error?: unknown }> } }).reason?.servers;
+  return servers instanceof Map ? [...servers.values()].map((server) => server.error) : [];
 }
 
 /**
@@ -92,6 +107,7 @@ export class MongoConnection {
       serverSelectionTimeoutMS: serverSelectionTimeoutMs,
       connectTimeoutMS: connectTimeoutMs,
       writeConcern: new WriteConcern(writeConcern.w as W, writeConcern.wtimeoutMS, writeConcern.j),
+      ...this.#tlsOptions(),
     });
     try {
       await client.connect();
@@ -104,7 +120,28 @@ export class MongoConnection {
     return this.#db;
   }
 
+  /** The driver's TLS options from the `tls` option, its files read now; none: the url's own `tls=…` decide. */
+  #tlsOptions(): MongoClientOptions {
+    if (this.#config.tls === undefined) return {};
+    const { ca, cert, key, passphrase, servername, rejectUnauthorized } = resolveTls(
+      this.#config.tls,
+      `mongo ${this.where}`,
+    );
+    return {
+      tls: true,
+      ...(ca === undefined ? {} : { ca }),
+      ...(cert === undefined ? {} : { cert, key }),
+      ...(passphrase === undefined ? {} : { passphrase }),
+      ...(servername === undefined ? {} : { servername }),
+      ...(rejectUnauthorized ? {} : { tlsAllowInvalidCertificates: true }),
+    };
+  }
+
   #connectError(error: unknown): FerryError {
+    const problem = [error, ...serverErrors(error)].map(certificateProblem).find((text) => text !== undefined);
+    if (problem !== undefined) {
+      return new FatalError(`[mongo] TLS with the server at ${this.where} failed: ${problem}`, { cause: error });
+    }
     const code = error instanceof MongoServerError ? error.code : undefined;
     if (typeof code === 'number' && authCodes.has(code)) {
       const user = parseMongoUrl(this.#config.url)?.username;

@@ -106,6 +106,18 @@ describe('mongo options', () => {
     expect(parseSourceOptions({ url, collection: 'c', cursor: 'meta.at' }).cursor).toBe('meta.at');
   });
 
+  it('takes a tls option, checked whole, and refuses it beside a url that turns TLS off', () => {
+    const config = parseSinkOptions({ url, collection: 'c', tls: { caFile: '/etc/ferry/ca.pem', servername: 'db' } });
+    expect(config.tls).toEqual({ caFile: '/etc/ferry/ca.pem', servername: 'db', rejectUnauthorized: true });
+    expect(() => parseSinkOptions({ url, collection: 'c', tls: { cert: 'C' } })).toThrow(
+      /- tls\.key: a client certificate needs both cert and key/,
+    );
+    expect(() => parseSourceOptions({ url, collection: 'c', tls: { verify: false } })).toThrow(/verify/);
+    expect(() => parseSourceOptions({ url: `${url}?tls=false`, collection: 'c', tls: {} })).toThrow(
+      /- tls: the url says tls=false: remove it, or the tls option/,
+    );
+  });
+
   it('registers as kind mongo, letter M', () => {
     expect(mongoConnector).toMatchObject({ kind: 'mongo', letter: 'M' });
   });

@@ -1,4 +1,4 @@
-import { type EndpointTarget, parseOptions, serverAddress } from '@ferry/core';
+import { type EndpointTarget, parseOptions, serverAddress, tlsSchema } from '@ferry/core';
 import { BSON } from 'mongodb';
 import { z } from 'zod';
 import { codeOperators, findCodeOperators } from './mongo-filter.js';
@@ -71,7 +71,21 @@ const commonShape = {
   connectTimeoutMs: z.int().positive().default(5000),
   /** A connection key: the operators that run JavaScript on the server which a filter may use all the same. */
   allowOperators: z.array(z.enum(codeOperators)).default([]),
+  /** TLS with these settings (the url's `tls=true` alone trusts the system's CAs). */
+  tls: tlsSchema.optional(),
 };
+
+/** A url that turns TLS off beside a `tls` option: which one is meant cannot be guessed. */
+function tlsOffInUrl(url: string): boolean {
+  return /[?&](tls|ssl)=false(&|$)/i.test(url);
+}
+
+/** Refuses a `tls` option beside a url saying `tls=false`. */
+function checkTls(options: { url: string; tls?: unknown }, ctx: z.RefinementCtx): void {
+  if (options.tls !== undefined && tlsOffInUrl(options.url)) {
+    ctx.addIssue({ code: 'custom', path: ['tls'], message: 'the url says tls=false: remove it, or the tls option' });
+  }
+}
 
 /** Top-level operators a source filter may use; everything else at the top level is a field. */
 const filterOperators = new Set(['$and', '$or', '$nor', '$expr', '$text', '$where', '$jsonSchema', '$comment']);
@@ -115,6 +129,7 @@ export const mongoSourceOptionsSchema = z
     pollMs: z.int().positive().default(200),
     writeConcern: writeConcernSchema.default({ w: 'majority' }),
   })
+  .superRefine(checkTls)
   .transform((options, ctx) => {
     const database = options.database ?? parseMongoUrl(options.url)?.database;
     if (database === undefined) {
@@ -142,6 +157,7 @@ export const mongoSinkOptionsSchema = z
     maxDocuments: z.int().positive().optional(),
     writeConcern: writeConcernSchema.default({ w: 'majority' }),
   })
+  .superRefine(checkTls)
   .transform((options, ctx) => {
     const database = options.database ?? parseMongoUrl(options.url)?.database;
     if (database === undefined) {
@@ -158,16 +174,19 @@ export type MongoSinkConfig = Readonly<z.output<typeof mongoSinkOptionsSchema>>;
 /** What a connection needs, common to source and sink; no collection for a client that asks the server only (an inspector's). */
 export type MongoConnectionConfig = Pick<
   MongoSourceConfig,
-  'url' | 'database' | 'connectionName' | 'serverSelectionTimeoutMs' | 'connectTimeoutMs' | 'writeConcern'
+  'url' | 'database' | 'connectionName' | 'serverSelectionTimeoutMs' | 'connectTimeoutMs' | 'writeConcern' | 'tls'
 > &
   Partial<Pick<MongoSourceConfig, 'collection'>>;
 
 /** A connection's keys as an inspector takes them: its url and database, beside any endpoint keys it may also hold. */
-export const mongoConnectionOptionsSchema = z.looseObject({
-  kind: commonShape.kind,
-  url: commonShape.url,
-  database: commonShape.database,
-});
+export const mongoConnectionOptionsSchema = z
+  .looseObject({
+    kind: commonShape.kind,
+    url: commonShape.url,
+    database: commonShape.database,
+    tls: commonShape.tls,
+  })
+  .superRefine(checkTls);
 
 export function parseConnectionOptions(input: unknown): Readonly<z.output<typeof mongoConnectionOptionsSchema>> {
   return parseOptions(mongoConnectionOptionsSchema, input, '[mongo] invalid connection options');

@@ -24,7 +24,7 @@ function collectionOf(options: unknown): { database: string; collection: string 
  * for a dead-letter collection's latest. One client, opened on first use and kept.
  */
 export function inspectMongo(options: unknown, settings: InspectSettings): Inspector {
-  const { url, database } = parseConnectionOptions(options);
+  const { url, database, tls } = parseConnectionOptions(options);
   const { timeoutMs } = settings;
   const address = parseMongoUrl(url);
   const connection = new MongoConnection({
@@ -35,6 +35,7 @@ export function inspectMongo(options: unknown, settings: InspectSettings): Inspe
     serverSelectionTimeoutMs: Math.max(1, Math.floor(timeoutMs * 0.9)),
     connectTimeoutMs: timeoutMs,
     writeConcern: { w: 'majority' },
+    ...(tls === undefined ? {} : { tls }),
   });
   let opening: Promise<Db> | undefined;
 

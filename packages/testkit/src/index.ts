@@ -8,6 +8,7 @@ export {
   startTestMongo,
   type TestMongo,
 } from './mongo-test-server.js';
+export { startTlsTestMongo, type TlsTestMongo, tlsTestMongoSkipReason } from './mongo-tls.js';
 export { redisUrl, uniqueName } from './names.js';
 export { type TcpRelay, tcpRelay, unusedPort } from './net.js';
 export {

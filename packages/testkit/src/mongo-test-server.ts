@@ -3,6 +3,7 @@ import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { createServer as createTlsServer } from 'node:tls';
 import { CommandHandler, limits } from './mongo-commands.js';
 import { CommandError } from './mongo-errors.js';
 import type { Document } from './mongo-query.js';
@@ -12,6 +13,8 @@ export interface MongoTestServerOptions {
   /** 0 (the default): a free port. */
   readonly port?: number;
   readonly host?: string;
+  /** Speak TLS only, with this certificate; `ca`: ask clients for a certificate it signed, and refuse those without. */
+  readonly tls?: { readonly cert: string; readonly key: string; readonly ca?: string };
 }
 
 export interface MongoTestServer {
@@ -31,12 +34,21 @@ export async function startMongoTestServer(options: MongoTestServerOptions = {})
   const handler = new CommandHandler();
   const sockets = new Set<Socket>();
   let connections = 0;
-  const server = createServer((socket) => {
-    sockets.add(socket);
+  const accept = (socket: Socket) => {
     socket.setNoDelay(true);
-    socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
     serve(socket, handler, ++connections);
+  };
+  const { tls } = options;
+  const asked = tls?.ca !== undefined;
+  const server =
+    tls === undefined
+      ? createServer(accept)
+      : createTlsServer({ ...tls, requestCert: asked, rejectUnauthorized: asked }, accept);
+  // Every connection, a TLS one before its handshake too, so that close() ends them all.
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -48,7 +60,7 @@ export async function startMongoTestServer(options: MongoTestServerOptions = {})
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? 0);
   return {
-    url: `mongodb://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: `mongodb://${host.includes(':') ? `[${host}]` : host}:${port}${tls === undefined ? '' : '/?tls=true'}`,
     port,
     close: () =>
       new Promise<void>((resolve) => {
@@ -137,7 +149,8 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-function onPath(command: string): string | undefined {
+/** The path of an executable on PATH, if any. */
+export function onPath(command: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (dir === '') continue;
     const candidate = join(dir, command);
