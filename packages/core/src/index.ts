@@ -107,6 +107,7 @@ export type {
   TestEndContext,
 } from './testing.js';
 export { resolveTls, type TlsOptions, type TlsSettings, tlsSchema } from './tls.js';
+export { tlsProblem } from './tls-failure.js';
 export {
   Decimal,
   describeKind,

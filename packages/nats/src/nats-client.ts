@@ -1,11 +1,14 @@
 import {
+  ConfigError,
   ConnectionError,
   FatalError,
   FerryError,
   isNetworkError,
   mapErrors,
   maskSecrets,
+  resolveTls,
   TransientError,
+  tlsProblem,
   withTimeout,
 } from '@ferry/core';
 import { JetStreamApiError, type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
@@ -74,6 +77,7 @@ export class NatsClient {
   async connect(name = this.#config.connectionName ?? 'ferry'): Promise<NatsConnection> {
     const { host, port, tls, user, pass, token } = this.#address;
     const timeoutMs = this.#config.connectTimeoutMs;
+    const settings = this.#config.tls === undefined ? undefined : resolveTls(this.#config.tls, this.where);
     const connecting = connect({
       servers: hostPort({ host, port, tls }),
       name,
@@ -81,7 +85,8 @@ export class NatsClient {
       reconnect: true,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
-      ...(tls ? { tls: {} } : {}),
+      // Given settings, or tls://, require TLS; otherwise the client upgrades when the server asks.
+      ...(settings !== undefined ? { tls: settings } : tls ? { tls: {} } : {}),
       ...(user === undefined ? {} : { user, pass: pass ?? '' }),
       ...(token === undefined ? {} : { token }),
     });
@@ -107,6 +112,10 @@ export class NatsClient {
       return new FatalError(`[nats] the server at ${this.where} refused the credentials: ${reason}`, {
         cause: error,
       });
+    }
+    const problem = tlsProblem(error);
+    if (problem !== undefined) {
+      return new ConfigError(`[nats] cannot connect to ${this.where} over TLS: ${problem}`, { cause: error });
     }
     return new ConnectionError(`[nats] cannot reach ${this.where}: ${reason}`, { cause: error });
   }

@@ -69,6 +69,21 @@ describe('nats options', () => {
   });
 });
 
+describe('tls', () => {
+  it('takes tls beside nats:// or tls:// and names a bad key', () => {
+    const tls = { ca: 'PEM', cert: 'C', key: 'K' };
+    expect(natsConnector.options.sink.parse({ url, stream: 'IN', tls }).tls).toEqual({
+      ...tls,
+      rejectUnauthorized: true,
+    });
+    expect(parseNatsUrl('tls://127.0.0.1:4443')).toMatchObject({ tls: true, port: 4443 });
+    expect(() => createNatsSource({ url: 'tls://127.0.0.1', stream: 'IN', tls: { cert: 'C' } })).toThrow(
+      /tls\.key: a client certificate needs both cert and key/,
+    );
+    expect(() => createNatsSink({ url, stream: 'IN', tls: { certificate: 'C' } })).toThrow(ConfigError);
+  });
+});
+
 describe('natsConnector', () => {
   it('registers as N, a stream system that edges with every registered one', () => {
     const registry = createConnectorRegistry([redisStreamConnector, natsConnector]);

@@ -5,7 +5,9 @@ import {
   FerryError,
   isNetworkError,
   mapErrors,
+  resolveTls,
   TransientError,
+  tlsProblem,
 } from '@ferry/core';
 import { Redis, type RedisOptions } from 'ioredis';
 import { clientProblem, maskSecrets, type RedisStreamConnectionConfig } from './redis-stream-config.js';
@@ -107,6 +109,10 @@ export class RedisStreamClient {
       }
       const reason = this.#lastError ?? error;
       this.#lastError = undefined;
+      const problem = tlsProblem(reason);
+      if (problem !== undefined) {
+        throw new ConfigError(`[redis-stream] cannot connect to ${this.where} over TLS: ${problem}`, { cause: reason });
+      }
       throw new ConnectionError(`[redis-stream] cannot reach ${this.where}: ${maskSecrets(describe(reason))}`, {
         cause: reason,
       });
@@ -123,7 +129,8 @@ export class RedisStreamClient {
     if (url !== undefined) {
       // Named, so that an operator sees ferry's connections in CLIENT LIST (and can kill them).
       const name = this.#config.connectionName === undefined ? 'ferry' : `ferry:${this.#config.connectionName}`;
-      redis = new Redis(url, { ...driverOptions, connectionName: name });
+      const tls = this.#config.tls === undefined ? {} : { tls: resolveTls(this.#config.tls, this.where) };
+      redis = new Redis(url, { ...driverOptions, ...tls, connectionName: name });
       redis.on('close', () => failUnanswered(redis));
     } else if (typeof client === 'function') {
       try {
