@@ -65,6 +65,17 @@ describe('config schema', () => {
     );
   });
 
+  it('takes the tls of a rediss:// control store and names a key it does not know', () => {
+    const control = { url: 'rediss://10.0.0.5:6380', tls: { caFile: '/etc/ferry/ca.pem' } };
+    expect(parseConfig({ ...good, control }).control?.tls).toEqual({
+      caFile: '/etc/ferry/ca.pem',
+      rejectUnauthorized: true,
+    });
+    expect(problems({ ...good, control: { ...control, tls: { cafile: '/x' } } })).toContain(
+      'control.tls: Unrecognized key: "cafile"',
+    );
+  });
+
   it('refuses unknown flow keys, so that a typo does not pass silently', () => {
     const message = problems({ ...good, flows: { bad: { ...good.flows['s2s-demo'], batchsize: 5 } } });
     expect(message).toContain('flows.bad: Unrecognized key: "batchsize"');

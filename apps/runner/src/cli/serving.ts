@@ -124,7 +124,7 @@ export async function serve(mode: ServeMode, args: string[], io: CliIo, connecto
   const jobLockMs = positiveInt(values['job-lock'], 'job-lock', 30) * 1000;
   const { server, registry } = await loadServerConfig(values.config, io.env, values.redis, connectors);
   const control = controlSettings(values, io.env, server);
-  const redis = await connectControl(control.url);
+  const redis = await connectControl(control.url, {}, control.tls);
   const log = (line: string) => io.stderr.write(`${line}\n`);
   const { prefix, url, token } = control;
 
@@ -137,6 +137,7 @@ export async function serve(mode: ServeMode, args: string[], io: CliIo, connecto
       : startFlowWorker({
           redis,
           url,
+          tls: control.tls,
           prefix,
           server,
           registry,
