@@ -64,7 +64,7 @@ export async function loadServerConfig(
     return { server: parseServerConfig(input, file, extended.kinds()), registry: extended };
   }
   const url = controlUrl ?? env.FERRY_REDIS_URL ?? defaultControlUrl;
-  const input = { connections: { default: defaultConnection(url) } };
+  const input = { connections: { default: defaultConnection(url, controlTls(url, env, undefined)) } };
   return { server: parseServerConfig(input, 'default config', registry.kinds()), registry };
 }
 

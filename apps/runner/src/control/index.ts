@@ -111,11 +111,14 @@ export async function connectControl(url: string, options: RedisOptions = {}, tl
 
 /**
  * The connection a server makes up when it is given no config: a stream
- * connection named `default` on the control store's own Redis, where the
- * original `/s2s/` callers' streams are.
+ * connection named `default` on the control store's own Redis (over its TLS),
+ * where the original `/s2s/` callers' streams are.
  */
-export function defaultConnection(url: string): { readonly kind: string; readonly url: string } {
-  return { kind: defaultConnectionKind, url };
+export function defaultConnection(
+  url: string,
+  tls?: TlsSettings,
+): { readonly kind: string; readonly url: string; readonly tls?: TlsSettings } {
+  return tls === undefined ? { kind: defaultConnectionKind, url } : { kind: defaultConnectionKind, url, tls };
 }
 
 /** The kind of the made-up default connection, for help texts. */
