@@ -3,7 +3,7 @@ import { ConfigError, createConnectorRegistry } from '@ferry/core';
 import { redisStreamConnector } from '@ferry/redis-stream';
 import { describe, expect, it } from 'vitest';
 import { createNatsSink, createNatsSource, natsConnector } from './index.js';
-import { parseNatsUrl, subjectMatches } from './nats-config.js';
+import { parseNatsUrl, parseSinkOptions, subjectMatches } from './nats-config.js';
 
 const url = 'nats://127.0.0.1:4222';
 
@@ -72,7 +72,7 @@ describe('nats options', () => {
 describe('tls', () => {
   it('takes tls beside nats:// or tls:// and names a bad key', () => {
     const tls = { ca: 'PEM', cert: 'C', key: 'K' };
-    expect(natsConnector.options.sink.parse({ url, stream: 'IN', tls }).tls).toEqual({
+    expect(parseSinkOptions({ url, stream: 'IN', tls }).tls).toEqual({
       ...tls,
       rejectUnauthorized: true,
     });
