@@ -118,6 +118,10 @@ describe('secrets in messages', () => {
     expect(message).toContain('password: Too small: expected string to have >=10 characters (got ***)');
     expect(message).not.toContain('hunter2');
     expect(message).not.toContain('short-pw');
+    const tls = { passphrase: 1234, key: 56 };
+    const refused = problems({ ...good, control: { url: 'rediss://h', tls } });
+    expect(refused).toContain('control.tls.passphrase: Invalid input: expected string, received number (got ***)');
+    expect(refused).toContain('control.tls.key: Invalid input: expected string, received number (got ***)');
     expect(maskSecrets('redis://default:s3cret@10.0.0.1:6379/0 and amqp://u:p@h')).toBe(
       'redis://default:***@10.0.0.1:6379/0 and amqp://u:***@h',
     );

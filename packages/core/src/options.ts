@@ -15,8 +15,8 @@ export function maskSecrets(text: string): string {
   return text.replace(/(\/\/[^:/@\s"]*:)[^@\s"]*@/g, '$1***@');
 }
 
-/** Keys whose values are never shown in a message, whatever they hold. */
-const secretKey = /password|secret|token/i;
+/** Keys whose values are never shown in a message, whatever they hold (`key`: a TLS private key). */
+const secretKey = /password|passphrase|secret|token|^key$/i;
 
 function show(value: unknown): string {
   if (value === undefined) return 'nothing';
