@@ -43,14 +43,23 @@ function tail(file: string): string {
 /** Starts a server in the foreground of a child process and waits until its port accepts connections. */
 export async function startServerProcess(server: ServerCommand): Promise<TestServerProcess> {
   const out = openSync(server.log, 'a');
+  // A group of its own: a start script's children (an Erlang VM) stop with it.
   const child = spawn(server.command, server.args, {
     stdio: ['ignore', out, out],
     env: { ...process.env, ...server.env },
+    detached: true,
   });
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, name);
+    } catch {
+      // Gone already.
+    }
+  };
   let exited: string | undefined;
   const gone = new Promise<void>((resolve) => {
-    child.on('exit', (code, signal) => {
-      exited = `exited (${signal ?? code})`;
+    child.on('exit', (code, by) => {
+      exited = `exited (${by ?? code})`;
       resolve();
     });
     child.on('error', (error) => {
@@ -61,7 +70,7 @@ export async function startServerProcess(server: ServerCommand): Promise<TestSer
   const deadline = Date.now() + (server.readyWithinMs ?? 20_000);
   while (!(await accepts(server.port))) {
     if (exited !== undefined || Date.now() > deadline) {
-      child.kill('SIGKILL');
+      signal('SIGKILL');
       const why = exited ?? `did not listen on 127.0.0.1:${server.port} in time`;
       throw new Error(`${server.name} ${why}; its log ${server.log} ends:\n${tail(server.log)}`);
     }
@@ -71,8 +80,8 @@ export async function startServerProcess(server: ServerCommand): Promise<TestSer
     port: server.port,
     async stop() {
       if (exited !== undefined) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      signal('SIGTERM');
+      const timer = setTimeout(() => signal('SIGKILL'), 15_000);
       await gone;
       clearTimeout(timer);
     },

@@ -11,7 +11,7 @@ function serverScript(): string {
   return existsSync(packaged) ? packaged : 'rabbitmq-server';
 }
 
-function brokerConfig(certs: TestCertificates, port: number, dir: string): string {
+function brokerConfig(certs: TestCertificates, port: number): string {
   return `listeners.tcp = none
 listeners.ssl.default = 127.0.0.1:${port}
 ssl_options.cacertfile = ${certs.caFile}
@@ -20,7 +20,7 @@ ssl_options.keyfile = ${certs.serverKeyFile}
 ssl_options.verify = verify_peer
 ssl_options.fail_if_no_peer_cert = false
 disk_free_limit.absolute = 50MB
-log.file = ${join(dir, 'rabbit.log')}
+log.file = rabbit.log
 log.console = false
 `;
 }
@@ -36,7 +36,7 @@ export async function startTlsRabbitMq(certs: TestCertificates): Promise<TestSer
   const port = await unusedPort();
   const dir = join(certs.dir, `rabbitmq-${port}`);
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'rabbitmq.conf'), brokerConfig(certs, port, dir));
+  await writeFile(join(dir, 'rabbitmq.conf'), brokerConfig(certs, port));
   await writeFile(join(dir, 'enabled_plugins'), '[].\n');
   // Read in place of /etc/rabbitmq/rabbitmq-env.conf, which names the running broker's node.
   await writeFile(join(dir, 'rabbitmq-env.conf'), '');
