@@ -44,7 +44,7 @@ function checkQueueType(
 
 /** The URL's scheme says whether TLS is on, `tls` only how: a `tls` that would go unused is refused. */
 function checkTls(options: { url: string; tls?: unknown }, ctx: z.RefinementCtx): void {
-  if (options.tls !== undefined && !options.url.startsWith('amqps://')) {
+  if (options.tls !== undefined && new URL(options.url).protocol !== 'amqps:') {
     ctx.addIssue({
       code: 'custom',
       path: ['tls'],
