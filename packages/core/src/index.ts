@@ -107,7 +107,7 @@ export type {
   TestEndContext,
 } from './testing.js';
 export { resolveTls, type TlsOptions, type TlsSettings, tlsSchema } from './tls.js';
-export { tlsProblem } from './tls-failure.js';
+export { clientCertificateHint, tlsProblem } from './tls-failure.js';
 export {
   Decimal,
   describeKind,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { tlsProblem } from './tls-failure.js';
+import { clientCertificateHint, tlsProblem } from './tls-failure.js';
 
 function coded(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
@@ -26,5 +26,10 @@ describe('tlsProblem', () => {
   it('leaves other errors alone', () => {
     expect(tlsProblem(coded('ECONNREFUSED', 'connect ECONNREFUSED'))).toBeUndefined();
     expect(tlsProblem('text')).toBeUndefined();
+  });
+
+  it('hints at a client certificate only where none was given', () => {
+    expect(clientCertificateHint(undefined)).toContain('give tls.cert and tls.key');
+    expect(clientCertificateHint({ cert: 'PEM' })).toBe('');
   });
 });

@@ -55,3 +55,13 @@ export function tlsProblem(error: unknown): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Said beside a failed TLS connection made without a client certificate:
+ * under TLS 1.3 a server that wants one drops the connection after the
+ * handshake, and the client reads only a reset or a timeout.
+ */
+export function clientCertificateHint(tls: { readonly cert?: string; readonly certFile?: string } | undefined): string {
+  if (tls?.cert !== undefined || tls?.certFile !== undefined) return '';
+  return ' (over TLS: a server that wants a client certificate drops a client without one unexplained; give tls.cert and tls.key if it does)';
+}

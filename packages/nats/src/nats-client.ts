@@ -1,6 +1,7 @@
 import {
   ConfigError,
   ConnectionError,
+  clientCertificateHint,
   FatalError,
   FerryError,
   isNetworkError,
@@ -117,7 +118,9 @@ export class NatsClient {
     if (problem !== undefined) {
       return new ConfigError(`[nats] cannot connect to ${this.where} over TLS: ${problem}`, { cause: error });
     }
-    return new ConnectionError(`[nats] cannot reach ${this.where}: ${reason}`, { cause: error });
+    const tls = this.#address.tls || this.#config.tls !== undefined;
+    const hint = tls ? clientCertificateHint(this.#config.tls) : '';
+    return new ConnectionError(`[nats] cannot reach ${this.where}: ${reason}${hint}`, { cause: error });
   }
 
   /** Runs one client call, turning its failure into ferry's error family (see `toError`). */

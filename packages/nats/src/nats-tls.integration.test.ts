@@ -102,6 +102,6 @@ describe('nats over TLS', () => {
     const bare = createNatsSink({ url, stream, tls: { ca: certs.ca }, connectionName: 'secure' });
     const error = await failure(() => bare.open());
     await bare.close();
-    expect(error.message).toMatch(/\(connection "secure"\).*certificate/);
+    expect(error.message).toMatch(/\(connection "secure"\).*give tls\.cert and tls\.key/);
   });
 });

@@ -1,6 +1,7 @@
 import {
   ConfigError,
   ConnectionError,
+  clientCertificateHint,
   FatalError,
   FerryError,
   isNetworkError,
@@ -130,7 +131,8 @@ export class RabbitMqClient {
         cause: error,
       });
     }
-    return new ConnectionError(`[rabbitmq] cannot reach ${this.where}: ${reason}`, { cause: error });
+    const hint = this.#address.protocol === 'amqps' ? clientCertificateHint(this.#config.tls) : '';
+    return new ConnectionError(`[rabbitmq] cannot reach ${this.where}: ${reason}${hint}`, { cause: error });
   }
 
   /** A channel with an error listener (an unheard 'error' event would crash the process). */

@@ -1,6 +1,7 @@
 import {
   ConfigError,
   ConnectionError,
+  clientCertificateHint,
   FatalError,
   FerryError,
   isNetworkError,
@@ -113,7 +114,8 @@ export class RedisStreamClient {
       if (problem !== undefined) {
         throw new ConfigError(`[redis-stream] cannot connect to ${this.where} over TLS: ${problem}`, { cause: reason });
       }
-      throw new ConnectionError(`[redis-stream] cannot reach ${this.where}: ${maskSecrets(describe(reason))}`, {
+      const hint = this.#config.url?.startsWith('rediss://') ? clientCertificateHint(this.#config.tls) : '';
+      throw new ConnectionError(`[redis-stream] cannot reach ${this.where}: ${maskSecrets(describe(reason))}${hint}`, {
         cause: reason,
       });
     }

@@ -81,7 +81,7 @@ describe('redis-stream over TLS', () => {
     reader.disconnect();
 
     const bare = createRedisStreamSink({ url: urlOf(strict), stream, tls: { ca: certs.ca }, connectionName: 'secure' });
-    await expect(bare.open()).rejects.toThrow(/\(connection "secure"\).*certificate/);
+    await expect(bare.open()).rejects.toThrow(/\(connection "secure"\).*give tls\.cert and tls\.key/);
     await bare.close();
   });
 });
