@@ -10,6 +10,8 @@ import { ferry } from './support/cli.js';
 const token = 'test-token-tls';
 let certs: TestCertificates;
 let redis: TestServerProcess;
+/** Refuses a client without a certificate. */
+let strict: TestServerProcess;
 let admin: Redis;
 const processes: FerryProcess[] = [];
 
@@ -17,14 +19,14 @@ const url = () => `rediss://127.0.0.1:${redis.port}`;
 
 beforeAll(async () => {
   certs = await makeTestCertificates(await mkdtemp(join(tmpdir(), 'ferry-e2e-tls-')));
-  redis = await startTlsRedis(certs);
+  [redis, strict] = await Promise.all([startTlsRedis(certs), startTlsRedis(certs, 'yes')]);
   admin = new Redis(url(), { tls: { ca: certs.ca } });
 }, 30_000);
 
 afterAll(async () => {
   await Promise.all(processes.map((p) => p.stop(5000)));
   admin?.disconnect();
-  await redis?.stop();
+  await Promise.all([redis?.stop(), strict?.stop()]);
   if (certs !== undefined) await rm(certs.dir, { recursive: true, force: true });
 });
 
@@ -61,5 +63,20 @@ describe('ferry serve on a control store over TLS', () => {
     expect(run.stderr).toContain(
       `[ferry] the control store ${url()} cannot be reached over TLS: the server's certificate is not signed by a CA this connection trusts`,
     );
+  });
+
+  it('shows the client certificate of FERRY_REDIS_CERT_FILE and FERRY_REDIS_KEY_FILE to a store that asks for one', async () => {
+    const env = {
+      FERRY_API_TOKEN: token,
+      FERRY_REDIS_CA_FILE: certs.caFile,
+      FERRY_REDIS_CERT_FILE: certs.clientCertFile,
+      FERRY_REDIS_KEY_FILE: certs.clientKeyFile,
+    };
+    const store = `rediss://127.0.0.1:${strict.port}`;
+    const server = await startFerry('api', ['--redis', store, '--prefix', uniquePrefix('tls')], env);
+    processes.push(server);
+    const res = await apiClient(server.url, token).get('/jobs');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ jobs: [] });
   });
 });
