@@ -77,6 +77,12 @@ describe('flows over TLS from a config file', () => {
     );
   });
 
+  it('ferry doctor reaches both servers over TLS', async () => {
+    const run = await ferry(['doctor', config('ferry_tls_none')]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toContain('ok: 2 connections answer');
+  });
+
   it('stops at once, naming the connection and the certificate, when the server is not trusted', async () => {
     const run = await ferry(['run', config('ferry_tls_none', certs.strangerCaFile), 'n2s']);
     expect(run.code).not.toBe(0);
