@@ -10,7 +10,8 @@
 # its standard port and waits (bounded) until it answers: ensure_redis,
 # ensure_rabbitmq, ensure_nats (JetStream on, its store under $TMPDIR),
 # ensure_clickhouse (on its own data dir and ports, HTTPS beside HTTP, see there),
-# ensure_chromium (the browser of the dashboard test; nothing to start).
+# ensure_chromium (the browser of the dashboard test; nothing to start),
+# ensure_tls_tools (the programs the TLS tests start servers of their own with).
 
 FERRY_REDIS_HOST="${FERRY_REDIS_HOST:-127.0.0.1}"
 FERRY_REDIS_PORT="${FERRY_REDIS_PORT:-6379}"
@@ -363,12 +364,31 @@ ensure_clickhouse() {
   ferry_log "clickhouse is up"
 }
 
+# The TLS tests start servers of their own (a redis-server with a TLS port, a
+# nats-server with a tls block, a second RabbitMQ node with an SSL listener) on
+# certificates that openssl makes per run (testkit's tls-servers.ts): the
+# programs must be here even where the plain servers run on another machine.
+ensure_tls_tools() {
+  local missing=() tool
+  for tool in openssl redis-server nats-server rabbitmq-server; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+  done
+  if [ "${#missing[@]}" -eq 0 ]; then
+    return 0
+  fi
+  ferry_apt_install "${missing[@]}" || {
+    ferry_log "could not install ${missing[*]}; the TLS tests start them"
+    return 1
+  }
+}
+
 # Every system's server, for the tests and the bench: a new system's server is one line here.
 ensure_services() {
   ensure_redis || return
   ensure_rabbitmq || return
   ensure_nats || return
   ensure_clickhouse || return
+  ensure_tls_tools || return
 }
 
 # The browser of the dashboard's end-to-end test: Debian's chromium, driven by
@@ -389,7 +409,7 @@ ensure_chromium() {
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   set -euo pipefail
   if [ "$#" -eq 0 ]; then
-    echo "usage: bash scripts/services.sh ensure_services|ensure_redis|ensure_rabbitmq|ensure_nats|ensure_clickhouse|ensure_chromium [...]" >&2
+    echo "usage: bash scripts/services.sh ensure_services|ensure_redis|ensure_rabbitmq|ensure_nats|ensure_clickhouse|ensure_tls_tools|ensure_chromium [...]" >&2
     exit 2
   fi
   for step in "$@"; do

@@ -3,13 +3,13 @@ import { Readable } from 'node:stream';
 import { type ClickHouseClient, ClickHouseLogLevel, type ClickHouseSettings, createClient } from '@clickhouse/client';
 import {
   ConnectionError,
-  certificateProblem,
   FatalError,
   FerryError,
   isNetworkError,
   mapErrors,
   resolveTls,
   TransientError,
+  tlsProblem,
 } from '@ferry/core';
 import { type ClickHouseConnectionConfig, maskSecrets } from './clickhouse-config.js';
 import { qualifiedName, quoteName } from './clickhouse-sql.js';
@@ -196,7 +196,7 @@ export class ClickHouseHttp {
     if (error instanceof FerryError) return error;
     const text = serverMessage(error);
     const code = serverCode(error);
-    const problem = certificateProblem(error);
+    const problem = tlsProblem(error);
     if (problem !== undefined) {
       return new FatalError(`[clickhouse] TLS with the server at ${this.where} failed: ${problem}`, { cause: error });
     }

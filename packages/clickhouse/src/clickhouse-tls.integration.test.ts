@@ -105,7 +105,7 @@ describe('clickhouse over TLS (https_port)', () => {
     expect(error).toBeInstanceOf(FatalError);
     expect((error as Error).message).toMatch(
       new RegExp(
-        `^\\[clickhouse\\] TLS with the server at ${new URL(httpsUrl).host.replace(/\./g, '\\.')} \\(connection "secure"\\) failed: the server's certificate is not trusted \\(.+\\): give the CA that signed it as tls\\.ca or tls\\.caFile`,
+        `^\\[clickhouse\\] TLS with the server at ${new URL(httpsUrl).host.replace(/\./g, '\\.')} \\(connection "secure"\\) failed: the server's certificate is not signed by a CA this connection trusts \\(.+\\): give that CA as tls\\.ca or tls\\.caFile`,
       ),
     );
   });
@@ -122,7 +122,7 @@ describe('clickhouse over TLS (https_port)', () => {
     const error = await openError({ caFile: trusted.caFile });
     expect(error).toBeInstanceOf(FatalError);
     expect((error as Error).message).toMatch(
-      /\(connection "secure"\) failed: the server refused the TLS handshake, asking for a client certificate it trusts \(.+\): give tls\.cert and tls\.key/,
+      /\(connection "secure"\) failed: the server refused the client certificate or wants one \(.+\): give tls\.cert and tls\.key/,
     );
   });
 });

@@ -69,6 +69,17 @@ describe('config schema', () => {
     );
   });
 
+  it('takes the tls of a rediss:// control store and names a key it does not know', () => {
+    const control = { url: 'rediss://10.0.0.5:6380', tls: { caFile: '/etc/ferry/ca.pem' } };
+    expect(parseConfig({ ...good, control }).control?.tls).toEqual({
+      caFile: '/etc/ferry/ca.pem',
+      rejectUnauthorized: true,
+    });
+    expect(problems({ ...good, control: { ...control, tls: { cafile: '/x' } } })).toContain(
+      'control.tls: Unrecognized key: "cafile"',
+    );
+  });
+
   it('refuses unknown flow keys, so that a typo does not pass silently', () => {
     const message = problems({ ...good, flows: { bad: { ...good.flows['s2s-demo'], batchsize: 5 } } });
     expect(message).toContain('flows.bad: Unrecognized key: "batchsize"');
@@ -111,6 +122,10 @@ describe('secrets in messages', () => {
     expect(message).toContain('password: Too small: expected string to have >=10 characters (got ***)');
     expect(message).not.toContain('hunter2');
     expect(message).not.toContain('short-pw');
+    const tls = { passphrase: 1234, key: 56 };
+    const refused = problems({ ...good, control: { url: 'rediss://h', tls } });
+    expect(refused).toContain('control.tls.passphrase: Invalid input: expected string, received number (got ***)');
+    expect(refused).toContain('control.tls.key: Invalid input: expected string, received number (got ***)');
     expect(maskSecrets('redis://default:s3cret@10.0.0.1:6379/0 and amqp://u:p@h')).toBe(
       'redis://default:***@10.0.0.1:6379/0 and amqp://u:***@h',
     );

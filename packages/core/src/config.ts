@@ -3,6 +3,7 @@ import { apiAllowSchema } from './api-allow.js';
 import { ConfigError } from './errors.js';
 import { parseOptions } from './options.js';
 import { defaultRetryPolicy } from './retry.js';
+import { tlsSchema } from './tls.js';
 
 /**
  * The one vocabulary shared by the config file, the CLI and the HTTP API.
@@ -73,6 +74,8 @@ export function configSchemaFor(kinds?: readonly string[]) {
             .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
             .optional(),
           prefix: z.string().min(1).optional(),
+          /** How a rediss:// control store is trusted, and the client certificate shown to it. */
+          tls: tlsSchema.optional(),
         })
         .optional(),
       /**

@@ -126,7 +126,7 @@ export type {
   TestEndContext,
 } from './testing.js';
 export { resolveTls, type TlsOptions, type TlsSettings, tlsSchema } from './tls.js';
-export { certificateProblem } from './tls-errors.js';
+export { clientCertificateHint, tlsProblem } from './tls-failure.js';
 export {
   Decimal,
   describeKind,

@@ -1,11 +1,11 @@
 import {
   ConnectionError,
-  certificateProblem,
   FatalError,
   FerryError,
   mapErrors,
   resolveTls,
   TransientError,
+  tlsProblem,
 } from '@ferry/core';
 import {
   type Collection,
@@ -138,7 +138,7 @@ export class MongoConnection {
   }
 
   #connectError(error: unknown): FerryError {
-    const problem = [error, ...serverErrors(error)].map(certificateProblem).find((text) => text !== undefined);
+    const problem = [error, ...serverErrors(error)].map(tlsProblem).find((text) => text !== undefined);
     if (problem !== undefined) {
       return new FatalError(`[mongo] TLS with the server at ${this.where} failed: ${problem}`, { cause: error });
     }

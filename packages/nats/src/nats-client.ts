@@ -1,11 +1,15 @@
 import {
+  ConfigError,
   ConnectionError,
+  clientCertificateHint,
   FatalError,
   FerryError,
   isNetworkError,
   mapErrors,
   maskSecrets,
+  resolveTls,
   TransientError,
+  tlsProblem,
   withTimeout,
 } from '@ferry/core';
 import { JetStreamApiError, type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
@@ -74,6 +78,7 @@ export class NatsClient {
   async connect(name = this.#config.connectionName ?? 'ferry'): Promise<NatsConnection> {
     const { host, port, tls, user, pass, token } = this.#address;
     const timeoutMs = this.#config.connectTimeoutMs;
+    const settings = this.#config.tls === undefined ? undefined : resolveTls(this.#config.tls, this.where);
     const connecting = connect({
       servers: hostPort({ host, port, tls }),
       name,
@@ -81,7 +86,8 @@ export class NatsClient {
       reconnect: true,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
-      ...(tls ? { tls: {} } : {}),
+      // Given settings, or tls://, require TLS; otherwise the client upgrades when the server asks.
+      ...(settings !== undefined ? { tls: settings } : tls ? { tls: {} } : {}),
       ...(user === undefined ? {} : { user, pass: pass ?? '' }),
       ...(token === undefined ? {} : { token }),
     });
@@ -108,7 +114,13 @@ export class NatsClient {
         cause: error,
       });
     }
-    return new ConnectionError(`[nats] cannot reach ${this.where}: ${reason}`, { cause: error });
+    const problem = tlsProblem(error);
+    if (problem !== undefined) {
+      return new ConfigError(`[nats] cannot connect to ${this.where} over TLS: ${problem}`, { cause: error });
+    }
+    const tls = this.#address.tls || this.#config.tls !== undefined;
+    const hint = tls ? clientCertificateHint(this.#config.tls) : '';
+    return new ConnectionError(`[nats] cannot reach ${this.where}: ${reason}${hint}`, { cause: error });
   }
 
   /** Runs one client call, turning its failure into ferry's error family (see `toError`). */

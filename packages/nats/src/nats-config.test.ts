@@ -3,7 +3,7 @@ import { ConfigError, createConnectorRegistry } from '@ferry/core';
 import { redisStreamConnector } from '@ferry/redis-stream';
 import { describe, expect, it } from 'vitest';
 import { createNatsSink, createNatsSource, natsConnector } from './index.js';
-import { parseNatsUrl, subjectMatches } from './nats-config.js';
+import { parseNatsUrl, parseSinkOptions, subjectMatches } from './nats-config.js';
 
 const url = 'nats://127.0.0.1:4222';
 
@@ -66,6 +66,21 @@ describe('nats options', () => {
     expect(subjectMatches('orders.>', 'orders')).toBe(false);
     expect(subjectMatches('orders', 'orders')).toBe(true);
     expect(subjectMatches('*.new', 'orders.new')).toBe(true);
+  });
+});
+
+describe('tls', () => {
+  it('takes tls beside nats:// or tls:// and names a bad key', () => {
+    const tls = { ca: 'PEM', cert: 'C', key: 'K' };
+    expect(parseSinkOptions({ url, stream: 'IN', tls }).tls).toEqual({
+      ...tls,
+      rejectUnauthorized: true,
+    });
+    expect(parseNatsUrl('tls://127.0.0.1:4443')).toMatchObject({ tls: true, port: 4443 });
+    expect(() => createNatsSource({ url: 'tls://127.0.0.1', stream: 'IN', tls: { cert: 'C' } })).toThrow(
+      /tls\.key: a client certificate needs both cert and key/,
+    );
+    expect(() => createNatsSink({ url, stream: 'IN', tls: { certificate: 'C' } })).toThrow(ConfigError);
   });
 });
 

@@ -1,4 +1,4 @@
-import { type EndpointTarget, parseOptions, serverAddress } from '@ferry/core';
+import { type EndpointTarget, parseOptions, serverAddress, tlsSchema } from '@ferry/core';
 import { z } from 'zod';
 
 export const defaultPort = 4222;
@@ -33,6 +33,8 @@ const commonShape = {
   // The runner merges a connection (`kind`, `url`) into the endpoint keys; accept the kind it carries.
   kind: z.literal('nats').optional(),
   url: urlSchema,
+  /** How the connection trusts the server and shows a client certificate; given, TLS is required (as tls:// does). */
+  tls: tlsSchema.optional(),
   /** The client's name on the server (`connz`), and in every error message. */
   connectionName: z.string().min(1).optional(),
   connectTimeoutMs: z.int().positive().default(5000),
@@ -76,7 +78,7 @@ export type NatsSinkConfig = Readonly<z.output<typeof natsSinkOptionsSchema>>;
 /** What a connection needs, common to source and sink. */
 export type NatsConnectionConfig = Pick<
   NatsSourceConfig,
-  'url' | 'connectionName' | 'connectTimeoutMs' | 'requestTimeoutMs'
+  'url' | 'tls' | 'connectionName' | 'connectTimeoutMs' | 'requestTimeoutMs'
 >;
 
 export function parseSourceOptions(input: unknown): NatsSourceConfig {
@@ -91,6 +93,7 @@ export function parseSinkOptions(input: unknown): NatsSinkConfig {
 export const natsConnectionSchema = z.object({
   kind: z.literal('nats').optional(),
   url: urlSchema,
+  tls: tlsSchema.optional(),
   connectionName: z.string().min(1).optional(),
   connectTimeoutMs: z.int().positive().default(5000),
   requestTimeoutMs: z.int().positive().default(5000),

@@ -1,10 +1,14 @@
 import {
+  ConfigError,
   ConnectionError,
+  clientCertificateHint,
   FatalError,
   FerryError,
   isNetworkError,
   mapErrors,
+  resolveTls,
   TransientError,
+  tlsProblem,
   withTimeout,
 } from '@ferry/core';
 import { type Channel, type ChannelModel, connect } from 'amqplib';
@@ -73,9 +77,12 @@ export class RabbitMqClient {
     const { protocol, host, port, username, password, vhost } = this.#address;
     const timeoutMs = this.#config.connectTimeoutMs;
     const name = this.#config.connectionName;
+    const tls = this.#config.tls === undefined ? {} : resolveTls(this.#config.tls, this.where);
     const connecting = connect(
       { protocol, hostname: host, port, username, password, vhost, heartbeat: this.#config.heartbeatSeconds },
       {
+        // amqps:// only: amqplib hands these to tls.connect.
+        ...tls,
         timeout: timeoutMs,
         // amqplib leaves Nagle on: a small frame (an ack, the last publishes of a
         // batch) then waits for the broker's delayed TCP ack, up to 40 ms, while the
@@ -103,6 +110,10 @@ export class RabbitMqClient {
     const code = replyCode(error);
     const reason = describe(error);
     const { username } = this.#address;
+    const problem = tlsProblem(error);
+    if (problem !== undefined) {
+      return new ConfigError(`[rabbitmq] cannot connect to ${this.where} over TLS: ${problem}`, { cause: error });
+    }
     if (code === 403) {
       return new FatalError(
         `[rabbitmq] the broker at ${this.where} refused the credentials for user "${username}" on vhost "${this.vhost}": ${reason}`,
@@ -120,7 +131,8 @@ export class RabbitMqClient {
         cause: error,
       });
     }
-    return new ConnectionError(`[rabbitmq] cannot reach ${this.where}: ${reason}`, { cause: error });
+    const hint = this.#address.protocol === 'amqps' ? clientCertificateHint(this.#config.tls) : '';
+    return new ConnectionError(`[rabbitmq] cannot reach ${this.where}: ${reason}${hint}`, { cause: error });
   }
 
   /** A channel with an error listener (an unheard 'error' event would crash the process). */

@@ -118,6 +118,25 @@ describe('url', () => {
   });
 });
 
+describe('tls', () => {
+  it('takes tls beside an amqps:// url, and refuses it beside amqp://', () => {
+    const tls = { caFile: '/etc/ferry/ca.pem', servername: 'broker' };
+    const amqps = 'amqps://guest:guest@127.0.0.1:5671';
+    expect(parseSourceOptions({ url: amqps, queue: 'q', tls }).tls).toEqual({ ...tls, rejectUnauthorized: true });
+    expect(parseAmqpUrl(amqps)).toMatchObject({ protocol: 'amqps', port: 5671 });
+    expect(messageOf(() => createRabbitMqSink({ url, queue: 'q', tls }))).toContain(
+      '- tls: applies to an amqps:// url: use amqps:// to connect over TLS',
+    );
+  });
+
+  it('names a bad tls key', () => {
+    const amqps = 'amqps://127.0.0.1';
+    expect(
+      messageOf(() => createRabbitMqSource({ url: amqps, queue: 'q', tls: { rejectUnauthorized: 'no' } })),
+    ).toMatch(/tls\.rejectUnauthorized: /);
+  });
+});
+
 describe('connector', () => {
   it('registers as rabbitmq, letter Q', () => {
     expect(rabbitMqConnector).toMatchObject({ kind: 'rabbitmq', letter: 'Q' });

@@ -1,4 +1,4 @@
-import { type EndpointTarget, parseOptions, serverAddress } from '@ferry/core';
+import { type EndpointTarget, parseOptions, serverAddress, tlsSchema } from '@ferry/core';
 import { z } from 'zod';
 
 const urlSchema = z.string().refine(
@@ -42,6 +42,17 @@ function checkQueueType(
   }
 }
 
+/** The URL's scheme says whether TLS is on, `tls` only how: a `tls` that would go unused is refused. */
+function checkTls(options: { url: string; tls?: unknown }, ctx: z.RefinementCtx): void {
+  if (options.tls !== undefined && new URL(options.url).protocol !== 'amqps:') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['tls'],
+      message: 'applies to an amqps:// url: use amqps:// to connect over TLS',
+    });
+  }
+}
+
 function queueTypeOf(options: { queueType?: QueueType | undefined; arguments: Record<string, unknown> }): QueueType {
   return options.queueType ?? (options.arguments['x-queue-type'] as QueueType | undefined) ?? 'classic';
 }
@@ -58,6 +69,8 @@ const commonShape = {
   // The runner merges a connection (`kind`, `url`) into the endpoint keys; accept the kind it carries.
   kind: z.literal('rabbitmq').optional(),
   url: urlSchema,
+  /** How an amqps:// connection trusts the broker and shows a client certificate (system CAs when not given). */
+  tls: tlsSchema.optional(),
   connectionName: z.string().min(1).optional(),
   codec: z.enum(['json', 'raw']).default('json'),
   /** false: the queue/exchange must exist (passive check); true: declare it with the options below. */
@@ -84,6 +97,7 @@ export const rabbitMqSourceOptionsSchema = z
     maxDeliveries: z.int().positive().default(5),
   })
   .superRefine((options, ctx) => {
+    checkTls(options, ctx);
     checkQueueType(options, ctx);
     if (queueTypeOf(options) === 'stream') {
       ctx.addIssue({
@@ -130,6 +144,7 @@ export const rabbitMqSinkOptionsSchema = z
     timestamp: z.boolean().default(false),
   })
   .superRefine((options, ctx) => {
+    checkTls(options, ctx);
     checkQueueType(options, ctx);
     if (options.queue !== undefined && options.exchange !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['exchange'], message: 'give either queue or exchange, not both' });
@@ -172,15 +187,18 @@ export type RabbitMqSinkConfig = Readonly<z.output<typeof rabbitMqSinkOptionsSch
 /** What a connection needs, common to source and sink. */
 export type RabbitMqConnectionConfig = Pick<
   RabbitMqSourceConfig,
-  'url' | 'connectionName' | 'heartbeatSeconds' | 'connectTimeoutMs'
+  'url' | 'tls' | 'connectionName' | 'heartbeatSeconds' | 'connectTimeoutMs'
 >;
 
 /** A connection's keys as an inspector takes them: its url and heartbeat, beside any endpoint keys it may also hold. */
-export const rabbitMqConnectionOptionsSchema = z.looseObject({
-  kind: commonShape.kind,
-  url: commonShape.url,
-  heartbeatSeconds: commonShape.heartbeatSeconds,
-});
+export const rabbitMqConnectionOptionsSchema = z
+  .looseObject({
+    kind: commonShape.kind,
+    url: commonShape.url,
+    tls: commonShape.tls,
+    heartbeatSeconds: commonShape.heartbeatSeconds,
+  })
+  .superRefine(checkTls);
 
 export function parseConnectionOptions(input: unknown): Readonly<z.output<typeof rabbitMqConnectionOptionsSchema>> {
   return parseOptions(rabbitMqConnectionOptionsSchema, input, '[rabbitmq] invalid connection options');

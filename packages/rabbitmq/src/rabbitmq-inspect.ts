@@ -37,10 +37,11 @@ function shortBrokerReason(text: string): string {
  * `latest`: a queue's messages cannot be read without taking them.
  */
 export function inspectRabbitMq(options: unknown, settings: InspectSettings): Inspector {
-  const { url, heartbeatSeconds } = parseConnectionOptions(options);
+  const { url, tls, heartbeatSeconds } = parseConnectionOptions(options);
   const { timeoutMs } = settings;
   const connection: RabbitMqConnectionConfig = {
     url,
+    tls,
     heartbeatSeconds,
     connectTimeoutMs: timeoutMs,
     connectionName: settings.clientName,

@@ -1,11 +1,14 @@
 import {
   ConfigError,
   ConnectionError,
+  clientCertificateHint,
   FatalError,
   FerryError,
   isNetworkError,
   mapErrors,
+  resolveTls,
   TransientError,
+  tlsProblem,
 } from '@ferry/core';
 import { Redis, type RedisOptions } from 'ioredis';
 import { clientProblem, maskSecrets, type RedisStreamConnectionConfig } from './redis-stream-config.js';
@@ -107,7 +110,12 @@ export class RedisStreamClient {
       }
       const reason = this.#lastError ?? error;
       this.#lastError = undefined;
-      throw new ConnectionError(`[redis-stream] cannot reach ${this.where}: ${maskSecrets(describe(reason))}`, {
+      const problem = tlsProblem(reason);
+      if (problem !== undefined) {
+        throw new ConfigError(`[redis-stream] cannot connect to ${this.where} over TLS: ${problem}`, { cause: reason });
+      }
+      const hint = this.#config.url?.startsWith('rediss://') ? clientCertificateHint(this.#config.tls) : '';
+      throw new ConnectionError(`[redis-stream] cannot reach ${this.where}: ${maskSecrets(describe(reason))}${hint}`, {
         cause: reason,
       });
     }
@@ -123,7 +131,8 @@ export class RedisStreamClient {
     if (url !== undefined) {
       // Named, so that an operator sees ferry's connections in CLIENT LIST (and can kill them).
       const name = this.#config.connectionName === undefined ? 'ferry' : `ferry:${this.#config.connectionName}`;
-      redis = new Redis(url, { ...driverOptions, connectionName: name });
+      const tls = this.#config.tls === undefined ? {} : { tls: resolveTls(this.#config.tls, this.where) };
+      redis = new Redis(url, { ...driverOptions, ...tls, connectionName: name });
       redis.on('close', () => failUnanswered(redis));
     } else if (typeof client === 'function') {
       try {

@@ -78,6 +78,29 @@ describe('source options', () => {
   });
 });
 
+describe('tls', () => {
+  it('takes tls beside a rediss:// url, and refuses it where it would go unused', () => {
+    const tls = { ca: 'PEM', rejectUnauthorized: true };
+    expect(parseSourceOptions({ url: 'rediss://127.0.0.1:6380', stream: 's', tls }).tls).toEqual(tls);
+    expect(() => createRedisStreamSink({ url, stream: 's', tls })).toThrow(
+      /- tls: applies to a rediss:\/\/ url: use rediss:\/\/ to connect over TLS/,
+    );
+    const client = new Redis({ lazyConnect: true });
+    expect(() => createRedisStreamSource({ client, stream: 's', tls })).toThrow(
+      /- tls: applies to url, not to a ready client/,
+    );
+    client.disconnect();
+  });
+
+  it('names a tls key it does not know and a certificate without its key', () => {
+    const rediss = 'rediss://127.0.0.1:6380';
+    expect(() => createRedisStreamSink({ url: rediss, stream: 's', tls: { caPath: '/x' } })).toThrow(/tls: .*caPath/);
+    expect(() => createRedisStreamSink({ url: rediss, stream: 's', tls: { cert: 'C' } })).toThrow(
+      /tls\.key: a client certificate needs both cert and key/,
+    );
+  });
+});
+
 describe('sink options', () => {
   it('fills the defaults', () => {
     expect(parseSinkOptions({ url, stream: 's' })).toMatchObject({ trim: false, sourceIdField: '_source_id' });

@@ -1,4 +1,4 @@
-import { type EndpointTarget, parseOptions, serverAddress } from '@ferry/core';
+import { type EndpointTarget, parseOptions, serverAddress, tlsSchema } from '@ferry/core';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { defaultConsumerName } from './redis-stream-consumers.js';
@@ -31,13 +31,36 @@ const commonShape = {
   kind: z.literal('redis-stream').optional(),
   url: urlSchema.optional(),
   client: clientSchema.optional(),
+  /** How a rediss:// connection trusts the server and shows a client certificate (system CAs when not given). */
+  tls: tlsSchema.optional(),
   connectionName: z.string().min(1).optional(),
   stream: z.string().min(1),
   codec: z.enum(['fields', 'json']).default('fields'),
   field: z.string().min(1).default('data'),
 };
 
-function checkConnection(options: { url?: string | undefined; client?: unknown }, ctx: z.RefinementCtx): void {
+type ConnectionKeys = { url?: string | undefined; client?: unknown; tls?: unknown };
+
+/** The URL's scheme says whether TLS is on, `tls` only how: a `tls` that would go unused is refused. */
+function checkTls(options: ConnectionKeys, ctx: z.RefinementCtx): void {
+  if (options.tls === undefined) return;
+  if (options.client !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['tls'],
+      message: 'applies to url, not to a ready client (give it its own tls)',
+    });
+  } else if (options.url !== undefined && !options.url.startsWith('rediss://')) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['tls'],
+      message: 'applies to a rediss:// url: use rediss:// to connect over TLS',
+    });
+  }
+}
+
+function checkConnection(options: ConnectionKeys, ctx: z.RefinementCtx): void {
+  checkTls(options, ctx);
   if (options.url !== undefined && options.client !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['client'], message: 'give either url or client, not both' });
   } else if (options.url === undefined && options.client === undefined) {
@@ -125,14 +148,17 @@ export type RedisStreamSourceConfig = Readonly<z.output<typeof redisStreamSource
 export type RedisStreamSinkOptions = z.input<typeof redisStreamSinkOptionsSchema>;
 export type RedisStreamSinkConfig = Readonly<z.output<typeof redisStreamSinkOptionsSchema>>;
 /** What the connection needs, common to source and sink; no stream for a client that asks the server only (an inspector's). */
-export type RedisStreamConnectionConfig = Pick<RedisStreamSourceConfig, 'url' | 'client' | 'connectionName'> &
+export type RedisStreamConnectionConfig = Pick<RedisStreamSourceConfig, 'url' | 'client' | 'connectionName' | 'tls'> &
   Partial<Pick<RedisStreamSourceConfig, 'stream'>>;
 
 /** A connection's keys as an inspector takes them: its url, beside any endpoint keys a connection may also hold. */
-export const redisStreamConnectionOptionsSchema = z.looseObject({
-  kind: z.literal('redis-stream').optional(),
-  url: urlSchema,
-});
+export const redisStreamConnectionOptionsSchema = z
+  .looseObject({
+    kind: z.literal('redis-stream').optional(),
+    url: urlSchema,
+    tls: tlsSchema.optional(),
+  })
+  .superRefine(checkTls);
 
 export function parseConnectionOptions(input: unknown): Readonly<z.output<typeof redisStreamConnectionOptionsSchema>> {
   return parseOptions(redisStreamConnectionOptionsSchema, input, '[redis-stream] invalid connection options');

@@ -49,10 +49,11 @@ function summaryOf(id: string, fields: readonly string[], field: string): DeadLe
  * letters (read, not taken). One connection, opened on first use and kept.
  */
 export function inspectRedisStream(options: unknown, settings: InspectSettings): Inspector {
-  const { url } = parseConnectionOptions(options);
+  const { url, tls } = parseConnectionOptions(options);
   const { timeoutMs } = settings;
   // The client names itself `ferry:<connectionName>` in CLIENT LIST.
-  const client = new RedisStreamClient({ url, connectionName: settings.clientName.replace(/^ferry:/, '') });
+  const connectionName = settings.clientName.replace(/^ferry:/, '');
+  const client = new RedisStreamClient({ url, connectionName, tls });
   let opening: Promise<Redis> | undefined;
 
   /** The open connection; a failed open is forgotten, so that the next question tries again. */

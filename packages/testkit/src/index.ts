@@ -19,6 +19,9 @@ export {
   sampleValue,
 } from './prometheus-text.js';
 export { sampleRecords, sampleValues } from './records.js';
+export { type ServerCommand, startServerProcess, type TestServerProcess } from './server-process.js';
 export { testTestEnd } from './test-end-suite.js';
 export { type SinkSuiteOptions, testSink, type WrittenRecord } from './test-sink.js';
 export { type SourceSuiteOptions, type SuiteContext, type SuiteHelpers, testSource } from './test-source.js';
+export { startTlsRabbitMq } from './tls-rabbitmq.js';
+export { type ClientCertificates, startTlsNats, startTlsRedis } from './tls-servers.js';

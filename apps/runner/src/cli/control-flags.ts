@@ -35,7 +35,7 @@ export async function withStore<T>(
       ? undefined
       : (await loadServerConfig(values.config, io.env, values.redis, connectors)).server);
   const control = controlSettings(values, io.env, server);
-  const redis = await connectControl(control.url);
+  const redis = await connectControl(control.url, {}, control.tls);
   const store = new JobStore(redis, control.prefix);
   try {
     return await fn(store);

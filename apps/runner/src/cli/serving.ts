@@ -145,7 +145,7 @@ export async function serve(mode: ServeMode, args: string[], io: CliIo, connecto
   if (mode === 'worker' && noAuth)
     throw new UsageError('[ferry] --no-auth is for ferry serve and ferry api: a worker serves no API');
   if (mode !== 'worker') checkApiAccess(host, noAuth, control, server);
-  const redis = await connectControl(control.url);
+  const redis = await connectControl(control.url, {}, control.tls);
   const log = (line: string) => io.stderr.write(`${line}\n`);
   const { prefix, url } = control;
 
@@ -170,6 +170,7 @@ export async function serve(mode: ServeMode, args: string[], io: CliIo, connecto
       : startFlowWorker({
           redis,
           url,
+          tls: control.tls,
           prefix,
           server,
           registry,

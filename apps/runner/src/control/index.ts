@@ -14,7 +14,7 @@
  * only through the registry, and holds a client of this store as a
  * `ControlStore`.
  */
-import { ConnectionError, describeError, maskSecrets } from '@ferry/core';
+import { ConfigError, ConnectionError, describeError, maskSecrets, type TlsSettings, tlsProblem } from '@ferry/core';
 import { Redis, type RedisOptions } from 'ioredis';
 
 /** A client of the control store, as the rest of the runner holds it. */
@@ -39,6 +39,12 @@ export function redisOptionsFromUrl(
     ...(Number.isInteger(db) && db > 0 ? { db } : {}),
     ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
   };
+}
+
+/** The URL's options, with a rediss:// store's CA and client certificate when given (the system CAs otherwise). */
+export function controlRedisOptions(url: string, tls?: TlsSettings): ReturnType<typeof redisOptionsFromUrl> {
+  const options = redisOptionsFromUrl(url);
+  return tls === undefined || options.tls === undefined ? options : { ...options, tls: { ...tls } };
 }
 
 /** The URL without its credentials, for messages. */
@@ -71,9 +77,9 @@ export function controlKeys(prefix: string) {
  * Connects to the control store or fails with a clear ConnectionError: a
  * server that cannot run the queue must not start as if it could.
  */
-export async function connectControl(url: string, options: RedisOptions = {}): Promise<Redis> {
+export async function connectControl(url: string, options: RedisOptions = {}, tls?: TlsSettings): Promise<Redis> {
   const redis = new Redis({
-    ...redisOptionsFromUrl(url),
+    ...controlRedisOptions(url, tls),
     lazyConnect: true,
     connectTimeout: 3000,
     maxRetriesPerRequest: null,
@@ -81,13 +87,22 @@ export async function connectControl(url: string, options: RedisOptions = {}): P
     retryStrategy: (times) => Math.min(times * 50, 2000),
     ...options,
   });
-  // Later losses reconnect on their own; only the first connect must succeed.
-  redis.on('error', () => {});
+  // Later losses reconnect on their own; only the first connect must succeed (its socket's error says why not).
+  let socketError: unknown;
+  redis.on('error', (error) => {
+    socketError ??= error;
+  });
   try {
     await redis.connect();
     await redis.ping();
   } catch (error) {
     redis.disconnect();
+    const problem = tlsProblem(socketError) ?? tlsProblem(error);
+    if (problem !== undefined) {
+      throw new ConfigError(`[ferry] the control store ${maskUrl(url)} cannot be reached over TLS: ${problem}`, {
+        cause: error,
+      });
+    }
     throw new ConnectionError(
       `[ferry] the control store ${maskUrl(url)} is unreachable: ${describeError(error)}; start Redis or give --redis / FERRY_REDIS_URL`,
       { cause: error },
@@ -98,11 +113,14 @@ export async function connectControl(url: string, options: RedisOptions = {}): P
 
 /**
  * The connection a server makes up when it is given no config: a stream
- * connection named `default` on the control store's own Redis, where the
- * original `/s2s/` callers' streams are.
+ * connection named `default` on the control store's own Redis (over its TLS),
+ * where the original `/s2s/` callers' streams are.
  */
-export function defaultConnection(url: string): { readonly kind: string; readonly url: string } {
-  return { kind: defaultConnectionKind, url };
+export function defaultConnection(
+  url: string,
+  tls?: TlsSettings,
+): { readonly kind: string; readonly url: string; readonly tls?: TlsSettings } {
+  return tls === undefined ? { kind: defaultConnectionKind, url } : { kind: defaultConnectionKind, url, tls };
 }
 
 /** The kind of the made-up default connection, for help texts. */

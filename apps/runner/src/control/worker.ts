@@ -1,9 +1,9 @@
-import type { ConnectorRegistry } from '@ferry/core';
+import type { ConnectorRegistry, TlsSettings } from '@ferry/core';
 import { describeError, maskError } from '@ferry/core';
 import { type Job, Worker } from 'bullmq';
 import type { FlowJobData } from '../jobs/job-spec.js';
 import type { ServerConfig } from '../server-config.js';
-import { type ControlStore, queueName, redisOptionsFromUrl } from './index.js';
+import { type ControlStore, controlRedisOptions, queueName } from './index.js';
 import type { FlowJobResult } from './job-outcome.js';
 import { createJobProcessor, type Running } from './job-run.js';
 
@@ -13,6 +13,8 @@ export interface FlowWorkerOptions {
   /** The control store, for ferry's own keys (cancel marks, locks, metrics). */
   readonly redis: ControlStore;
   readonly url: string;
+  /** A rediss:// store's CA and client certificate. */
+  readonly tls?: TlsSettings;
   readonly prefix: string;
   readonly server: ServerConfig;
   readonly registry: ConnectorRegistry;
@@ -74,7 +76,7 @@ export function startFlowWorker(options: FlowWorkerOptions): FlowWorker {
   const masked = (job: Job<FlowJobData>, token?: string) =>
     processor(job, token).catch((error: unknown) => Promise.reject(maskError(error)));
   const worker = new Worker<FlowJobData, FlowJobResult>(queueName, masked, {
-    connection: { ...redisOptionsFromUrl(options.url), maxRetriesPerRequest: null },
+    connection: { ...controlRedisOptions(options.url, options.tls), maxRetriesPerRequest: null },
     prefix: options.prefix,
     concurrency: options.concurrency ?? 1,
     autorun: true,

@@ -17,7 +17,7 @@ Exit code 0 when all connections answer, 1 otherwise.
 async function printNotes(server: ServerConfig, io: CliIo): Promise<void> {
   const control = controlSettings({}, io.env, server);
   try {
-    const redis = await connectControl(control.url);
+    const redis = await connectControl(control.url, {}, control.tls);
     try {
       io.stdout.write(`${formatNotes(await listJournalNotes(redis, control.prefix))}\n`);
     } finally {

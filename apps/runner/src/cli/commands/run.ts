@@ -4,7 +4,7 @@ import { type FlowReader, openFlowReader } from '../../control/flow-reader.js';
 import { connectControl } from '../../control/index.js';
 import { type BuiltFlow, buildPlanned, type FlowPlan, planFlow } from '../../jobs/flow-builder.js';
 import { runFlow } from '../../jobs/run-flow.js';
-import { defaultQueuePrefix } from '../../server-config.js';
+import { defaultQueuePrefix, resolveControlTls } from '../../server-config.js';
 import { type CliIo, type CommandHandler, exitCodes } from '../command.js';
 import { createProgressReporter, formatResult } from '../progress.js';
 import { type RunFlagValues, resolveRunTarget, runFlags } from '../run-args.js';
@@ -102,7 +102,7 @@ function stopOnSignals(io: CliIo, controller: AbortController): () => void {
 async function openReader(config: FerryConfig, plan: FlowPlan, controller: AbortController) {
   const control = config.control?.url;
   if (control === undefined) return undefined;
-  const redis = await connectControl(control);
+  const redis = await connectControl(control, {}, resolveControlTls(control, config.control?.tls));
   let reader: FlowReader;
   try {
     reader = await openFlowReader({ redis, prefix: config.control?.prefix ?? defaultQueuePrefix, plan });
