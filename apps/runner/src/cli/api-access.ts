@@ -1,4 +1,4 @@
-import { ConfigError } from '@ferry/core';
+import { ConfigError, rememberSecrets } from '@ferry/core';
 import { sharedApiToken } from '../control/api-token.js';
 import type { ControlStore } from '../control/index.js';
 import { isLoopback } from '../http/loopback.js';
@@ -40,7 +40,10 @@ export async function apiAccess(
   const s2sWithoutToken = server.s2sWithoutToken;
   if (control.token !== undefined) return { token: control.token, source: 'configured', s2sWithoutToken };
   if (noAuth) return { source: 'none', s2sWithoutToken };
-  return { token: await sharedApiToken(redis, control.prefix), source: 'made', s2sWithoutToken };
+  const token = await sharedApiToken(redis, control.prefix);
+  // Masked wherever else it would appear: only the dashboard line shows it.
+  rememberSecrets([token]);
+  return { token, source: 'made', s2sWithoutToken };
 }
 
 /** The startup line of the dashboard: the one place a made token is shown, as notebook servers do. */

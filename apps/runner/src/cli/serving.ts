@@ -16,6 +16,7 @@ import {
 import { type ApiAccess, apiAccess, checkApiAccess, dashboardLine } from './api-access.js';
 import { type CliIo, exitCodes } from './command.js';
 import { controlFlags, positiveInt } from './control-flags.js';
+import { unmaskedStream } from './masked-io.js';
 import { UsageError } from './run-args.js';
 import { version } from './version.js';
 
@@ -67,6 +68,8 @@ interface Serving {
   readonly access?: ApiAccess;
   readonly worker?: FlowWorker;
   readonly log: (line: string) => void;
+  /** The one line meant to show a secret: the dashboard URL with a made token, for its operator. */
+  readonly show: (line: string) => void;
 }
 
 /** On the first SIGTERM or SIGINT: the API closed, the running flows stopped within the bound; resolves to the exit code. */
@@ -98,7 +101,7 @@ function stopOnSignal(serving: Serving, stopTimeoutMs: number): Promise<number> 
 
 /** The API listening and the worker ready, each said in the log; an address that cannot be had is a config error. */
 async function announce(serving: Serving, host: string, port: number, concurrency: number): Promise<void> {
-  const { app, access, worker, control, redis, log } = serving;
+  const { app, access, worker, control, redis, log, show } = serving;
   if (app !== undefined && access !== undefined) {
     try {
       const address = await app.listen({ host, port });
@@ -106,7 +109,7 @@ async function announce(serving: Serving, host: string, port: number, concurrenc
       log(
         `ferry: API listening on ${address} (control store ${maskUrl(control.url)}, prefix ${control.prefix}, ${access.token === undefined ? 'no token' : 'token required'}${open})`,
       );
-      log(dashboardLine(address, access));
+      show(dashboardLine(address, access));
     } catch (error) {
       await worker?.close(1000);
       redis.disconnect();
@@ -147,6 +150,7 @@ export async function serve(mode: ServeMode, args: string[], io: CliIo, connecto
   if (mode !== 'worker') checkApiAccess(host, noAuth, control, server);
   const redis = await connectControl(control.url, {}, control.tls);
   const log = (line: string) => io.stderr.write(`${line}\n`);
+  const show = (line: string) => unmaskedStream(io.stderr).write(`${line}\n`);
   const { prefix, url } = control;
 
   const store = new JobStore(redis, prefix);
@@ -179,7 +183,7 @@ export async function serve(mode: ServeMode, args: string[], io: CliIo, connecto
           lockDurationMs: jobLockMs,
           stalledIntervalMs: jobLockMs,
         });
-  const serving: Serving = { redis, store, control, app, access, worker, log };
+  const serving: Serving = { redis, store, control, app, access, worker, log, show };
   const done = stopOnSignal(serving, stopTimeoutMs);
   await announce(serving, host, port, concurrency);
   return done;
