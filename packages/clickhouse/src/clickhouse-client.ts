@@ -1,6 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import { Agent } from 'node:https';
 import { Readable } from 'node:stream';
-import { type ClickHouseClient, ClickHouseLogLevel, type ClickHouseSettings, createClient } from '@clickhouse/client';
+import {
+  type ClickHouseClient,
+  type ClickHouseClientConfigOptions,
+  ClickHouseLogLevel,
+  type ClickHouseSettings,
+  createClient,
+} from '@clickhouse/client';
 import {
   ConnectionError,
   FatalError,
@@ -11,8 +18,10 @@ import {
   TransientError,
   tlsProblem,
 } from '@ferry/core';
+import { chdbDirectory, openChdb } from './clickhouse-chdb.js';
 import { type ClickHouseConnectionConfig, maskSecrets } from './clickhouse-config.js';
-import { qualifiedName, quoteName } from './clickhouse-sql.js';
+import { baseJsonOutput, readServerFeatures, type ServerFeatures } from './clickhouse-server.js';
+import { qualifiedName, quoteName, stringLiteral } from './clickhouse-sql.js';
 
 /** Server error codes that retrying may fix: timeouts, limits, a busy server, a locked session. */
 const transientCodes = new Set([159, 164, 202, 203, 209, 210, 236, 241, 242, 252, 285, 319, 373, 394, 425, 439, 999]);
@@ -42,12 +51,6 @@ export function serverMessage(error: unknown): string {
   );
 }
 
-/**
- * JSON answers (counts, DESCRIBE, checkpoints) say how 64-bit integers come:
- * as strings, on every server version, never through a JS number.
- */
-const jsonOutput: ClickHouseSettings = { output_format_json_quote_64bit_integers: 1 };
-
 async function drain(stream: Readable): Promise<void> {
   for await (const _ of stream) {
     // An INSERT answers with nothing worth reading; the request ends when it is read.
@@ -68,37 +71,92 @@ function tlsAgent(config: ClickHouseConnectionConfig, where: string): Agent | un
   return new Agent({ keepAlive: true, maxSockets: 10, ca, cert, key, passphrase, servername, rejectUnauthorized });
 }
 
+/** The client, and whether ferry made it (and so closes it). */
+interface Made {
+  readonly client: ClickHouseClient;
+  readonly owned: boolean;
+  /** False where the connection reads an INSERT's body as text (chDB's): RowBinary then goes as hex in the SQL. */
+  readonly binaryBodies: boolean;
+}
+
+/** chDB's connection says what it is: its insert bodies pass through a UTF-8 string. */
+const isChdb = (connection: unknown): boolean =>
+  (connection as { connectionName?: unknown } | undefined)?.connectionName === 'chdb';
+
 /**
- * One HTTP client of a source or sink: built from the url (credentials in it or
- * given apart), and the place where driver errors become ferry's error family,
- * naming the server, the connection and the table.
+ * One client of a source or sink: built from the url (credentials in it or
+ * given apart), an embedded ClickHouse (`chdb:///dir`), or a client or
+ * connection given from code; and the place where driver errors become
+ * ferry's error family, naming the server, the connection and the table.
  */
 export class ClickHouseHttp {
   readonly #config: ClickHouseConnectionConfig;
-  readonly #url: URL;
+  readonly #url: URL | undefined;
   readonly #username: string;
-  readonly #sessionId: string | undefined;
-  #client: ClickHouseClient | undefined;
+  #sessionId: string | undefined;
+  #made: Made | undefined;
+  #features: ServerFeatures | undefined;
   readonly #table: string | undefined;
 
-  constructor(config: ClickHouseConnectionConfig, sessionId?: string) {
+  constructor(config: ClickHouseConnectionConfig) {
     this.#config = config;
-    const url = new URL(config.url);
+    const url = config.url === undefined ? undefined : new URL(config.url);
     this.#url = url;
-    this.#username = config.username ?? (url.username === '' ? 'default' : decodeURIComponent(url.username));
-    this.#sessionId = sessionId;
+    this.#username =
+      config.username ?? (url === undefined || url.username === '' ? 'default' : decodeURIComponent(url.username));
     this.#table = config.table === undefined ? undefined : qualifiedName(config.database, config.table);
   }
 
-  /** The driver's client, made at its first use (an open): the `tls` files are read then, not when a flow is checked. */
+  /** The driver's client, once `connect()` made it; an http(s) url's is made at its first use. */
   get client(): ClickHouseClient {
-    this.#client ??= this.#createClient();
-    return this.#client;
+    if (this.#made === undefined) {
+      if (this.#url?.protocol !== 'http:' && this.#url?.protocol !== 'https:') {
+        throw new FatalError(`[clickhouse] the client of ${this.where} is not connected: open it first`);
+      }
+      this.#made = { client: this.#createClient(this.#url), owned: true, binaryBodies: true };
+    }
+    return this.#made.client;
   }
 
-  #createClient(): ClickHouseClient {
+  /** What the server can do, as `check()` read it. */
+  get features(): ServerFeatures {
+    if (this.#features === undefined) throw new FatalError(`[clickhouse] the client of ${this.where} is not open`);
+    return this.#features;
+  }
+
+  /** Makes the client: the `tls` files are read and an embedded ClickHouse opened now, not when a flow is checked. */
+  async #connect(): Promise<void> {
+    if (this.#made !== undefined) return;
+    const { client, connection } = this.#config;
+    const url = this.#url;
+    if (client !== undefined) {
+      const ready = typeof client === 'function' ? await client() : client;
+      const inner = (ready as unknown as { connection?: unknown }).connection;
+      this.#made = { client: ready, owned: typeof client === 'function', binaryBodies: !isChdb(inner) };
+    } else if (connection !== undefined) {
+      // The connection is the caller's to close: the client made around it is left open.
+      this.#made = { client: this.#clientOf(connection), owned: false, binaryBodies: !isChdb(connection) };
+    } else if (url?.protocol === 'chdb:') {
+      const opened = await openChdb(chdbDirectory(url.href));
+      this.#made = { client: this.#clientOf(opened), owned: true, binaryBodies: false };
+    } else {
+      this.#made = { client: this.client, owned: true, binaryBodies: true };
+    }
+  }
+
+  #clientOf(connection: NonNullable<ClickHouseClientConfigOptions['connection']>): ClickHouseClient {
+    const { database, requestTimeoutMs } = this.#config;
+    return createClient({
+      connection,
+      database,
+      request_timeout: requestTimeoutMs,
+      log: { level: ClickHouseLogLevel.OFF },
+    });
+  }
+
+  #createClient(url: URL): ClickHouseClient {
     const config = this.#config;
-    const bare = new URL(this.#url.href);
+    const bare = new URL(url.href);
     bare.username = '';
     bare.password = '';
     bare.pathname = '/';
@@ -107,22 +165,45 @@ export class ClickHouseHttp {
     return createClient({
       url: bare.origin,
       username: this.#username,
-      password: config.password ?? decodeURIComponent(this.#url.password),
+      password: config.password ?? decodeURIComponent(url.password),
       database: config.database,
       request_timeout: config.requestTimeoutMs,
       // Compression costs CPU at both ends for what is usually a local link.
       compression: { request: false, response: false },
       log: { level: ClickHouseLogLevel.OFF },
       ...(config.connectionName === undefined ? {} : { application: `ferry:${config.connectionName}` }),
-      ...(this.#sessionId === undefined ? {} : { session_id: this.#sessionId }),
       ...(agent === undefined ? {} : { http_agent: agent }),
     });
+  }
+
+  /**
+   * This client in an HTTP session of its own, for temporary tables on a
+   * server without query parameters; closing it leaves the client open.
+   */
+  inSession(): ClickHouseHttp {
+    const session = new ClickHouseHttp(this.#config);
+    session.#sessionId = `ferry-${randomUUID()}`;
+    session.#made = this.#made === undefined ? undefined : { ...this.#made, owned: false };
+    session.#features = this.#features;
+    return session;
+  }
+
+  /** The session a call runs in, where the server needs one. */
+  get #session(): { session_id?: string } {
+    return this.#sessionId === undefined ? {} : { session_id: this.#sessionId };
   }
 
   /** `127.0.0.1:8123 (connection "ch")`: where, without any password. */
   get where(): string {
     const name = this.#config.connectionName;
-    return `${hostPort(this.#url)}${name === undefined ? '' : ` (connection "${name}")`}`;
+    const url = this.#url;
+    const at =
+      url === undefined
+        ? `the ${this.#config.client === undefined ? 'connection' : 'client'} given`
+        : url.protocol === 'chdb:'
+          ? `the embedded ClickHouse in ${chdbDirectory(url.href)}`
+          : hostPort(url);
+    return `${at}${name === undefined ? '' : ` (connection "${name}")`}`;
   }
 
   /** `` `db`.`table` ``: the table of a source's or a sink's client. */
@@ -137,45 +218,96 @@ export class ClickHouseHttp {
     return table === undefined ? `database ${database}` : `${database}.${table}`;
   }
 
-  async query<T>(doing: string, query: string, settings: ClickHouseSettings = {}): Promise<T[]> {
+  async query<T>(
+    doing: string,
+    query: string,
+    settings: ClickHouseSettings = {},
+    params?: Record<string, unknown>,
+  ): Promise<T[]> {
     return this.call(doing, async () => {
       const result = await this.client.query({
         query,
         format: 'JSONEachRow',
-        clickhouse_settings: { ...jsonOutput, ...settings },
+        clickhouse_settings: { ...(this.#features?.jsonOutput ?? baseJsonOutput), ...settings },
+        ...this.#session,
+        ...(params === undefined ? {} : { query_params: params }),
       });
       return (await result.json()) as T[];
     });
+  }
+
+  /** A JSON query whose raw driver error is thrown (for a caller that tells errors apart), in this client's session. */
+  async queryRaw<T>(query: string): Promise<T[]> {
+    const result = await this.client.query({
+      query,
+      format: 'JSONEachRow',
+      clickhouse_settings: this.#features?.jsonOutput ?? baseJsonOutput,
+      ...this.#session,
+    });
+    return (await result.json()) as T[];
   }
 
   /**
    * Inserts RowBinary rows holding `columns`, in that order. The body is sent
    * as it is: no server-side text parsing, so what ferry checked is what is stored.
    */
-  async insertRowBinary(table: string, columns: readonly { name: string }[], body: Buffer): Promise<void> {
+  async insertRowBinary(
+    table: string,
+    columns: readonly { name: string; type: string }[],
+    body: Buffer,
+    settings: ClickHouseSettings = {},
+  ): Promise<void> {
     const list = columns.map((column) => quoteName(column.name)).join(', ');
+    if (this.#made?.binaryBodies === false) {
+      // The body would pass through a UTF-8 string: it goes as hex digits, which the server unhexes.
+      const structure = columns.map((column) => `${quoteName(column.name)} ${column.type}`).join(', ');
+      const hex = body.toString('hex');
+      await this.client.command({
+        query: `INSERT INTO ${table} (${list}) SELECT * FROM format(RowBinary, ${stringLiteral(structure)}, unhex('${hex}'))`,
+        clickhouse_settings: { ...settings, max_query_size: String(hex.length + structure.length + 65_536) },
+      });
+      return;
+    }
     const result = await this.client.exec({
       query: `INSERT INTO ${table} (${list}) FORMAT RowBinary`,
       values: Readable.from([body], { objectMode: false }),
+      clickhouse_settings: settings,
+      ...this.#session,
     });
     await drain(result.stream);
   }
 
   /** A query's RowBinary answer, whole, as bytes: strings that are not UTF-8 stay bytes. */
-  async readRowBinary(query: string): Promise<Buffer> {
-    const result = await this.client.exec({ query: `${query} FORMAT RowBinary` });
+  async readRowBinary(query: string, params?: Record<string, unknown>): Promise<Buffer> {
+    const result = await this.client.exec({
+      query: `${query} FORMAT RowBinary`,
+      ...this.#session,
+      ...(params === undefined ? {} : { query_params: params }),
+    });
     const chunks: Buffer[] = [];
     for await (const chunk of result.stream) chunks.push(chunk as Buffer);
     return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
   }
 
-  async command(doing: string, query: string, settings: ClickHouseSettings = {}): Promise<void> {
-    await this.call(doing, () => this.client.command({ query, clickhouse_settings: settings }));
+  async command(
+    doing: string,
+    query: string,
+    settings: ClickHouseSettings = {},
+    params?: Record<string, unknown>,
+  ): Promise<void> {
+    await this.call(doing, () =>
+      this.client.command({
+        query,
+        clickhouse_settings: settings,
+        ...this.#session,
+        ...(params === undefined ? {} : { query_params: params }),
+      }),
+    );
   }
 
   /** Inserts rows as JSONEachRow; the raw driver error is thrown, for the sink to tell row errors apart. */
   async insertRaw(table: string, values: readonly unknown[]): Promise<void> {
-    await this.client.insert({ table, values: values as unknown[], format: 'JSONEachRow' });
+    await this.client.insert({ table, values: values as unknown[], format: 'JSONEachRow', ...this.#session });
   }
 
   async insert(doing: string, table: string, values: readonly unknown[]): Promise<void> {
@@ -237,12 +369,16 @@ export class ClickHouseHttp {
     });
   }
 
-  /** Checks that the server answers and takes the credentials. */
-  async check(): Promise<void> {
-    await this.query('connecting', 'SELECT 1 AS ok');
+  /** Connects, checks that the server answers and takes the credentials, and reads what it can do. */
+  async check(): Promise<ServerFeatures> {
+    await this.#connect();
+    this.#features ??= await this.call('connecting', () => readServerFeatures(this.client));
+    return this.#features;
   }
 
   async close(): Promise<void> {
-    await this.#client?.close().catch(() => undefined);
+    const made = this.#made;
+    this.#made = undefined;
+    if (made?.owned) await made.client.close().catch(() => undefined);
   }
 }

@@ -1,5 +1,7 @@
+import type { ClickHouseClient } from '@clickhouse/client';
 import { type EndpointTarget, parseOptions, serverAddress, tlsSchema } from '@ferry/core';
 import { z } from 'zod';
+import type { ClickHouseConnection } from './clickhouse-chdb.js';
 import { columnTypeSql } from './clickhouse-ddl-column.js';
 import { defaultEngines, engineSql } from './clickhouse-ddl-engine.js';
 import { DdlError } from './clickhouse-ddl-tokens.js';
@@ -9,12 +11,36 @@ const urlSchema = z.string().refine(
   (value) => {
     try {
       const url = new URL(value);
+      if (url.protocol === 'chdb:') return url.host === '' && url.pathname.length > 1;
       return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
     } catch {
       return false;
     }
   },
-  { message: 'expected an http:// or https:// URL such as http://127.0.0.1:8123' },
+  {
+    message:
+      'expected an http:// or https:// URL such as http://127.0.0.1:8123, or chdb:///path/to/dir for an embedded ClickHouse',
+  },
+);
+
+/** A ready `@clickhouse/client` client, or a function that makes one at open (ferry then closes it). */
+export type ClickHouseClientOption = ClickHouseClient | (() => ClickHouseClient | Promise<ClickHouseClient>);
+
+const hasMethods = (value: unknown, names: readonly string[]): boolean =>
+  typeof value === 'object' &&
+  value !== null &&
+  names.every((name) => typeof (value as Record<string, unknown>)[name] === 'function');
+
+const clientSchema = z.custom<ClickHouseClientOption>(
+  (value) => typeof value === 'function' || hasMethods(value, ['query', 'insert', 'exec', 'command', 'close']),
+  { message: 'expected a @clickhouse/client client (createClient), or a function that returns one' },
+);
+
+const connectionSchema = z.custom<ClickHouseConnection>(
+  (value) => hasMethods(value, ['query', 'insert', 'exec', 'command', 'ping', 'close']),
+  {
+    message: "expected a connection for @clickhouse/client's connection option, such as chdb's createChdbConnection()",
+  },
 );
 
 const identifier = (what: string) =>
@@ -25,7 +51,10 @@ const identifier = (what: string) =>
 const commonShape = {
   // The runner merges a connection (`kind`, `url`) into the endpoint keys; accept the kind it carries.
   kind: z.literal('clickhouse').optional(),
-  url: urlSchema,
+  /** Where the server is; or, given from code instead, `client` or `connection`. */
+  url: urlSchema.optional(),
+  client: clientSchema.optional(),
+  connection: connectionSchema.optional(),
   database: identifier('database').default('default'),
   table: identifier('table'),
   username: z.string().min(1).optional(),
@@ -38,9 +67,26 @@ const commonShape = {
   tls: tlsSchema.optional(),
 };
 
-/** Refuses a `tls` option on an http:// url, which would send everything in clear all the same. */
-function checkTls(options: { url: string; tls?: unknown }, ctx: z.RefinementCtx): void {
-  if (options.tls !== undefined && !options.url.toLowerCase().startsWith('https:')) {
+/**
+ * One way to the server: a url, a client or a connection. Refuses a `tls`
+ * option on an http:// url, which would send everything in clear all the same.
+ */
+function checkTls(
+  options: { url?: string; client?: unknown; connection?: unknown; tls?: unknown },
+  ctx: z.RefinementCtx,
+): void {
+  const ways = ['url', 'client', 'connection'].filter((key) => options[key as keyof typeof options] !== undefined);
+  if (ways.length !== 1) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ways.length === 0 ? ['url'] : [ways[1]!],
+      message:
+        ways.length === 0
+          ? 'expected a url (http://, https:// or chdb:///dir), a client or a connection'
+          : `give one of url, client and connection, not ${ways.join(' and ')}`,
+    });
+  }
+  if (options.tls !== undefined && !options.url?.toLowerCase().startsWith('https:')) {
     ctx.addIssue({ code: 'custom', path: ['tls'], message: "tls needs an https:// url (the server's https_port)" });
   }
 }
@@ -119,7 +165,7 @@ export type ClickHouseSourceConfig = Readonly<z.output<typeof clickHouseSourceOp
 /** What a connection needs, common to source and sink; no table for a client that asks the server only (an inspector's). */
 export type ClickHouseConnectionConfig = Pick<
   ClickHouseSinkConfig,
-  'url' | 'database' | 'username' | 'password' | 'connectionName' | 'requestTimeoutMs' | 'tls'
+  'url' | 'client' | 'connection' | 'database' | 'username' | 'password' | 'connectionName' | 'requestTimeoutMs' | 'tls'
 > &
   Partial<Pick<ClickHouseSinkConfig, 'table'>>;
 
@@ -128,6 +174,8 @@ export const clickHouseConnectionOptionsSchema = z
   .looseObject({
     kind: commonShape.kind,
     url: commonShape.url,
+    client: commonShape.client,
+    connection: commonShape.connection,
     database: commonShape.database,
     username: commonShape.username,
     password: commonShape.password,
@@ -149,10 +197,18 @@ export function parseSinkOptions(input: unknown): ClickHouseSinkConfig {
   return parseOptions(clickHouseSinkOptionsSchema, input, '[clickhouse] invalid sink options');
 }
 
-/** The table and its server as the options name them: host and port (8123, or 8443 for https) and the database. */
+/**
+ * The table and its server as the options name them: host and port (8123, or
+ * 8443 for https) and the database; an embedded one by its directory. A client
+ * or connection given from code names no server ferry can compare.
+ */
 export function clickHouseTarget(role: 'source' | 'sink', input: unknown): EndpointTarget | undefined {
   const { url, database, table } = role === 'source' ? parseSourceOptions(input) : parseSinkOptions(input);
+  if (url === undefined) return undefined;
   const parsed = new URL(url);
+  if (parsed.protocol === 'chdb:') {
+    return { server: `chdb:${parsed.pathname.replace(/\/+$/, '')}/${database}`, name: `table "${database}.${table}"` };
+  }
   const address = serverAddress(parsed.host, parsed.protocol === 'https:' ? 8443 : 8123);
   return { server: `${address}/${database}`, name: `table "${database}.${table}"` };
 }

@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import type { ClickHouseSettings } from '@clickhouse/client';
 import type { FerryRecord, RejectedRecord, Sink, SkippedFields, WriteOutcome } from '@ferry/core';
 import { ConfigError, FatalError, FerryError, rejectRecord } from '@ferry/core';
 import { BinaryWriter } from './clickhouse-binary.js';
@@ -183,6 +184,8 @@ class ClickHouseSink implements Sink {
   /** One body buffer for every batch: grown once to the batch size, then reused. */
   readonly #out = new BinaryWriter();
   #position: { readonly text: string; readonly at: number } | undefined;
+  /** The server takes `insert_deduplication_token` and the table deduplicates. */
+  #deduplicates = false;
 
   constructor(config: ClickHouseSinkConfig) {
     this.#config = config;
@@ -191,7 +194,7 @@ class ClickHouseSink implements Sink {
 
   async open(): Promise<void> {
     const http = this.#http;
-    await http.check();
+    const features = await http.check();
     const { create } = this.#config;
     if (create !== undefined) {
       const columns = Object.entries(create.columns).map(([name, type]) => `${quoteIdentifier(name)} ${type}`);
@@ -212,6 +215,21 @@ class ClickHouseSink implements Sink {
       );
     }
     this.#map = createRowMapper(this.#config, described, http.tableName);
+    this.#deduplicates = features.deduplicationToken && (await this.#tableDeduplicates());
+  }
+
+  /** Whether the table already drops an INSERT it has seen: never altered by ferry to make it so. */
+  async #tableDeduplicates(): Promise<boolean> {
+    const { database, table } = this.#config;
+    // Both names are checked identifiers: no quote can be in them.
+    const [row] = await this.#http.query<{ engine: string; engine_full: string }>(
+      'describing the table engine',
+      `SELECT engine, engine_full FROM system.tables WHERE database = '${database}' AND name = '${table}'`,
+    );
+    if (row === undefined) return false;
+    if (/^Replicated\w*MergeTree$/.test(row.engine)) return true;
+    const window = /\bnon_replicated_deduplication_window\s*=\s*(\d+)/.exec(row.engine_full);
+    return window !== null && Number(window[1]) > 0;
   }
 
   async free(): Promise<number> {
@@ -261,7 +279,8 @@ class ClickHouseSink implements Sink {
   async #insert(body: Buffer, rows: readonly Row[], rejected: RejectedRecord[]): Promise<void> {
     if (rows.length === 0) return;
     try {
-      await this.#http.insertRowBinary(this.#http.table, rows[0]!.columns, rowBytes(body, rows));
+      const bytes = rowBytes(body, rows);
+      await this.#http.insertRowBinary(this.#http.table, rows[0]!.columns, bytes, this.#deduplication(rows, bytes));
       return;
     } catch (error) {
       const code = serverCode(error);
@@ -285,6 +304,18 @@ class ClickHouseSink implements Sink {
       await this.#insert(body, rows.slice(0, half), rejected);
       await this.#insert(body, rows.slice(half), rejected);
     }
+  }
+
+  /**
+   * A retried INSERT of the same rows is dropped by a table that deduplicates
+   * (a Replicated engine, or `non_replicated_deduplication_window`): its token is
+   * the table's, the rows' ids and their bytes, so only the very same rows match.
+   */
+  #deduplication(rows: readonly Row[], bytes: Buffer): ClickHouseSettings {
+    if (!this.#deduplicates) return {};
+    const hash = createHash('sha256').update(this.#http.table);
+    for (const row of rows) hash.update(`\n${row.record.id.length}:${row.record.id}`);
+    return { insert_deduplication_token: `ferry:${hash.update(bytes).digest('hex')}` };
   }
 
   /**
@@ -318,23 +349,28 @@ class ClickHouseSink implements Sink {
     if (idColumn === false) return records;
     const noted = since === undefined ? undefined : parsePosition(since);
     const parts = noted === undefined ? undefined : partFilter(noted);
-    // 18.16 has no query parameters: the ids travel as JSONEachRow data into a
-    // temporary table of a one-off session, never in the SQL text.
-    const session = new ClickHouseHttp(this.#config, `ferry-${randomUUID()}`);
+    const ids = records.map((r) => r.id);
+    const byParameter = this.#http.features.queryParameters;
+    // The ids never go in the SQL text: a query parameter, or (18.16, which has
+    // none) JSONEachRow data into a temporary table of a one-off session.
+    const session = byParameter ? this.#http : this.#http.inSession();
     try {
-      await session.command('reconciling', 'CREATE TEMPORARY TABLE ferry_ids (id String)');
-      await session.insert(
-        'reconciling',
-        'ferry_ids',
-        records.map((r) => ({ id: r.id })),
-      );
+      if (!byParameter) {
+        await session.command('reconciling', 'CREATE TEMPORARY TABLE ferry_ids (id String)');
+        await session.insert(
+          'reconciling',
+          'ferry_ids',
+          ids.map((id) => ({ id })),
+        );
+      }
       const id = `toString(${quoteIdentifier(idColumn)})`;
       const lookUp = (where: string) =>
         session.query<{ id: string }>(
           'reconciling',
-          `SELECT DISTINCT ${id} AS id FROM ${session.table} WHERE ${where}${id} IN ferry_ids`,
+          `SELECT DISTINCT ${id} AS id FROM ${session.table} WHERE ${where}${id} IN ${byParameter ? '{ids:Array(String)}' : 'ferry_ids'}`,
           // Rare, and worth a trace: system.query_log's read_rows says what it cost.
           { log_queries: 1 },
+          byParameter ? { ids } : undefined,
         );
       const found =
         parts === undefined
@@ -347,7 +383,7 @@ class ClickHouseSink implements Sink {
       const there = new Set(found.map((row) => row.id));
       return records.filter((record) => !there.has(record.id));
     } finally {
-      await session.close();
+      if (!byParameter) await session.close();
     }
   }
 

@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { FerryRecord, ReadOptions, RecordValue, RejectedRecord, Source, SourceBatch } from '@ferry/core';
-import { FatalError, fromJson, rejectRecord, setEntry, sleep } from '@ferry/core';
+import { FatalError, FerryError, fromJson, rejectRecord, setEntry, sleep } from '@ferry/core';
 import { BinaryReader } from './clickhouse-binary.js';
 import { ClickHouseHttp, serverCode, serverMessage } from './clickhouse-client.js';
 import { type ClickHouseSourceConfig, parseSourceOptions } from './clickhouse-config.js';
@@ -63,6 +62,8 @@ class ClickHouseSource implements Source<ClickHouseHandle> {
   /** The cursor's id from its decoded value, or undefined when the SELECT adds the server's toString() of it. */
   #idOf: IdOf | undefined;
   #http: ClickHouseHttp | undefined;
+  /** The client `#http` runs in (itself, or the one whose session it is): what close closes. */
+  #owner: ClickHouseHttp | undefined;
   /** Last acked cursor value: what the checkpoint table holds for this key. */
   #checkpoint: string | undefined;
   /** Last cursor value handed out. */
@@ -99,11 +100,14 @@ class ClickHouseSource implements Source<ClickHouseHandle> {
   }
 
   async open(): Promise<void> {
-    const http = new ClickHouseHttp(this.#config, `ferry-${randomUUID()}`);
+    const client = new ClickHouseHttp(this.#config);
+    // Without query parameters (18.16), the backlog's position goes through a session's temporary table.
+    let http = client;
     try {
-      await http.check();
+      const { queryParameters } = await client.check();
+      if (!queryParameters) http = client.inSession();
       await http.command('creating the checkpoint table', createCheckpointTableSql(this.#checkpoints));
-      await this.#createPositionTable(http);
+      if (!queryParameters) await this.#createPositionTable(http);
       this.#cursorType = await this.#typeOfCursor(http);
       await this.#planReads(http);
       // The key is data too: every key's position is read, and this one picked out here.
@@ -115,9 +119,10 @@ class ClickHouseSource implements Source<ClickHouseHandle> {
       this.#checkpoint = mine?.at;
       this.#version = mine === undefined ? 0n : BigInt(mine.version_at);
     } catch (error) {
-      await http.close();
+      await client.close();
       throw error;
     }
+    this.#owner = client;
     this.#http = http;
     this.#position = this.#checkpoint;
     this.#redeliverUpTo = undefined;
@@ -128,18 +133,24 @@ class ClickHouseSource implements Source<ClickHouseHandle> {
   async #createPositionTable(http: ClickHouseHttp): Promise<void> {
     this.#sent = [null, null];
     try {
-      await http.client.command({
-        query: `CREATE TEMPORARY TABLE ${positionTable} ENGINE = Memory AS SELECT toUInt8(0) AS slot, toUInt64(0) AS call, ${this.#cursor} AS value FROM ${http.table} LIMIT 0`,
-      });
+      await http.command(
+        'opening the source',
+        `CREATE TEMPORARY TABLE ${positionTable} ENGINE = Memory AS SELECT toUInt8(0) AS slot, toUInt64(0) AS call, ${this.#cursor} AS value FROM ${http.table} LIMIT 0`,
+      );
     } catch (error) {
-      if (serverCode(error) === 47) {
-        throw new FatalError(
-          `[clickhouse] table ${http.tableName} has no cursor column "${this.#config.cursor}": ${serverMessage(error)}`,
-          { cause: error },
-        );
-      }
-      throw http.toError(error, 'opening the source');
+      const cause = error instanceof FerryError ? error.cause : error;
+      if (serverCode(cause) === 47) throw this.#noCursor(http, serverMessage(cause), cause);
+      throw error;
     }
+  }
+
+  #noCursor(http: ClickHouseHttp, why: string, cause?: unknown): FatalError {
+    return new FatalError(
+      `[clickhouse] table ${http.tableName} has no cursor column "${this.#config.cursor}": ${why}`,
+      {
+        cause,
+      },
+    );
   }
 
   /** The cursor's column type from DESCRIBE TABLE, checked like a declared type before it goes into SQL. */
@@ -149,6 +160,7 @@ class ClickHouseSource implements Source<ClickHouseHandle> {
       `DESCRIBE TABLE ${http.table}`,
     );
     const type = columns.find((column) => column.name === this.#config.cursor)?.type;
+    if (type === undefined) throw this.#noCursor(http, 'no such column in DESCRIBE TABLE');
     const sql = type === undefined ? undefined : columnTypeOrUndefined(type);
     if (sql === undefined) {
       throw new FatalError(
@@ -184,7 +196,21 @@ class ClickHouseSource implements Source<ClickHouseHandle> {
     });
   }
 
-  #after(slot: 0 | 1, value: string | undefined): string {
+  /**
+   * `WHERE cursor > position`, the position never in the SQL text: a query
+   * parameter where the server has them, else a hex literal (which hex digits cannot end).
+   */
+  #after(position: string | undefined): { sql: string; params?: Record<string, unknown> } {
+    if (position === undefined) return { sql: '' };
+    const type = this.#cursorType;
+    if (this.#client.features.queryParameters) {
+      return { sql: ` WHERE ${this.#cursor} > CAST({position:String} AS ${type})`, params: { position } };
+    }
+    return { sql: ` WHERE ${this.#cursor} > CAST(${hexString(position)} AS ${type})` };
+  }
+
+  /** 18.16's backlog: `WHERE cursor >` the position the session's table holds in `slot`. */
+  #afterSlot(slot: 0 | 1, value: string | undefined): string {
     return value === undefined
       ? ''
       : ` WHERE ${this.#cursor} > (SELECT argMaxIf(value, call, slot = ${slot}) FROM ${positionTable})`;
@@ -258,13 +284,14 @@ class ClickHouseSource implements Source<ClickHouseHandle> {
   }
 
   async #readOnce(max: number): Promise<SourceBatch<ClickHouseHandle>> {
-    const position = this.#position;
-    const after =
-      position === undefined ? '' : ` WHERE ${this.#cursor} > CAST(${hexString(position)} AS ${this.#cursorType})`;
     const http = this.#client;
+    const { sql, params } = this.#after(this.#position);
     const body = await this.#locked(() =>
       http.call('reading a batch', () =>
-        http.readRowBinary(`SELECT ${this.#select} FROM ${http.table}${after} ORDER BY ${this.#cursor} LIMIT ${max}`),
+        http.readRowBinary(
+          `SELECT ${this.#select} FROM ${http.table}${sql} ORDER BY ${this.#cursor} LIMIT ${max}`,
+          params,
+        ),
       ),
     );
     return this.#batch(body);
@@ -356,14 +383,26 @@ class ClickHouseSource implements Source<ClickHouseHandle> {
     const { deleteBatchRows } = this.#config;
     while (this.#toDelete.length > 0) {
       const chunk = this.#toDelete.slice(0, deleteBatchRows);
-      const list = chunk.map(hexString).join(', ');
-      await this.#locked(() =>
-        http.command(
-          'deleting moved rows',
-          `ALTER TABLE ${http.table} DELETE WHERE toString(${this.#cursor}) IN (${list})`,
-          { max_query_size: String(list.length + 65_536) },
-        ),
-      );
+      const where = `toString(${this.#cursor}) IN`;
+      if (http.features.queryParameters) {
+        await this.#locked(() =>
+          http.command(
+            'deleting moved rows',
+            `ALTER TABLE ${http.table} DELETE WHERE ${where} {ids:Array(String)}`,
+            {},
+            {
+              ids: chunk,
+            },
+          ),
+        );
+      } else {
+        const list = chunk.map(hexString).join(', ');
+        await this.#locked(() =>
+          http.command('deleting moved rows', `ALTER TABLE ${http.table} DELETE WHERE ${where} (${list})`, {
+            max_query_size: String(list.length + 65_536),
+          }),
+        );
+      }
       this.#toDelete.splice(0, chunk.length);
     }
   }
@@ -377,24 +416,31 @@ class ClickHouseSource implements Source<ClickHouseHandle> {
 
   async backlog(): Promise<number | undefined> {
     const checkpoint = this.#checkpoint;
-    const rows = await this.#withSlot('counting the backlog', 1, checkpoint, (http) =>
-      http.client
-        .query({ query: `SELECT count() AS n FROM ${http.table}${this.#after(1, checkpoint)}`, format: 'JSONEachRow' })
-        .then((result) => result.json<{ n: string | number }>()),
+    const http = this.#client;
+    if (http.features.queryParameters) {
+      const { sql, params } = this.#after(checkpoint);
+      const rows = await this.#locked(() =>
+        http.query<{ n: string }>('counting the backlog', `SELECT count() AS n FROM ${http.table}${sql}`, {}, params),
+      );
+      return Number(rows[0]?.n ?? 0);
+    }
+    const rows = await this.#withSlot('counting the backlog', 1, checkpoint, (session) =>
+      session.queryRaw<{ n: string }>(`SELECT count() AS n FROM ${session.table}${this.#afterSlot(1, checkpoint)}`),
     );
     return Number(rows[0]?.n ?? 0);
   }
 
   async close(): Promise<void> {
-    const http = this.#http;
-    if (http === undefined) return;
+    const owner = this.#owner;
+    if (owner === undefined) return;
     try {
       if (this.#toDelete.length > 0) await this.#deleteAcked();
     } catch {
       // Not deleted: those rows stay behind the checkpoint, never read again (see the README).
     } finally {
       this.#http = undefined;
-      await http.close();
+      this.#owner = undefined;
+      await owner.close();
     }
   }
 }

@@ -36,3 +36,8 @@ export function qualifiedName(database: string, table: string): string {
 export function hexString(value: string): string {
   return `unhex('${Buffer.from(value, 'utf8').toString('hex')}')`;
 }
+
+/** A string as a quoted SQL literal: backslashes and quotes escaped (for text ferry wrote, such as a structure). */
+export function stringLiteral(value: string): string {
+  return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+}

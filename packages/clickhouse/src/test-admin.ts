@@ -1,14 +1,36 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { isValueObject, type RecordValue, toJson, type Value } from '@ferry/core';
 import { uniqueName } from '@ferry/testkit';
+import { createChdbConnection } from 'chdb/connection';
 
-/** The server the tests use: `CLICKHOUSE_URL`, else the private port `scripts/services.sh` starts it on. */
-export const clickHouseUrl = process.env.CLICKHOUSE_URL ?? 'http://127.0.0.1:18123';
+/**
+ * Which ClickHouse the tests run against: `CLICKHOUSE_TARGET=chdb`, the
+ * engine of a current release in this process (chDB, one directory per test
+ * process); else the server at `CLICKHOUSE_URL`, or the private port
+ * `scripts/services.sh` starts 18.16 on.
+ */
+export const onChdb = process.env.CLICKHOUSE_TARGET === 'chdb';
+
+const chdbDir = onChdb ? mkdtempSync(join(tmpdir(), 'ferry-chdb-test-')) : undefined;
+
+/** The url a test gives the connector: `chdb:///tmp/…` or the server's. */
+export const clickHouseUrl =
+  chdbDir !== undefined ? `chdb://${chdbDir}` : (process.env.CLICKHOUSE_URL ?? 'http://127.0.0.1:18123');
+
+/** For a test that needs a network or users, which an embedded engine has not: skipped on chDB, with why. */
+export const serverOnly = (why: string) => (onChdb ? { skip: true, why } : { skip: false, why });
 
 let client: ClickHouseClient | undefined;
 
+/** The tests' own client, reading back through the driver: over HTTP, or through chDB's connection. */
 export function admin(): ClickHouseClient {
-  client ??= createClient({ url: clickHouseUrl, log: { level: ClickHouseLogLevel.OFF } });
+  client ??=
+    chdbDir !== undefined
+      ? createClient({ connection: createChdbConnection({ path: chdbDir }), log: { level: ClickHouseLogLevel.OFF } })
+      : createClient({ url: clickHouseUrl, log: { level: ClickHouseLogLevel.OFF } });
   return client;
 }
 
@@ -28,7 +50,9 @@ export async function exec(query: string): Promise<void> {
 }
 
 export async function rows<T = Record<string, unknown>>(query: string): Promise<T[]> {
-  return (await (await admin().query({ query, format: 'JSONEachRow' })).json()) as T[];
+  // As 18.16 answers by default: 64-bit integers as strings, never through a JS number.
+  const settings = { output_format_json_quote_64bit_integers: 1 } as const;
+  return (await (await admin().query({ query, format: 'JSONEachRow', clickhouse_settings: settings })).json()) as T[];
 }
 
 export async function count(table: string): Promise<number> {
