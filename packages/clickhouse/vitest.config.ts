@@ -1,9 +1,18 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Every test runs twice: against ClickHouse 18.16, the server `scripts/services.sh`
+ * starts, over HTTP; and against the engine of a current release, chDB, in the
+ * test's own process through `@clickhouse/client`'s `connection` (see test-admin.ts).
+ */
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts'],
     fileParallelism: false,
     testTimeout: 20_000,
+    projects: [
+      { extends: true, test: { name: 'server', globalSetup: ['./src/test-versions.ts'] } },
+      { extends: true, test: { name: 'chdb', env: { CLICKHOUSE_TARGET: 'chdb' } } },
+    ],
   },
 });
