@@ -32,8 +32,11 @@ if { [ "$status" -ne 0 ] || [ "$failed" -gt 0 ]; } && [ -n "$failures" ]; then
   echo "failures:"
   printf '%s\n' "$failures"
 fi
+# The ClickHouse versions the C tests ran against (the package's test run names them).
+versions=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -oE 'clickhouse versions: .*' | head -1 || true)
 echo
 echo "tests: $passed passed, $failed failed, $skipped skipped"
+if [ -n "$versions" ]; then echo "$versions"; fi
 if [ "$status" -eq 0 ] && [ "$failed" -gt 0 ]; then status=1; fi
 if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then
   echo "test: no test ran" >&2

@@ -12,7 +12,11 @@ export default defineConfig({
     testTimeout: 20_000,
     projects: [
       { extends: true, test: { name: 'server', globalSetup: ['./src/test-versions.ts'] } },
-      { extends: true, test: { name: 'chdb', env: { CLICKHOUSE_TARGET: 'chdb' } } },
+      // Unit tests ask no server: once is enough.
+      {
+        extends: true,
+        test: { name: 'chdb', include: ['src/**/*.integration.test.ts'], env: { CLICKHOUSE_TARGET: 'chdb' } },
+      },
     ],
   },
 });

@@ -70,6 +70,34 @@ describe('options', () => {
     expect(() => parseSinkOptions({ url, table: 't', nope: 1 })).toThrow(/Unrecognized key: "nope"/);
   });
 
+  it('takes one way to the server: an http(s) url, chdb:///dir, a client or a connection', () => {
+    expect(parseSinkOptions({ url: 'chdb:///var/lib/ferry/chdb', table: 't' }).url).toBe('chdb:///var/lib/ferry/chdb');
+    const client = { query() {}, insert() {}, exec() {}, command() {}, close() {} };
+    expect(parseSinkOptions({ client, table: 't' }).client).toBe(client);
+    expect(parseSinkOptions({ client: () => client, table: 't' }).client).toBeTypeOf('function');
+    expect(() => parseSinkOptions({ table: 't' })).toThrow(
+      /url: expected a url \(http:\/\/, https:\/\/ or chdb:\/\/\/dir\), a client or a connection/,
+    );
+    expect(() => parseSinkOptions({ url, client, table: 't' })).toThrow(
+      /give one of url, client and connection, not url and client/,
+    );
+    expect(() => parseSinkOptions({ client: { query() {} }, table: 't' })).toThrow(
+      /client: expected a @clickhouse\/client client/,
+    );
+    expect(() => parseSinkOptions({ connection: {}, table: 't' })).toThrow(/connection: expected a connection/);
+    for (const bad of ['chdb://host/dir', 'chdb:', 'chdb:///']) {
+      expect(() => parseSinkOptions({ url: bad, table: 't' }), bad).toThrow(/or chdb:\/\/\/path\/to\/dir/);
+    }
+    expect(() => parseSinkOptions({ url: 'chdb:///d', table: 't', tls: { caFile: '/ca.pem' } })).toThrow(
+      /tls needs an https:\/\/ url/,
+    );
+  });
+
+  it('compares embedded tables by their directory', () => {
+    const target = clickHouseConnector.target!('sink', { url: 'chdb:///var/lib/ch/', table: 'events' });
+    expect(target).toEqual({ server: 'chdb:/var/lib/ch/default', name: 'table "default.events"' });
+  });
+
   it('never shows a password in an error', () => {
     const error = (() => {
       try {
