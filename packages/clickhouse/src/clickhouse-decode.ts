@@ -129,6 +129,9 @@ export function decoderFor(type: ColumnType): Decode {
           const v = item(input, problem);
           const text = keyText(k);
           if (text === undefined) problem.reason ??= `a ${type.text} key is not text or an integer`;
+          // A Map may hold a key twice; an object cannot, and keeping one would drop the other.
+          else if (Object.hasOwn(object, text))
+            problem.reason ??= `the key ${JSON.stringify(text)} is in the map twice`;
           else setEntry(object, text, v);
         }
         return object;

@@ -337,6 +337,23 @@ describe.skipIf(!onChdb)(
       ]);
     });
 
+    it('a Map holding a key twice is dead-lettered at the source (an object would keep one value); a Map key that is no text is too', async () => {
+      const name = await table('k UInt32, m Map(String, UInt8), md Map(Date, UInt8)');
+      await admin().command({
+        query: `INSERT INTO default.\`${name}\` VALUES
+        (1, map('a', 1, 'b', 2), map()), (2, map('a', 1, 'a', 2), map()), (3, map(), map(toDate('2024-01-02'), 1))`,
+      });
+      const batch = await (await source(name)).read(10, { waitMs: 0 });
+      expect(batch.records.map((record) => [record.id, record.value.m])).toEqual([['1', { a: 1n, b: 2n }]]);
+      expect(batch.rejected?.map((r) => [r.id, r.reason])).toEqual([
+        ['2', expect.stringMatching(/column "m" Map\(String, UInt8\): the key "a" is in the map twice$/)],
+        [
+          '3',
+          expect.stringMatching(/column "md" Map\(Date, UInt8\): a Map\(Date, UInt8\) key is not text or an integer$/),
+        ],
+      ]);
+    });
+
     it('a type ferry has no exact mapping for (IPv4, JSON, Variant, Time) fails the source at open and dead-letters at the sink, naming the column', async () => {
       const name = await table('k UInt32, ip IPv4, j JSON, v Variant(String, UInt64), t Time, _source_id String');
       const reader = createClickHouseSource({ url: clickHouseUrl, table: name, cursor: 'k', checkpointKey: name });
