@@ -22,6 +22,14 @@ import { chdbDirectory, openChdb } from './clickhouse-chdb.js';
 import { type ClickHouseConnectionConfig, maskSecrets } from './clickhouse-config.js';
 import { baseJsonOutput, readServerFeatures, type ServerFeatures } from './clickhouse-server.js';
 import { qualifiedName, quoteName, stringLiteral } from './clickhouse-sql.js';
+import { compactType } from './clickhouse-types.js';
+
+/** A row of DESCRIBE TABLE, as far as ferry reads it. */
+export interface DescribedColumn {
+  readonly name: string;
+  readonly type: string;
+  readonly default_type: string;
+}
 
 /** Server error codes that retrying may fix: timeouts, limits, a busy server, a locked session. */
 const transientCodes = new Set([159, 164, 202, 203, 209, 210, 236, 241, 242, 252, 285, 319, 373, 394, 425, 439, 999]);
@@ -234,6 +242,12 @@ export class ClickHouseHttp {
       });
       return (await result.json()) as T[];
     });
+  }
+
+  /** DESCRIBE TABLE of this client's table, each type on one line as every version can parse it. */
+  async describe(): Promise<DescribedColumn[]> {
+    const rows = await this.query<DescribedColumn>('describing the table', `DESCRIBE TABLE ${this.table}`);
+    return rows.map((row) => ({ ...row, type: compactType(row.type) }));
   }
 
   /** A JSON query whose raw driver error is thrown (for a caller that tells errors apart), in this client's session. */

@@ -57,6 +57,9 @@ export function decoderFor(type: ColumnType): Decode {
     }
     case 'Date':
       return (input) => new Date(input.smallInt(2, false) * 86_400_000);
+    case 'Date32':
+      // Days since 1970 as a signed Int32: before 1970 is negative.
+      return (input) => new Date(input.smallInt(4, true) * 86_400_000);
     case 'DateTime':
       return (input) => new Date(input.smallInt(4, false) * 1000);
     case 'DateTime64': {
@@ -66,7 +69,7 @@ export function decoderFor(type: ColumnType): Decode {
       return (input, problem) => {
         const ticks = input.integer(64, true);
         if (ticks % perMs !== 0n) {
-          problem.reason ??= `a DateTime64(${precision}) value has digits finer than milliseconds, which ferry's timestamps cannot hold`;
+          problem.reason ??= `the value has digits finer than milliseconds, which ferry's timestamps cannot hold`;
         }
         return new Date(Number(ticks / perMs) * msPer);
       };
@@ -126,6 +129,9 @@ export function decoderFor(type: ColumnType): Decode {
           const v = item(input, problem);
           const text = keyText(k);
           if (text === undefined) problem.reason ??= `a ${type.text} key is not text or an integer`;
+          // A Map may hold a key twice; an object cannot, and keeping one would drop the other.
+          else if (Object.hasOwn(object, text))
+            problem.reason ??= `the key ${JSON.stringify(text)} is in the map twice`;
           else setEntry(object, text, v);
         }
         return object;

@@ -190,9 +190,16 @@ function build(type: ColumnType): Encode {
     }
     case 'Date':
       return (value, out) => {
-        const ms = dayOf(value);
+        const ms = dayOf(value, dateRange);
         if (typeof ms === 'string') return ms;
         out.integer(BigInt(ms / 86_400_000), 16);
+        return undefined;
+      };
+    case 'Date32':
+      return (value, out) => {
+        const ms = dayOf(value, date32Range);
+        if (typeof ms === 'string') return ms;
+        out.integer(BigInt(ms / 86_400_000), 32);
         return undefined;
       };
     case 'DateTime': {
@@ -211,9 +218,13 @@ function build(type: ColumnType): Encode {
       const precision = numberArg(type, 0);
       const zone = stringArg(type, 1);
       const utc = zone === 'UTC' || zone === 'Etc/UTC';
+      const { first, last } = dateTime64Range(precision);
+      const range = `${type.text}'s range (${new Date(first).toISOString()} to ${new Date(last).toISOString()})`;
       return (value, out) => {
         const ms = instantOf(value, utc);
         if (typeof ms === 'string') return ms;
+        // Out of range, the server would read the ticks as another time, or they would not fit 64 bits.
+        if (ms < first || ms > last) return `${shown(value)} is outside ${range}`;
         let ticks: bigint;
         if (precision >= 3) ticks = BigInt(ms) * 10n ** BigInt(precision - 3);
         else {
@@ -438,11 +449,32 @@ function stringBytes(value: Value): string | Uint8Array | { refused: string } {
   }
 }
 
-const lastDay = Date.UTC(2105, 11, 31);
+/** The days a day column holds, as ms of UTC midnights, and how a reason says it. */
+interface DayRange {
+  readonly first: number;
+  readonly last: number;
+  readonly text: string;
+}
+
+// 18.16's calendar ends with 2105 (it shows later days as 0000-00-00); current releases go to 2149-06-06.
+const dateRange: DayRange = { first: 0, last: Date.UTC(2105, 11, 31), text: "Date's range (1970-01-01 to 2105-12-31)" };
+const date32Range: DayRange = {
+  first: Date.UTC(1900, 0, 1),
+  last: Date.UTC(2299, 11, 31),
+  text: "Date32's range (1900-01-01 to 2299-12-31)",
+};
+
+/** The instants a DateTime64(p) holds, in ms: its calendar's years, and ticks that fit an Int64. */
+function dateTime64Range(precision: number): { first: number; last: number } {
+  const ticksPerMs = 10n ** BigInt(Math.max(precision - 3, 0));
+  const int64Ms = Number((2n ** 63n - 1n) / ticksPerMs);
+  return { first: Date.UTC(1900, 0, 1), last: Math.min(Date.UTC(2299, 11, 31, 23, 59, 59, 999), int64Ms) };
+}
+
 const dayText = /^(\d{4})-(\d\d)-(\d\d)$/;
 
-/** A Date column's day, as the ms of its UTC midnight, or why not. */
-function dayOf(value: Value): number | string {
+/** A day column's day, as the ms of its UTC midnight, or why not. */
+function dayOf(value: Value, range: DayRange): number | string {
   let ms: number;
   if (value instanceof Date) ms = value.getTime();
   else if (typeof value === 'string') {
@@ -451,9 +483,8 @@ function dayOf(value: Value): number | string {
     ms = Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
     if (new Date(ms).toISOString().slice(0, 10) !== value) return `${shown(value)} is not a day of the calendar`;
   } else return `${shown(value)} is not a timestamp or a day`;
-  if (ms % 86_400_000 !== 0) return `${shown(value)} is not a UTC midnight, and Date holds days`;
-  // 18.16's calendar ends with 2105 (it shows later days as 0000-00-00); current releases go to 2149-06-06.
-  if (ms < 0 || ms > lastDay) return `${shown(value)} is outside Date's range (1970-01-01 to 2105-12-31)`;
+  if (ms % 86_400_000 !== 0) return `${shown(value)} is not a UTC midnight, and the column holds days`;
+  if (ms < range.first || ms > range.last) return `${shown(value)} is outside ${range.text}`;
   return ms;
 }
 

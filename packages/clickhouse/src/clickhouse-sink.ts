@@ -203,10 +203,7 @@ class ClickHouseSink implements Sink {
         `CREATE TABLE IF NOT EXISTS ${http.table} (${columns.join(', ')}) ENGINE = ${create.engine}`,
       );
     }
-    const described = await http.query<{ name: string; type: string; default_type: string }>(
-      'describing the table',
-      `DESCRIBE TABLE ${http.table}`,
-    );
+    const described = await http.describe();
     const { idColumn } = this.#config;
     const id = described.find((c) => c.name === idColumn);
     if (idColumn !== false && (id === undefined || computed.has(id.default_type))) {

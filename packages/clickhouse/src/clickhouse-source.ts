@@ -25,6 +25,8 @@ const positionTable = 'ferry_position';
 /** One column as the source reads it: its decoder, built once at open. */
 interface ReadColumn {
   readonly name: string;
+  /** The column's type as DESCRIBE wrote it, for reasons. */
+  readonly type: string;
   readonly decode: Decode;
   /** `__proto__` must be set as data. */
   readonly special: boolean;
@@ -155,10 +157,7 @@ class ClickHouseSource implements Source<ClickHouseHandle> {
 
   /** The cursor's column type from DESCRIBE TABLE, checked like a declared type before it goes into SQL. */
   async #typeOfCursor(http: ClickHouseHttp): Promise<string> {
-    const columns = await http.query<{ name: string; type: string }>(
-      'describing the table',
-      `DESCRIBE TABLE ${http.table}`,
-    );
+    const columns = await http.describe();
     const type = columns.find((column) => column.name === this.#config.cursor)?.type;
     if (type === undefined) throw this.#noCursor(http, 'no such column in DESCRIBE TABLE');
     const sql = type === undefined ? undefined : columnTypeOrUndefined(type);
@@ -238,10 +237,7 @@ class ClickHouseSource implements Source<ClickHouseHandle> {
    * exactly stops the open here, naming it, rather than any row later.
    */
   async #planReads(http: ClickHouseHttp): Promise<void> {
-    const described = await http.query<{ name: string; type: string; default_type: string }>(
-      'describing the table',
-      `DESCRIBE TABLE ${http.table}`,
-    );
+    const described = await http.describe();
     const { cursor, columns, jsonColumns } = this.#config;
     const wanted = columns === undefined ? undefined : new Set([cursor, ...columns]);
     const read: ReadColumn[] = [];
@@ -260,6 +256,7 @@ class ClickHouseSource implements Source<ClickHouseHandle> {
       }
       read.push({
         name: column.name,
+        type: column.type,
         decode,
         special: column.name === '__proto__',
         json: jsonColumns.includes(column.name),
@@ -313,7 +310,11 @@ class ClickHouseSource implements Source<ClickHouseHandle> {
       const value: RecordValue = {};
       problem.reason = undefined;
       for (const column of columns) {
+        const clean = problem.reason === undefined;
         const held = column.decode(input, problem);
+        // A decoder's reason speaks of the value: the reason names the column it is in.
+        if (clean && problem.reason !== undefined)
+          problem.reason = `column "${column.name}" ${column.type}: ${problem.reason}`;
         if (column.special) setEntry(value, column.name, held);
         else value[column.name] = held;
       }

@@ -1,10 +1,13 @@
-import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import type { OpenTestEnd, RecordValue, TestEnd, Value } from '@ferry/core';
 import { endName } from '@ferry/testkit/ends';
+import { chdbDirectory, openChdb } from './clickhouse-chdb.js';
 import { clickHouseFidelity } from './clickhouse-fidelity.js';
 import { checkpointTable } from './clickhouse-source.js';
 
 const clickHouseUrl = () => process.env.CLICKHOUSE_URL ?? 'http://127.0.0.1:18123';
+/** 64-bit integers as their digits: a current release writes them as JSON numbers unless told. */
+const exactJson = { output_format_json_quote_64bit_integers: 1 } as const;
 const seedChunk = 5000;
 /** The column that orders a seeded table and that its source reads by. */
 const cursor = 'n';
@@ -30,14 +33,22 @@ function literal(item: Value): string {
   throw new Error(`[clickhouse test end] cannot seed a ${typeof item}: only integers, text, bytes, booleans and null`);
 }
 
+/** The end's own client, as the connector makes it: over http(s), or on the embedded ClickHouse of a `chdb:///dir` url. */
+async function testClient(url: string): Promise<ClickHouseClient> {
+  const log = { level: ClickHouseLogLevel.OFF };
+  if (new URL(url).protocol !== 'chdb:') return createClient({ url, log });
+  // The same directory the connector's source and sink open: chDB shares it between connections of one process.
+  return createClient({ connection: await openChdb(chdbDirectory(url)), log });
+}
+
 /**
- * ClickHouse (C) on CLICKHOUSE_URL: MergeTree tables of their own in
+ * ClickHouse (C) on CLICKHOUSE_URL (a server, or `chdb:///dir`): MergeTree tables of their own in
  * `default`; a seeded table is read by its `n` column, and the source's
  * checkpoints are removed by `close`.
  */
 export const openClickHouseTestEnd: OpenTestEnd = async ({ scope }) => {
   const url = clickHouseUrl();
-  const ch = createClient({ url, log: { level: ClickHouseLogLevel.OFF } });
+  const ch = await testClient(url);
   const tables: string[] = [];
   const table = (name: string) => `default.${quoted(name)}`;
   const exec = (query: string) => ch.command({ query });
@@ -80,9 +91,9 @@ export const openClickHouseTestEnd: OpenTestEnd = async ({ scope }) => {
       return values.map((value) => String(value[cursor]));
     },
     async readBack(name) {
-      const rows = await (await ch.query({ query: `SELECT * FROM ${table(name)}`, format: 'JSONEachRow' })).json<
-        Record<string, unknown>
-      >();
+      const rows = await (
+        await ch.query({ query: `SELECT * FROM ${table(name)}`, format: 'JSONEachRow', clickhouse_settings: exactJson })
+      ).json<Record<string, unknown>>();
       return rows.map(({ _source_id, ...rest }) => ({
         id: _source_id === undefined ? undefined : String(_source_id),
         value: Object.fromEntries(
@@ -95,7 +106,11 @@ export const openClickHouseTestEnd: OpenTestEnd = async ({ scope }) => {
     },
     async count(name) {
       const [row] = await (
-        await ch.query({ query: `SELECT count() AS n FROM ${table(name)}`, format: 'JSONEachRow' })
+        await ch.query({
+          query: `SELECT count() AS n FROM ${table(name)}`,
+          format: 'JSONEachRow',
+          clickhouse_settings: exactJson,
+        })
       ).json<{ n: string }>();
       return Number(row?.n);
     },

@@ -46,7 +46,7 @@ export const clickHouseTypes: readonly TypeTableRow[] = [
   {
     kind: 'timestamp',
     stored:
-      'DateTime (whole seconds), Date (a UTC midnight), DateTime64(p) ¹ (milliseconds that fit p digits); String as ISO 8601 text',
+      'DateTime (whole seconds), Date and Date32 ¹ (a UTC midnight), DateTime64(p) ¹ (milliseconds that fit p digits); String as ISO 8601 text',
     readBack: 'timestamp from date columns; text from String',
   },
   {
@@ -63,6 +63,7 @@ export const clickHouseTypes: readonly TypeTableRow[] = [
   {
     kind: 'object',
     stored: 'Map(K,V) ¹; String as lossless JSON when JSON alone says every kind inside',
-    readBack: 'object from Map; text from String (an object again when it is one of jsonColumns)',
+    readBack:
+      'object from Map (a Map holding a key twice is dead-lettered); text from String (an object again when it is one of jsonColumns)',
   },
 ];

@@ -4,7 +4,7 @@ import { BinaryReader, BinaryWriter } from './clickhouse-binary.js';
 import { decimalText, decoderFor, textOrBytes } from './clickhouse-decode.js';
 import { encoderFor, exactOf } from './clickhouse-encode.js';
 import { createRowMapper } from './clickhouse-sink.js';
-import { parseColumnType } from './clickhouse-types.js';
+import { compactType, parseColumnType } from './clickhouse-types.js';
 
 /** Encodes a value for a type, then decodes it: the value ferry reads back, or the refusal. */
 function trip(type: string, value: Value): { back: Value } | { refused: string } {
@@ -43,6 +43,16 @@ describe('type parser', () => {
     const t = parseColumnType('Tuple(a UInt8, b Array(String))');
     expect(t.args.map((a) => (a.kind === 'type' ? a.type.name : a.kind))).toEqual(['UInt8', 'Array']);
     expect(() => parseColumnType('Array(UInt8')).toThrow(/cannot read the type/);
+  });
+});
+
+describe('types as current releases write them', () => {
+  it('a named Tuple over several lines parses, and compacts to one line; quoted whitespace stays', () => {
+    const pretty = 'Map(String, Tuple(\n    x UInt64,\n    y Array(Nullable(String))))';
+    expect(parseColumnType(pretty).args[1]).toMatchObject({ kind: 'type', type: { name: 'Tuple' } });
+    expect(compactType(pretty)).toBe('Map(String, Tuple(x UInt64, y Array(Nullable(String))))');
+    expect(compactType("Enum8('a  b\\' c' = 1,\n 'd' = 2)")).toBe("Enum8('a  b\\' c' = 1, 'd' = 2)");
+    expect(compactType('UInt8')).toBe('UInt8');
   });
 });
 
@@ -204,6 +214,24 @@ describe('times', () => {
     expect(stored("DateTime64(3, 'UTC')", at('2024-01-02T03:04:05.678Z'))).toEqual(at('2024-01-02T03:04:05.678Z'));
     expect(stored('DateTime64(6)', at('1900-01-02T03:04:05.678Z'))).toEqual(at('1900-01-02T03:04:05.678Z'));
     expect(refused('DateTime64(1)', at('2024-01-02T03:04:05.678Z'))).toMatch(/finer than DateTime64\(1\)/);
+  });
+
+  it('Date32 holds UTC days from 1900 to 2299, before 1970 included', () => {
+    expect(stored('Date32', '1900-01-01')).toEqual(at('1900-01-01T00:00:00Z'));
+    expect(stored('Date32', at('1969-12-31T00:00:00Z'))).toEqual(at('1969-12-31T00:00:00Z'));
+    expect(stored('Date32', at('2299-12-31T00:00:00Z'))).toEqual(at('2299-12-31T00:00:00Z'));
+    expect(refused('Date32', '1899-12-31')).toMatch(/outside Date32's range \(1900-01-01 to 2299-12-31\)/);
+    expect(refused('Date32', at('1969-12-31T12:00:00Z'))).toMatch(/not a UTC midnight/);
+  });
+
+  it('DateTime64 refuses an instant outside its calendar, or whose ticks would not fit 64 bits', () => {
+    expect(stored('DateTime64(3)', at('1969-12-31T23:59:59.999Z'))).toEqual(at('1969-12-31T23:59:59.999Z'));
+    expect(stored('DateTime64(9)', at('2262-04-11T23:47:16.854Z'))).toEqual(at('2262-04-11T23:47:16.854Z'));
+    expect(refused('DateTime64(9)', at('2262-04-11T23:47:16.855Z'))).toMatch(
+      /outside DateTime64\(9\)'s range \(1900-01-01T00:00:00\.000Z to 2262-04-11T23:47:16\.854Z\)/,
+    );
+    expect(refused('DateTime64(3)', at('2300-01-01T00:00:00Z'))).toMatch(/outside DateTime64\(3\)'s range/);
+    expect(refused('DateTime64(3)', at('1899-12-31T23:59:59.999Z'))).toMatch(/outside/);
   });
 
   it('a DateTime64 read with sub-millisecond digits is a problem for its row, not a rounded time', () => {

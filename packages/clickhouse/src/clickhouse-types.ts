@@ -37,8 +37,9 @@ class TypeParser {
     throw new TypeSyntaxError(`cannot read the type ${JSON.stringify(this.text)}: ${what} at ${this.#at}`);
   }
 
+  /** Current releases write a named Tuple over several lines (`Tuple(\n    a UInt8,\n    b String)`). */
   #space(): void {
-    while (this.text[this.#at] === ' ') this.#at += 1;
+    while (/\s/.test(this.text[this.#at] ?? '')) this.#at += 1;
   }
 
   end(): void {
@@ -88,7 +89,7 @@ class TypeParser {
     // A named tuple element (`a UInt8`): the name goes, the type stays.
     const mark = this.#at;
     this.#identifier();
-    if (/^ +[A-Za-z_]/.test(this.text.slice(this.#at))) return { kind: 'type', type: this.type() };
+    if (/^\s+[A-Za-z_]/.test(this.text.slice(this.#at))) return { kind: 'type', type: this.type() };
     this.#at = mark;
     return { kind: 'type', type: this.type() };
   }
@@ -117,6 +118,31 @@ class TypeParser {
       } else out += c;
     }
   }
+}
+
+/**
+ * A type's text on one line, as 18.16 wrote every type: current releases
+ * break a named Tuple over lines, which would split a reason in a dead letter.
+ * Whitespace inside quotes (an Enum member's name) is kept.
+ */
+export function compactType(text: string): string {
+  let out = '';
+  let quoted = false;
+  for (let at = 0; at < text.length; at++) {
+    const c = text[at]!;
+    if (quoted) {
+      out += c;
+      if (c === '\\') out += text[++at] ?? '';
+      else if (c === "'") quoted = false;
+    } else if (/\s/.test(c)) {
+      while (/\s/.test(text[at + 1] ?? '')) at += 1;
+      if (!out.endsWith('(') && text[at + 1] !== ')' && out !== '') out += ' ';
+    } else {
+      out += c;
+      if (c === "'") quoted = true;
+    }
+  }
+  return out.trimEnd();
 }
 
 /** The type argument at `i` when it is a type; throws naming the type otherwise. */
