@@ -26,9 +26,13 @@ import { qualifiedName, quoteName, stringLiteral } from './clickhouse-sql.js';
 /** Server error codes that retrying may fix: timeouts, limits, a busy server, a locked session. */
 const transientCodes = new Set([159, 164, 202, 203, 209, 210, 236, 241, 242, 252, 285, 319, 373, 394, 425, 439, 999]);
 
-/** Server error codes that mean "this row is wrong", not "this batch cannot go in". */
+/**
+ * Server error codes that mean "this row is wrong", not "this batch cannot go
+ * in"; among them a table's own refusals: a CHECK constraint (469) and a
+ * column computed with throwIf (395).
+ */
 export const rowErrorCodes = new Set([
-  6, 16, 25, 26, 27, 32, 33, 38, 41, 43, 53, 69, 70, 72, 117, 131, 190, 321, 349, 354, 469,
+  6, 16, 25, 26, 27, 32, 33, 38, 41, 43, 53, 69, 70, 72, 117, 131, 190, 321, 349, 354, 395, 469,
 ]);
 
 /** The server's error code: the client's `code` on current servers, else `Code: 60` from the text (18.16). */

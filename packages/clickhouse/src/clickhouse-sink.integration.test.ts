@@ -11,7 +11,7 @@ import {
 import { sampleRecords, testSink, type WrittenRecord } from '@ferry/testkit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createClickHouseSink } from './index.js';
-import { clickHouseUrl, closeAdmin, count, drop, exec, rows, sampleColumns, tableName } from './test-admin.js';
+import { clickHouseUrl, closeAdmin, count, drop, exec, onChdb, rows, sampleColumns, tableName } from './test-admin.js';
 
 const tables: string[] = [];
 const sinks: Sink[] = [];
@@ -91,6 +91,41 @@ describe('clickhouse sink', () => {
     expect(ids.map((r) => Number(r.id))).toEqual([...Array(1000).keys()].filter((i) => !bad.has(i)));
   });
 
+  it('rows the server refuses (a column computed by throwIf): the good rows written, exactly the refused ones rejected with its reason', async () => {
+    const name = await table('_source_id String, n UInt64, guard UInt8 MATERIALIZED throwIf(n % 1000 = 999)');
+    const sink = await open({ table: name });
+    const bad = new Set([999, 1999, 2999]);
+    const batch = records(Array.from({ length: 3000 }, (_, n) => ({ n })));
+    const outcome = (await sink.write(batch)) as WriteOutcome;
+    expect(outcome.rejected.map((r) => r.id).sort()).toEqual(['r-1999', 'r-2999', 'r-999']);
+    for (const rejected of outcome.rejected)
+      expect(rejected.reason).toMatch(/Value passed to 'throwIf' function is non.zero/);
+    const kept = await rows<{ n: string; id: string }>(
+      `SELECT n, _source_id AS id FROM default.\`${name}\` ORDER BY n`,
+    );
+    expect(kept.map((row) => Number(row.n))).toEqual([...Array(3000).keys()].filter((n) => !bad.has(n)));
+    expect(kept.every((row) => row.id === `r-${row.n}`)).toBe(true);
+  });
+
+  // CHECK constraints came with 19.14: 18.16 would refuse the table.
+  it.skipIf(!onChdb)(
+    'rows that break a CHECK constraint: the good rows written, exactly the breaking ones rejected with the constraint named (current releases only)',
+    async () => {
+      const name = await table('_source_id String, n UInt64, label String, CONSTRAINT small CHECK n < 100');
+      const sink = await open({ table: name });
+      const batch = records(Array.from({ length: 60 }, (_, i) => ({ n: i % 2 === 0 ? i : 100 + i, label: `l${i}` })));
+      const outcome = (await sink.write(batch)) as WriteOutcome;
+      const refused = batch.filter((_, i) => i % 2 === 1).map((r) => r.id);
+      expect(outcome.rejected.map((r) => r.id).sort()).toEqual([...refused].sort());
+      for (const rejected of outcome.rejected) expect(rejected.reason).toMatch(/Constraint `small`.*is violated/);
+      const kept = await rows<{ n: string; id: string; label: string }>(
+        `SELECT n, _source_id AS id, label FROM default.\`${name}\` ORDER BY n`,
+      );
+      expect(kept.map((row) => row.id)).toEqual(batch.filter((_, i) => i % 2 === 0).map((r) => r.id));
+      expect(kept.every((row) => row.label === `l${row.n}`)).toBe(true);
+    },
+  );
+
   it('every row bad: all rejected, none inserted', async () => {
     const name = await table('_source_id String, id UInt64');
     const sink = await open({ table: name });
@@ -168,29 +203,36 @@ describe('clickhouse sink', () => {
     expect((error as Error).message).toContain(`table default.${name} does not exist`);
   });
 
-  it('an unreachable port is a prompt ConnectionError naming host:port and the connection', async () => {
-    const started = Date.now();
-    const sink = createClickHouseSink({ url: 'http://127.0.0.1:1', table: 't', connectionName: 'nowhere' });
-    const error = await sink.open().catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ConnectionError);
-    expect((error as Error).message).toMatch(/127\.0\.0\.1:1 \(connection "nowhere"\)/);
-    expect(Date.now() - started).toBeLessThan(3000);
-    await sink.close();
-  });
+  // Ports and users are the server's: an embedded ClickHouse has neither, and takes any credentials without a word.
+  it.skipIf(onChdb)(
+    'an unreachable port is a prompt ConnectionError naming host:port and the connection (server only: a network)',
+    async () => {
+      const started = Date.now();
+      const sink = createClickHouseSink({ url: 'http://127.0.0.1:1', table: 't', connectionName: 'nowhere' });
+      const error = await sink.open().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConnectionError);
+      expect((error as Error).message).toMatch(/127\.0\.0\.1:1 \(connection "nowhere"\)/);
+      expect(Date.now() - started).toBeLessThan(3000);
+      await sink.close();
+    },
+  );
 
-  it('wrong credentials are a FatalError that says so (and never show the password)', async () => {
-    const url = new URL(clickHouseUrl);
-    url.username = 'default';
-    url.password = 's3cret';
-    const sink = createClickHouseSink({ url: url.href, table: 't' });
-    const error = await sink.open().catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(FatalError);
-    expect((error as Error).message).toMatch(/refused the credentials for user "default"/);
-    expect((error as Error).message).not.toContain('s3cret');
-    await sink.close();
-  });
+  it.skipIf(onChdb)(
+    'wrong credentials are a FatalError that says so, and never show the password (server only: users)',
+    async () => {
+      const url = new URL(clickHouseUrl);
+      url.username = 'default';
+      url.password = 's3cret';
+      const sink = createClickHouseSink({ url: url.href, table: 't' });
+      const error = await sink.open().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(FatalError);
+      expect((error as Error).message).toMatch(/refused the credentials for user "default"/);
+      expect((error as Error).message).not.toContain('s3cret');
+      await sink.close();
+    },
+  );
 
-  it('credentials from options work (user with a password)', async () => {
+  it.skipIf(onChdb)('credentials from options work, a user with a password (server only: users)', async () => {
     const name = await table('_source_id String, a UInt64');
     const sink = await open({ table: name, username: 'ferry_test', password: 'ferry_pass' });
     await sink.write(records([{ a: 1 }]));
