@@ -61,6 +61,23 @@ async function drain(stream: Readable): Promise<void> {
   }
 }
 
+/**
+ * ` SETTINGS a = 1, b = 'x'`: settings of this query alone. chDB's connection
+ * turns `clickhouse_settings` into `SET`s that outlive the query on that
+ * connection, and a deduplication token left behind would drop the next
+ * INSERT of whoever shares it.
+ */
+function settingsClause(settings: ClickHouseSettings): string {
+  const pairs = Object.entries(settings).flatMap(([name, value]) => {
+    if (value === undefined) return [];
+    if (!/^[A-Za-z_]\w*$/.test(name) || typeof value === 'object') {
+      throw new FatalError(`[clickhouse] setting ${JSON.stringify(name)} cannot go in a query's SETTINGS clause`);
+    }
+    return [`${name} = ${typeof value === 'string' ? stringLiteral(value) : String(Number(value))}`];
+  });
+  return pairs.length === 0 ? '' : ` SETTINGS ${pairs.join(', ')}`;
+}
+
 /** `127.0.0.1:8123` from an http(s) URL. */
 function hostPort(url: URL): string {
   const port = url.port === '' ? (url.protocol === 'https:' ? '443' : '80') : url.port;
@@ -267,8 +284,9 @@ export class ClickHouseHttp {
       const structure = columns.map((column) => `${quoteName(column.name)} ${column.type}`).join(', ');
       const hex = body.toString('hex');
       await this.client.command({
-        query: `INSERT INTO ${table} (${list}) SELECT * FROM format(RowBinary, ${stringLiteral(structure)}, unhex('${hex}'))`,
-        clickhouse_settings: { ...settings, max_query_size: String(hex.length + structure.length + 65_536) },
+        query: `INSERT INTO ${table} (${list})${settingsClause(settings)} SELECT * FROM format(RowBinary, ${stringLiteral(structure)}, unhex('${hex}'))`,
+        // The parser's limit must be known before the query is parsed; it outlives the query, which is harmless.
+        clickhouse_settings: { max_query_size: String(hex.length + structure.length + 65_536) },
       });
       return;
     }
