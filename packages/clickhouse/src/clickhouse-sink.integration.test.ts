@@ -10,10 +10,20 @@ import {
   type WriteOutcome,
 } from '@ferry/core';
 import { sampleRecords, testSink, type WrittenRecord } from '@ferry/testkit';
-import { createChdbConnection } from 'chdb/connection';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createClickHouseSink } from './index.js';
-import { clickHouseUrl, closeAdmin, count, drop, exec, onChdb, rows, sampleColumns, tableName } from './test-admin.js';
+import {
+  chdbConnection,
+  clickHouseUrl,
+  closeAdmin,
+  count,
+  drop,
+  exec,
+  onChdb,
+  rows,
+  sampleColumns,
+  tableName,
+} from './test-admin.js';
 
 const tables: string[] = [];
 const sinks: Sink[] = [];
@@ -204,7 +214,7 @@ describe('clickhouse sink', () => {
       await exec(
         `CREATE TABLE default.\`${name}\` (_source_id String, n UInt64) ENGINE = MergeTree ORDER BY n SETTINGS non_replicated_deduplication_window = 100`,
       );
-      const connection = createChdbConnection({ path: new URL(clickHouseUrl).pathname });
+      const connection = chdbConnection(new URL(clickHouseUrl).pathname);
       const owners = createClient({ connection });
       try {
         const sink = await open({ connection, table: name, url: undefined });

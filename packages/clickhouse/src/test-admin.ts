@@ -26,11 +26,18 @@ export const serverOnly = (why: string) => (onChdb ? { skip: true, why } : { ski
 
 let client: ClickHouseClient | undefined;
 
+/**
+ * A chDB connection at `path`, typed as `@clickhouse/client`'s: chdb declares
+ * it against its own copy of the client's common types, the same shape.
+ */
+export const chdbConnection = (path: string): ClickHouseConnection =>
+  createChdbConnection({ path }) as unknown as ClickHouseConnection;
+
 /** The tests' own client, reading back through the driver: over HTTP, or through chDB's connection. */
 export function admin(): ClickHouseClient {
   client ??=
     chdbDir !== undefined
-      ? createClient({ connection: createChdbConnection({ path: chdbDir }), log: { level: ClickHouseLogLevel.OFF } })
+      ? createClient({ connection: chdbConnection(chdbDir), log: { level: ClickHouseLogLevel.OFF } })
       : createClient({ url: clickHouseUrl, log: { level: ClickHouseLogLevel.OFF } });
   return client;
 }
@@ -49,7 +56,7 @@ export interface RanQuery {
  */
 export function recordingConnection(ran: (query: RanQuery) => Promise<void>): ClickHouseConnection | undefined {
   if (chdbDir === undefined) return undefined;
-  const inner = createChdbConnection({ path: chdbDir });
+  const inner = chdbConnection(chdbDir);
   return new Proxy(inner, {
     get(target, property) {
       const member = Reflect.get(target, property, target) as unknown;
