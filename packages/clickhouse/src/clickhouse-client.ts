@@ -34,9 +34,13 @@ export interface DescribedColumn {
 /** Server error codes that retrying may fix: timeouts, limits, a busy server, a locked session. */
 const transientCodes = new Set([159, 164, 202, 203, 209, 210, 236, 241, 242, 252, 285, 319, 373, 394, 425, 439, 999]);
 
-/** Server error codes that mean "this row is wrong", not "this batch cannot go in". */
+/**
+ * Server error codes that mean "this row is wrong", not "this batch cannot go
+ * in"; among them a table's own refusals: a CHECK constraint (469) and a
+ * column computed with throwIf (395).
+ */
 export const rowErrorCodes = new Set([
-  6, 16, 25, 26, 27, 32, 33, 38, 41, 43, 53, 69, 70, 72, 117, 131, 190, 321, 349, 354, 469,
+  6, 16, 25, 26, 27, 32, 33, 38, 41, 43, 53, 69, 70, 72, 117, 131, 190, 321, 349, 354, 395, 469,
 ]);
 
 /** The server's error code: the client's `code` on current servers, else `Code: 60` from the text (18.16). */
@@ -63,6 +67,23 @@ async function drain(stream: Readable): Promise<void> {
   for await (const _ of stream) {
     // An INSERT answers with nothing worth reading; the request ends when it is read.
   }
+}
+
+/**
+ * ` SETTINGS a = 1, b = 'x'`: settings of this query alone. chDB's connection
+ * turns `clickhouse_settings` into `SET`s that outlive the query on that
+ * connection, and a deduplication token left behind would drop the next
+ * INSERT of whoever shares it.
+ */
+function settingsClause(settings: ClickHouseSettings): string {
+  const pairs = Object.entries(settings).flatMap(([name, value]) => {
+    if (value === undefined) return [];
+    if (!/^[A-Za-z_]\w*$/.test(name) || typeof value === 'object') {
+      throw new FatalError(`[clickhouse] setting ${JSON.stringify(name)} cannot go in a query's SETTINGS clause`);
+    }
+    return [`${name} = ${typeof value === 'string' ? stringLiteral(value) : String(Number(value))}`];
+  });
+  return pairs.length === 0 ? '' : ` SETTINGS ${pairs.join(', ')}`;
 }
 
 /** `127.0.0.1:8123` from an http(s) URL. */
@@ -277,8 +298,9 @@ export class ClickHouseHttp {
       const structure = columns.map((column) => `${quoteName(column.name)} ${column.type}`).join(', ');
       const hex = body.toString('hex');
       await this.client.command({
-        query: `INSERT INTO ${table} (${list}) SELECT * FROM format(RowBinary, ${stringLiteral(structure)}, unhex('${hex}'))`,
-        clickhouse_settings: { ...settings, max_query_size: String(hex.length + structure.length + 65_536) },
+        query: `INSERT INTO ${table} (${list})${settingsClause(settings)} SELECT * FROM format(RowBinary, ${stringLiteral(structure)}, unhex('${hex}'))`,
+        // The parser's limit must be known before the query is parsed; it outlives the query, which is harmless.
+        clickhouse_settings: { max_query_size: String(hex.length + structure.length + 65_536) },
       });
       return;
     }

@@ -22,16 +22,17 @@ function shortServerReason(text: string): string {
 }
 
 /**
- * Questions about one ClickHouse server through the package's own HTTP
- * client: `SELECT version()` (which checks the credentials) for the probe,
- * `SELECT count()` for a depth. One client, made on first use and kept.
+ * Questions about one ClickHouse server through the package's own client:
+ * `SELECT version()` (which checks the credentials) for the probe,
+ * `SELECT count()` for a depth. One client, opened (an embedded ClickHouse's
+ * directory too) on first use and kept; a failed open is tried again.
  * No `latest`: a table has no dead-letter layout to read by.
  */
 export function inspectClickHouse(options: unknown, settings: InspectSettings): Inspector {
   const { url, database, username, password, tls } = parseConnectionOptions(options);
   const { timeoutMs } = settings;
   let http: ClickHouseHttp | undefined;
-  const client = (): ClickHouseHttp => {
+  const client = async (): Promise<ClickHouseHttp> => {
     http ??= new ClickHouseHttp({
       url,
       database,
@@ -42,6 +43,7 @@ export function inspectClickHouse(options: unknown, settings: InspectSettings): 
       requestTimeoutMs: timeoutMs,
       tls,
     });
+    await http.check();
     return http;
   };
 
@@ -51,7 +53,10 @@ export function inspectClickHouse(options: unknown, settings: InspectSettings): 
         'the server',
         timeoutMs,
         async () => {
-          const [row] = await client().query<{ version: string }>('asking its version', 'SELECT version() AS version');
+          const [row] = await (await client()).query<{ version: string }>(
+            'asking its version',
+            'SELECT version() AS version',
+          );
           return { ...(row === undefined ? {} : { version: row.version }), detail: 'reachable, query answered' };
         },
         shortServerReason,
@@ -64,7 +69,10 @@ export function inspectClickHouse(options: unknown, settings: InspectSettings): 
         'table',
         timeoutMs,
         async () => {
-          const [row] = await client().query<{ n: string }>('counting rows', `SELECT count() AS n FROM ${name}`);
+          const [row] = await (await client()).query<{ n: string }>(
+            'counting rows',
+            `SELECT count() AS n FROM ${name}`,
+          );
           return Number(row?.n);
         },
         shortServerReason,

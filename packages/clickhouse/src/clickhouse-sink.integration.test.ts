@@ -1,3 +1,4 @@
+import { createClient } from '@clickhouse/client';
 import {
   ConfigError,
   ConnectionError,
@@ -11,7 +12,18 @@ import {
 import { sampleRecords, testSink, type WrittenRecord } from '@ferry/testkit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createClickHouseSink } from './index.js';
-import { clickHouseUrl, closeAdmin, count, drop, exec, rows, sampleColumns, tableName } from './test-admin.js';
+import {
+  chdbConnection,
+  clickHouseUrl,
+  closeAdmin,
+  count,
+  drop,
+  exec,
+  onChdb,
+  rows,
+  sampleColumns,
+  tableName,
+} from './test-admin.js';
 
 const tables: string[] = [];
 const sinks: Sink[] = [];
@@ -91,6 +103,133 @@ describe('clickhouse sink', () => {
     expect(ids.map((r) => Number(r.id))).toEqual([...Array(1000).keys()].filter((i) => !bad.has(i)));
   });
 
+  it('rows the server refuses (a column computed by throwIf): the good rows written, exactly the refused ones rejected with its reason', async () => {
+    const name = await table('_source_id String, n UInt64, guard UInt8 MATERIALIZED throwIf(n % 1000 = 999)');
+    const sink = await open({ table: name });
+    const bad = new Set([999, 1999, 2999]);
+    const batch = records(Array.from({ length: 3000 }, (_, n) => ({ n })));
+    const outcome = (await sink.write(batch)) as WriteOutcome;
+    expect(outcome.rejected.map((r) => r.id).sort()).toEqual(['r-1999', 'r-2999', 'r-999']);
+    for (const rejected of outcome.rejected)
+      expect(rejected.reason).toMatch(/Value passed to 'throwIf' function is non.zero/);
+    const kept = await rows<{ n: string; id: string }>(
+      `SELECT n, _source_id AS id FROM default.\`${name}\` ORDER BY n`,
+    );
+    expect(kept.map((row) => Number(row.n))).toEqual([...Array(3000).keys()].filter((n) => !bad.has(n)));
+    expect(kept.every((row) => row.id === `r-${row.n}`)).toBe(true);
+  });
+
+  // CHECK constraints came with 19.14: 18.16 would refuse the table.
+  it.skipIf(!onChdb)(
+    'rows that break a CHECK constraint: the good rows written, exactly the breaking ones rejected with the constraint named (current releases only)',
+    async () => {
+      const name = await table('_source_id String, n UInt64, label String, CONSTRAINT small CHECK n < 100');
+      const sink = await open({ table: name });
+      const batch = records(Array.from({ length: 60 }, (_, i) => ({ n: i % 2 === 0 ? i : 100 + i, label: `l${i}` })));
+      const outcome = (await sink.write(batch)) as WriteOutcome;
+      const refused = batch.filter((_, i) => i % 2 === 1).map((r) => r.id);
+      expect(outcome.rejected.map((r) => r.id).sort()).toEqual([...refused].sort());
+      for (const rejected of outcome.rejected) expect(rejected.reason).toMatch(/Constraint `small`.*is violated/);
+      const kept = await rows<{ n: string; id: string; label: string }>(
+        `SELECT n, _source_id AS id, label FROM default.\`${name}\` ORDER BY n`,
+      );
+      expect(kept.map((row) => row.id)).toEqual(batch.filter((_, i) => i % 2 === 0).map((r) => r.id));
+      expect(kept.every((row) => row.label === `l${row.n}`)).toBe(true);
+    },
+  );
+
+  // insert_deduplication_token came with 22.x: on 18.16 a retried batch is found by reconcile instead.
+  it.skipIf(!onChdb)(
+    'a batch written again (a retry after a lost ack) is kept once by a table that deduplicates, twice by one that does not, and other batches are all kept (current releases only)',
+    async () => {
+      const deduplicating = tableName();
+      tables.push(deduplicating);
+      await exec(
+        `CREATE TABLE default.\`${deduplicating}\` (_source_id String, n UInt64) ENGINE = MergeTree ORDER BY n SETTINGS non_replicated_deduplication_window = 100`,
+      );
+      const plain = await table('_source_id String, n UInt64');
+      const batch = records([{ n: 1 }, { n: 2 }, { n: 3 }]);
+      // The same values under other ids, and the same ids with another value: other batches, not a retry.
+      const otherIds = batch.map((record) => ({ ...record, id: `other-${record.id}` }));
+      const otherValue = records([{ n: 1 }, { n: 2 }, { n: 4 }]);
+      const copies = async (name: string) =>
+        (
+          await rows<{ id: string; n: string; copies: string }>(
+            `SELECT _source_id AS id, n, toString(count()) AS copies FROM default.\`${name}\` GROUP BY id, n ORDER BY id, n`,
+          )
+        ).map((row) => `${row.id}:${row.n}×${row.copies}`);
+      for (const name of [deduplicating, plain]) {
+        await (await open({ table: name })).write(batch);
+        // The retry comes from another sink, as after a restart.
+        const again = await open({ table: name });
+        await again.write(batch);
+        await again.write(otherIds);
+        await again.write(otherValue);
+      }
+      expect(await copies(deduplicating)).toEqual([
+        'other-r-0:1×1',
+        'other-r-1:2×1',
+        'other-r-2:3×1',
+        'r-0:1×2',
+        'r-1:2×2',
+        'r-2:3×1',
+        'r-2:4×1',
+      ]);
+      expect(await copies(plain)).toEqual([
+        'other-r-0:1×1',
+        'other-r-1:2×1',
+        'other-r-2:3×1',
+        'r-0:1×3',
+        'r-1:2×3',
+        'r-2:3×2',
+        'r-2:4×1',
+      ]);
+      // Without an id column, two batches of the same values are still two batches: the token (made of
+      // the ids) keeps both, where the table's own check of the rows' bytes would drop the second.
+      const idless = tableName();
+      tables.push(idless);
+      await exec(
+        `CREATE TABLE default.\`${idless}\` (n UInt64) ENGINE = MergeTree ORDER BY n SETTINGS non_replicated_deduplication_window = 100`,
+      );
+      const sink = await open({ table: idless, idColumn: false });
+      await sink.write(batch);
+      await sink.write(batch);
+      await sink.write(otherIds);
+      expect((await rows<{ n: string }>(`SELECT n FROM default.\`${idless}\` ORDER BY n`)).map((row) => row.n)).toEqual(
+        ['1', '1', '2', '2', '3', '3'],
+      );
+      // ferry never makes a table deduplicate: the plain one is as it was made.
+      const [engine] = await rows<{ engine_full: string }>(
+        `SELECT engine_full FROM system.tables WHERE database = 'default' AND name = '${plain}'`,
+      );
+      expect(engine?.engine_full).not.toMatch(/deduplication_window/);
+    },
+  );
+
+  it.skipIf(!onChdb)(
+    'a connection shared with the sink keeps no deduplication token of it: the next INSERT of its owner goes in (current releases only)',
+    async () => {
+      const name = tableName();
+      tables.push(name);
+      await exec(
+        `CREATE TABLE default.\`${name}\` (_source_id String, n UInt64) ENGINE = MergeTree ORDER BY n SETTINGS non_replicated_deduplication_window = 100`,
+      );
+      const connection = chdbConnection(new URL(clickHouseUrl).pathname);
+      const owners = createClient({ connection });
+      try {
+        const sink = await open({ connection, table: name, url: undefined });
+        await sink.write(records([{ n: 1 }]));
+        await owners.command({ query: `INSERT INTO default.\`${name}\` VALUES ('mine', 2)` });
+        expect(await rows(`SELECT _source_id AS id, n FROM default.\`${name}\` ORDER BY n`)).toEqual([
+          { id: 'r-0', n: '1' },
+          { id: 'mine', n: '2' },
+        ]);
+      } finally {
+        await owners.close();
+      }
+    },
+  );
+
   it('every row bad: all rejected, none inserted', async () => {
     const name = await table('_source_id String, id UInt64');
     const sink = await open({ table: name });
@@ -168,29 +307,36 @@ describe('clickhouse sink', () => {
     expect((error as Error).message).toContain(`table default.${name} does not exist`);
   });
 
-  it('an unreachable port is a prompt ConnectionError naming host:port and the connection', async () => {
-    const started = Date.now();
-    const sink = createClickHouseSink({ url: 'http://127.0.0.1:1', table: 't', connectionName: 'nowhere' });
-    const error = await sink.open().catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ConnectionError);
-    expect((error as Error).message).toMatch(/127\.0\.0\.1:1 \(connection "nowhere"\)/);
-    expect(Date.now() - started).toBeLessThan(3000);
-    await sink.close();
-  });
+  // Ports and users are the server's: an embedded ClickHouse has neither, and takes any credentials without a word.
+  it.skipIf(onChdb)(
+    'an unreachable port is a prompt ConnectionError naming host:port and the connection (server only: a network)',
+    async () => {
+      const started = Date.now();
+      const sink = createClickHouseSink({ url: 'http://127.0.0.1:1', table: 't', connectionName: 'nowhere' });
+      const error = await sink.open().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConnectionError);
+      expect((error as Error).message).toMatch(/127\.0\.0\.1:1 \(connection "nowhere"\)/);
+      expect(Date.now() - started).toBeLessThan(3000);
+      await sink.close();
+    },
+  );
 
-  it('wrong credentials are a FatalError that says so (and never show the password)', async () => {
-    const url = new URL(clickHouseUrl);
-    url.username = 'default';
-    url.password = 's3cret';
-    const sink = createClickHouseSink({ url: url.href, table: 't' });
-    const error = await sink.open().catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(FatalError);
-    expect((error as Error).message).toMatch(/refused the credentials for user "default"/);
-    expect((error as Error).message).not.toContain('s3cret');
-    await sink.close();
-  });
+  it.skipIf(onChdb)(
+    'wrong credentials are a FatalError that says so, and never show the password (server only: users)',
+    async () => {
+      const url = new URL(clickHouseUrl);
+      url.username = 'default';
+      url.password = 's3cret';
+      const sink = createClickHouseSink({ url: url.href, table: 't' });
+      const error = await sink.open().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(FatalError);
+      expect((error as Error).message).toMatch(/refused the credentials for user "default"/);
+      expect((error as Error).message).not.toContain('s3cret');
+      await sink.close();
+    },
+  );
 
-  it('credentials from options work (user with a password)', async () => {
+  it.skipIf(onChdb)('credentials from options work, a user with a password (server only: users)', async () => {
     const name = await table('_source_id String, a UInt64');
     const sink = await open({ table: name, username: 'ferry_test', password: 'ferry_pass' });
     await sink.write(records([{ a: 1 }]));

@@ -281,7 +281,8 @@ class ClickHouseSink implements Sink {
       return;
     } catch (error) {
       const code = serverCode(error);
-      const atRow = /\(at row (\d+)\)/.exec(serverMessage(error));
+      // A parse error names its row `(at row N)`; a broken CHECK constraint, `is violated at row N.`
+      const atRow = /\(at row (\d+)\)|is violated at row (\d+)\./.exec(serverMessage(error));
       if (!(code !== undefined && rowErrorCodes.has(code)) && atRow === null) {
         throw this.#http.toError(error, 'inserting a batch');
       }
@@ -289,7 +290,7 @@ class ClickHouseSink implements Sink {
         rejected.push(rejectRecord(rows[0]!.record, serverMessage(error)));
         return;
       }
-      const bad = atRow === null ? -1 : Number(atRow[1]) - 1;
+      const bad = atRow === null ? -1 : Number(atRow[1] ?? atRow[2]) - 1;
       if (bad >= 0 && bad < rows.length) {
         // Rows before the named one parsed; the named one is tried alone.
         await this.#insert(body, rows.slice(0, bad), rejected);

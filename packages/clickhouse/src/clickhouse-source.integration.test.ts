@@ -134,6 +134,37 @@ describe('clickhouse source', () => {
     ]);
   }, 60_000);
 
+  it('move mode with a string cursor: exactly the acked rows are deleted, whatever their keys hold; the checkpoint, merged, reopens where it was', async () => {
+    const table = tableName();
+    tables.push(table);
+    await exec(`CREATE TABLE default.\`${table}\` (k String, v UInt8) ENGINE = MergeTree ORDER BY k`);
+    // Sorted as the server sorts bytes; each key is a value a query's text could mistake for its own.
+    const keys = ["a'b", "b\\'); DROP TABLE x --", 'c\\d', 'd\ttab', 'e[1,2]', 'f"q"', 'g'];
+    await insert(
+      table,
+      keys.map((k, v) => ({ k, v })),
+    );
+    const source = await open({ table, cursor: 'k', mode: 'move', deleteBatchRows: 2 });
+    const first = await source.read(4, { waitMs: 0 });
+    await source.ack(first);
+    const second = await source.read(2, { waitMs: 0 });
+    await source.ack(second);
+    expect([...first.records, ...second.records].map((r) => r.id)).toEqual(keys.slice(0, 6));
+    await source.close();
+    const deadline = Date.now() + 45_000;
+    while ((await count(table)) !== 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await rows(`SELECT k, v FROM default.\`${table}\``)).toEqual([{ k: 'g', v: 6 }]);
+    // The checkpoint table keeps one row per ack until it merges: merged, the newest version is what is left.
+    await exec('OPTIMIZE TABLE default.ferry_checkpoints FINAL');
+    const [checkpoint] = await rows<{ position: string; versions: string }>(
+      `SELECT argMax(position, version) AS position, toString(count()) AS versions FROM default.ferry_checkpoints FINAL WHERE key = 'default.${table}'`,
+    );
+    expect(checkpoint).toEqual({ position: keys[5], versions: '1' });
+    await exec(`INSERT INTO default.\`${table}\` (k, v) VALUES ('h', 7)`);
+    const again = await open({ table, cursor: 'k', mode: 'move' });
+    expect((await again.read(10, { waitMs: 0 })).records.map((r) => r.id)).toEqual(['g', 'h']);
+  }, 60_000);
+
   it('string and DateTime cursors', async () => {
     for (const type of ['String', "DateTime('UTC')"]) {
       const table = tableName();

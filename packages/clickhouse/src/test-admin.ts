@@ -5,6 +5,7 @@ import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickh
 import { isValueObject, type RecordValue, toJson, type Value } from '@ferry/core';
 import { uniqueName } from '@ferry/testkit';
 import { createChdbConnection } from 'chdb/connection';
+import type { ClickHouseConnection } from './clickhouse-chdb.js';
 
 /**
  * Which ClickHouse the tests run against: `CLICKHOUSE_TARGET=chdb`, the
@@ -25,13 +26,56 @@ export const serverOnly = (why: string) => (onChdb ? { skip: true, why } : { ski
 
 let client: ClickHouseClient | undefined;
 
+/**
+ * A chDB connection at `path`, typed as `@clickhouse/client`'s: chdb declares
+ * it against its own copy of the client's common types, the same shape.
+ */
+export const chdbConnection = (path: string): ClickHouseConnection =>
+  createChdbConnection({ path }) as unknown as ClickHouseConnection;
+
 /** The tests' own client, reading back through the driver: over HTTP, or through chDB's connection. */
 export function admin(): ClickHouseClient {
   client ??=
     chdbDir !== undefined
-      ? createClient({ connection: createChdbConnection({ path: chdbDir }), log: { level: ClickHouseLogLevel.OFF } })
+      ? createClient({ connection: chdbConnection(chdbDir), log: { level: ClickHouseLogLevel.OFF } })
       : createClient({ url: clickHouseUrl, log: { level: ClickHouseLogLevel.OFF } });
   return client;
+}
+
+/** A query the connector ran through a recording connection, with its parameters. */
+export interface RanQuery {
+  readonly query: string;
+  readonly params: Record<string, unknown> | undefined;
+}
+
+/**
+ * For a connector the test watches on chDB, which keeps no system.query_log:
+ * a connection to the test's embedded ClickHouse that hands `ran` every query
+ * after it ran, before the connector gets the answer (the caller closes it);
+ * undefined on the server, whose query_log tells.
+ */
+export function recordingConnection(ran: (query: RanQuery) => Promise<void>): ClickHouseConnection | undefined {
+  if (chdbDir === undefined) return undefined;
+  const inner = chdbConnection(chdbDir);
+  return new Proxy(inner, {
+    get(target, property) {
+      const member = Reflect.get(target, property, target) as unknown;
+      if (typeof member !== 'function') return member;
+      if (property !== 'query') return member.bind(target);
+      return async (params: { query: string; query_params?: Record<string, unknown> }) => {
+        const answer = await member.call(target, params);
+        await ran({ query: params.query, params: params.query_params });
+        return answer;
+      };
+    },
+  });
+}
+
+/** The server's version, as `[major, minor]`. */
+export async function serverVersion(): Promise<[number, number]> {
+  const [row] = await rows<{ v: string }>('SELECT version() AS v');
+  const [major = 0, minor = 0] = (row?.v ?? '0').split('.').map(Number);
+  return [major, minor];
 }
 
 export async function closeAdmin(): Promise<void> {
