@@ -24,25 +24,43 @@ function shortServerReason(text: string): string {
 /**
  * Questions about one ClickHouse server through the package's own HTTP
  * client: `SELECT version()` (which checks the credentials) for the probe,
- * `SELECT count()` for a depth. One client, made on first use and kept.
- * No `latest`: a table has no dead-letter layout to read by.
+ * `SELECT count()` for a depth. One client, made on first use and kept; for
+ * an embedded ClickHouse, one per question, closed after it, so that the
+ * directory stays free for the process that runs its flows (a dashboard in
+ * another process never keeps a worker out), and a directory another process
+ * holds is that reason, at once. No `latest`: a table has no dead-letter layout to read by.
  */
 export function inspectClickHouse(options: unknown, settings: InspectSettings): Inspector {
   const { url, database, username, password, tls } = parseConnectionOptions(options);
   const { timeoutMs } = settings;
+  const embedded = url?.startsWith('chdb:') === true;
   let http: ClickHouseHttp | undefined;
-  const client = (): ClickHouseHttp => {
-    http ??= new ClickHouseHttp({
-      url,
-      database,
-      username,
-      password,
-      // The client names itself `ferry:<connectionName>` (the HTTP application, in system.query_log).
-      connectionName: settings.clientName.replace(/^ferry:/, ''),
-      requestTimeoutMs: timeoutMs,
-      tls,
-    });
-    return http;
+  const open = (): ClickHouseHttp =>
+    new ClickHouseHttp(
+      {
+        url,
+        database,
+        username,
+        password,
+        // The client names itself `ferry:<connectionName>` (the HTTP application, in system.query_log).
+        connectionName: settings.clientName.replace(/^ferry:/, ''),
+        requestTimeoutMs: timeoutMs,
+        tls,
+      },
+      { chdbWaitMs: 0 },
+    );
+  const ask = async <T>(question: (client: ClickHouseHttp) => Promise<T>): Promise<T> => {
+    if (!embedded) {
+      http ??= open();
+      return question(http);
+    }
+    const client = open();
+    try {
+      await client.check();
+      return await question(client);
+    } finally {
+      await client.close();
+    }
   };
 
   return {
@@ -51,7 +69,9 @@ export function inspectClickHouse(options: unknown, settings: InspectSettings): 
         'the server',
         timeoutMs,
         async () => {
-          const [row] = await client().query<{ version: string }>('asking its version', 'SELECT version() AS version');
+          const [row] = await ask((client) =>
+            client.query<{ version: string }>('asking its version', 'SELECT version() AS version'),
+          );
           return { ...(row === undefined ? {} : { version: row.version }), detail: 'reachable, query answered' };
         },
         shortServerReason,
@@ -64,7 +84,9 @@ export function inspectClickHouse(options: unknown, settings: InspectSettings): 
         'table',
         timeoutMs,
         async () => {
-          const [row] = await client().query<{ n: string }>('counting rows', `SELECT count() AS n FROM ${name}`);
+          const [row] = await ask((client) =>
+            client.query<{ n: string }>('counting rows', `SELECT count() AS n FROM ${name}`),
+          );
           return Number(row?.n);
         },
         shortServerReason,
