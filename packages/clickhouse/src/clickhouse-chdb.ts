@@ -15,32 +15,31 @@ interface ChdbModule {
 const example = 'chdb:///var/lib/ferry/chdb';
 
 /**
- * What is wrong with a `chdb:` URL, in words that quote it; undefined when it
- * names an absolute directory and nothing else (no host, user, query or fragment).
+ * What is wrong with a `chdb:` URL (the caller names the URL); undefined when
+ * it names an absolute directory and nothing else (no host, user, query or fragment).
  */
 export function chdbUrlProblem(url: string): string | undefined {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    return `url ${JSON.stringify(url)} is not a URL: an embedded ClickHouse is named by its directory, as ${example}`;
+    return `not a URL: an embedded ClickHouse is named by its directory, as ${example}`;
   }
-  const quoted = `url ${JSON.stringify(url)}`;
   if (parsed.host !== '') {
-    return `${quoted} names a host ("${parsed.host}"): an embedded ClickHouse runs in this process and is named by its absolute directory alone, three slashes, as ${example}`;
+    return `names a host ("${parsed.host}"): an embedded ClickHouse runs in this process and is named by its absolute directory alone, three slashes, as ${example}`;
   }
   if (parsed.username !== '' || parsed.password !== '') {
-    return `${quoted} has a user or password: an embedded ClickHouse has no users, name its directory alone, as ${example}`;
+    return `has a user or password: an embedded ClickHouse has no users, name its directory alone, as ${example}`;
   }
   const path = decodeURIComponent(parsed.pathname);
   if (!isAbsolute(path) || !url.slice('chdb:'.length).startsWith('/')) {
-    return `${quoted} is not an absolute directory: write chdb:// and the absolute path, as ${example}`;
+    return `not an absolute directory: write chdb:// and the absolute path, as ${example}`;
   }
   if (path.replace(/\/+$/, '') === '') {
-    return `${quoted} names the root directory: give the directory ClickHouse keeps its data in, as ${example}`;
+    return `names the root directory: give the directory ClickHouse keeps its data in, as ${example}`;
   }
   if (parsed.search !== '' || parsed.hash !== '') {
-    return `${quoted} has a query or fragment: an embedded ClickHouse takes its directory alone, as ${example}`;
+    return `has a query or fragment: an embedded ClickHouse takes its directory alone, as ${example}`;
   }
   return undefined;
 }
@@ -48,7 +47,7 @@ export function chdbUrlProblem(url: string): string | undefined {
 /** The directory of a `chdb:///abs/dir` URL; any other shape is a ConfigError naming the URL. */
 export function chdbDirectory(url: string): string {
   const problem = chdbUrlProblem(url);
-  if (problem !== undefined) throw new ConfigError(`[clickhouse] ${problem}`);
+  if (problem !== undefined) throw new ConfigError(`[clickhouse] url ${JSON.stringify(url)}: ${problem}`);
   return decodeURIComponent(new URL(url).pathname).replace(/\/+$/, '');
 }
 
