@@ -85,11 +85,11 @@ export function chdbHolder(directory: string): number | undefined {
   }
 }
 
-function heldElsewhere(directory: string, pid: number | undefined, cause?: unknown): FatalError {
+/** No cause kept: chDB's own words ("Failed to create connection") say less, and a probe shows the deepest cause. */
+function heldElsewhere(directory: string, pid: number | undefined): FatalError {
   const by = pid === undefined ? 'another process' : `another process (pid ${pid})`;
   return new FatalError(
     `[clickhouse] the embedded ClickHouse in ${directory} is open in ${by}: one process at a time owns a chDB directory (stop the other ferry, or give this flow its own directory)`,
-    cause === undefined ? undefined : { cause },
   );
 }
 
@@ -118,7 +118,7 @@ export async function openChdb(directory: string, options: OpenChdbOptions = {})
     const text = describe(error);
     const holder = chdbHolder(directory);
     if (holder !== undefined || /another server instance|cannot lock file/i.test(text)) {
-      throw heldElsewhere(directory, holder, error);
+      throw heldElsewhere(directory, holder);
     }
     if (/only one active data directory/i.test(text)) {
       throw new FatalError(
