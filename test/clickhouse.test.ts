@@ -263,6 +263,34 @@ describe('one process at a time owns a chDB directory', () => {
   const embedded = targets[1]!;
   const token = 'chdb-owner-token';
 
+  it('ferry run --sink-url chdb:///dir: the kind from the scheme; a chdb url with a host refused, naming it', async () => {
+    const origin = streams.name('oneoff.in');
+    const events = await embedded.table('oneoff', '_source_id String, n UInt32, name String, tags String', 'n');
+    const ids = await streams.seed(origin, 5);
+    const flags = (url: string) => [
+      'run',
+      '--source-url',
+      redisUrl,
+      '--source',
+      `stream=${origin}`,
+      '--sink-url',
+      url,
+      '--sink',
+      `table=${events}`,
+    ];
+    const refused = await ferry(flags(`chdb://data${embedded.directory}`));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      `- url: names a host ("data"): an embedded ClickHouse runs in this process and is named by its absolute directory alone, three slashes, as chdb:///var/lib/ferry/chdb (got "chdb://data${embedded.directory}")`,
+    );
+    const run = await ferry(flags(embedded.url));
+    expect(run.stderr).toBe('');
+    expect(lastLine(run.stdout)).toMatch(/^moved 5 records .*; stopped: source empty$/);
+    expect(await embedded.select(`SELECT _source_id, n FROM default.\`${events}\` ORDER BY n`)).toEqual(
+      ids.map((id, n) => ({ _source_id: id, n })),
+    );
+  });
+
   it('a second ferry on the directory fails with the reason and the pid; the dashboard in its own process shows it, and the first flow goes on', async () => {
     const directory = embedded.directory!;
     const origin = streams.name('owner.in');
@@ -294,6 +322,11 @@ describe('one process at a time owns a chDB directory', () => {
       `error: [ferry] flow "other" failed while connecting after 0 batches (0 records): [clickhouse] the embedded ClickHouse in ${directory} is open in another process (pid ${owner?.pid}): one process at a time owns a chDB directory (stop the other ferry, or give this flow its own directory)`,
     );
     expect(second.stderr).not.toMatch(/\n\s+at |Cannot lock file/);
+    const doctor = await ferry(['doctor', file]);
+    expect(doctor.code).toBe(1);
+    expect(doctor.stdout).toContain(
+      `FAILED  -        [clickhouse] the embedded ClickHouse in ${directory} is open in another process (pid ${owner?.pid})`,
+    );
 
     const prefix = uniquePrefix('chdb');
     const api = await startFerry('api', ['--config', file, '--prefix', prefix], { FERRY_API_TOKEN: token });
