@@ -291,6 +291,45 @@ describe('one process at a time owns a chDB directory', () => {
     );
   });
 
+  it('ferry serve: its worker and its dashboard share the directory in one process', async () => {
+    const origin = streams.name('serve.in');
+    const events = await embedded.table('serve', '_source_id String, n UInt32, name String, tags String', 'n');
+    const ids = await streams.seed(origin, 300);
+    const file = config(
+      embedded,
+      ['  s2c:', `    source: { stream: ${origin} }`, `    sink: { connection: ch, table: ${events} }`].join('\n'),
+    );
+    const prefix = uniquePrefix('chdb-serve');
+    const server = await startFerry('serve', ['--config', file, '--prefix', prefix], { FERRY_API_TOKEN: token });
+    try {
+      const client = apiClient(server.url, token);
+      const submitted = await client.post('/flows', {
+        source: { stream: origin },
+        sink: { connection: 'ch', table: events },
+        batchSize: 100,
+      });
+      expect(submitted.status, await submitted.clone().text()).toBe(202);
+      const job = await client.waitFor(((await submitted.json()) as { id: string }).id);
+      expect(job).toMatchObject({ state: 'completed', result: { records: 300, batches: 3, stopReason: 'empty' } });
+      await expect
+        .poll(
+          async () =>
+            ((await (await client.get('/ui/snapshot')).json()) as Snapshot).endpoints.find(
+              (e) => e.id === `ch/default.${events}`,
+            ),
+          { timeout: 20_000 },
+        )
+        .toMatchObject({ depth: 300 });
+    } finally {
+      await server.stop(5000);
+      await dropPrefix(prefix);
+    }
+    const rows = await embedded.select<{ _source_id: string; n: number }>(
+      `SELECT _source_id, n FROM default.\`${events}\` ORDER BY n`,
+    );
+    expect(rows).toEqual(ids.map((id, n) => ({ _source_id: id, n })));
+  });
+
   it('a second ferry on the directory fails with the reason and the pid; the dashboard in its own process shows it, and the first flow goes on', async () => {
     const directory = embedded.directory!;
     const origin = streams.name('owner.in');
