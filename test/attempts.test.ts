@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { configFile, redisUrl } from './support/cli.js';
-import { useWorld } from './support/world.js';
+import { chdbTarget } from './support/clickhouse-targets.js';
+import { clickHouseUrl, useWorld } from './support/world.js';
 
 // Sources that keep no delivery count of their own (a Redis stream in range
 // mode, a MongoDB collection, a ClickHouse table): the batch journal counts
@@ -35,10 +36,10 @@ async function runUntilDone(file: string): Promise<(string | number | null)[]> {
   return ends;
 }
 
-function config(source: string, out: string, dead: string): string {
+function config(source: string, out: string, dead: string, connections = world.connections()): string {
   return configFile(
     [
-      world.connections(),
+      connections,
       `control: { url: "${redisUrl}", prefix: ferry-attempts-${process.pid}-${out.slice(-12)} }`,
       'flows:',
       '  flow:',
@@ -111,5 +112,22 @@ describe('a record that kills the worker every time, from a source that keeps no
     const source = `{ connection: clickhouse, database: default, table: ${table}, cursor: n }`;
     expect(await runUntilDone(config(source, out, dead))).toEqual(expectedEnds);
     await expectPoisonSetAside(out, dead, ['1', '2', '3', '4', '6', '7'], '5');
+  });
+
+  it('ClickHouse 26 embedded (chDB): the same; each killed worker leaves its directory to the next', async () => {
+    const embedded = chdbTarget();
+    try {
+      const table = await embedded.table('attempts', 'n UInt32, poison UInt8', 'n');
+      await embedded.command(`INSERT INTO default.${table} SELECT number + 1, number + 1 = 5 FROM numbers(7)`);
+      const out = world.streams.name('chdb.out');
+      const dead = world.streams.name('chdb.dead');
+      const source = `{ connection: clickhouse, database: default, table: ${table}, cursor: n }`;
+      const connections = world.connections().replace(`url: "${clickHouseUrl}"`, `url: "${embedded.url}"`);
+      expect(connections).toContain(embedded.url);
+      expect(await runUntilDone(config(source, out, dead, connections))).toEqual(expectedEnds);
+      await expectPoisonSetAside(out, dead, ['1', '2', '3', '4', '6', '7'], '5');
+    } finally {
+      await embedded.close();
+    }
   });
 });

@@ -20,8 +20,9 @@ import { NOT_UTF8, OID, SCRIPTS, UUID_TEXT } from '@ferry/testkit/fidelity';
 import { Binary, Decimal128, type Document, Double, Int32, Long, ObjectId, UUID } from 'mongodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { redisUrl } from './support/cli.js';
+import { chdbTarget, serverTarget } from './support/clickhouse-targets.js';
 import { move } from './support/fidelity.js';
-import { clickHouseUrl, useWorld } from './support/world.js';
+import { useWorld } from './support/world.js';
 
 const world = useWorld('roundtrip');
 const checkpointKeys: string[] = [];
@@ -84,26 +85,6 @@ describe('round trips', () => {
     expect((await readStream(redis(), back)).get(id)).toEqual({ fields: [['_id', id], ...roundTripFields] });
   });
 
-  it('S→C(String columns)→S: every field text comes back byte for byte', async () => {
-    const fields = [...roundTripFields, ['$top', 'dollar'] as [string, string]];
-    const origin = world.streams.name('rt.scs');
-    const id = (await redis().xadd(origin, '*', ...fields.flat())) as string;
-    // A user's field `ferry:types` is the key `ferry:types`, and so the column.
-    const columns = fields.map(([name]) => `${quoted(name.replace(/^\\/, ''))} String`).join(', ');
-    const table = await world.table(`_source_id String, ${columns}`, '_source_id');
-    await moveAll(
-      createRedisStreamSource({ url: redisUrl, stream: origin }),
-      createClickHouseSink({ url: clickHouseUrl, table }),
-    );
-    const back = world.streams.name('rt.scs.back');
-    const checkpointKey = uniqueName('fidelity.rt.scs');
-    checkpointKeys.push(checkpointKey);
-    // The cursor is the id column the first hop wrote: the record id of the way back is the entry's own.
-    const source = createClickHouseSource({ url: clickHouseUrl, table, cursor: '_source_id', checkpointKey });
-    await moveAll(source, createRedisStreamSink({ url: redisUrl, stream: back }));
-    expect((await readStream(redis(), back)).get(id)).toEqual({ fields });
-  });
-
   it('Q→S→Q: a body in the form ferry writes comes back as the same text; the decimal gains its tag', async () => {
     // biome-ignore format: the body as one JSON text
     const text = `{"big":18446744073709551615,"min":-9223372036854775808,"f":1.0,"nz":-0.0,"tenth":0.1,"pi":3.14159265358979323846,"t":"1.0","e":"","u":${JSON.stringify(SCRIPTS)},"n":null,"b":true,"o":{"a":[1,2.5,{"$binary":"aGVsbG8="}],"__proto__":{"x":"y"}},"raw":"//4AgA=="}`;
@@ -159,25 +140,57 @@ describe('round trips', () => {
     const { _id, ...rest } = doc;
     expect((await readCollection(world.db, to)).get('rt-msm')).toBe(canonical({ ...rest, int64Small: new Int32(5) }));
   });
+});
+
+/** The ClickHouse trips on the 18.16 server and on ClickHouse 26 embedded (chDB), which the sinks and sources open in this process too. */
+const chTargets = [serverTarget(), chdbTarget()];
+afterAll(async () => {
+  for (const target of chTargets) await target.close();
+});
+
+describe.each(chTargets)('round trips through $name', (target) => {
+  const redis = () => world.streams.redis;
+
+  it('S→C(String columns)→S: every field text comes back byte for byte', async () => {
+    const fields = [...roundTripFields, ['$top', 'dollar'] as [string, string]];
+    const origin = world.streams.name('rt.scs');
+    const id = (await redis().xadd(origin, '*', ...fields.flat())) as string;
+    // A user's field `ferry:types` is the key `ferry:types`, and so the column.
+    const columns = fields.map(([name]) => `${quoted(name.replace(/^\\/, ''))} String`).join(', ');
+    const table = await target.table('scs', `_source_id String, ${columns}`, '_source_id');
+    await moveAll(
+      createRedisStreamSource({ url: redisUrl, stream: origin }),
+      createClickHouseSink({ url: target.url, table }),
+    );
+    const back = world.streams.name('rt.scs.back');
+    const checkpointKey = uniqueName('fidelity.rt.scs');
+    checkpointKeys.push(checkpointKey);
+    // The cursor is the id column the first hop wrote: the record id of the way back is the entry's own.
+    const source = createClickHouseSource({ url: target.url, table, cursor: '_source_id', checkpointKey });
+    await moveAll(source, createRedisStreamSink({ url: redisUrl, stream: back }));
+    expect((await readStream(redis(), back)).get(id)).toEqual({ fields });
+  });
 
   it('C→S→C: UInt64, Int64 and Decimal(38, 10) values come back exactly', async () => {
     const columns = 'n UInt32, u UInt64, i Int64, d Decimal(38, 10)';
-    const from = await world.table(columns, 'n');
-    await world.ch.command({
-      query: `INSERT INTO default.\`${from}\` VALUES (1, 18446744073709551615, -9223372036854775808, toDecimal128('1234567890123456789012345678.0123456789', 10)), (2, 9007199254740993, 9223372036854775807, toDecimal128('0.1', 10))`,
-    });
+    const from = await target.table('csc_from', columns, 'n');
+    await target.command(
+      `INSERT INTO default.\`${from}\` VALUES (1, 18446744073709551615, -9223372036854775808, toDecimal128('1234567890123456789012345678.0123456789', 10)), (2, 9007199254740993, 9223372036854775807, toDecimal128('0.1', 10))`,
+    );
     const stream = world.streams.name('rt.csc');
     const checkpointKey = uniqueName('fidelity.rt.csc');
     checkpointKeys.push(checkpointKey);
-    const source = createClickHouseSource({ url: clickHouseUrl, table: from, cursor: 'n', checkpointKey });
+    const source = createClickHouseSource({ url: target.url, table: from, cursor: 'n', checkpointKey });
     // No source-id field in the stream: the way back would refuse to put another id in _source_id.
     await moveAll(source, createRedisStreamSink({ url: redisUrl, stream, sourceIdField: false }));
-    const to = await world.table(`_source_id String, ${columns}`, 'n');
+    const to = await target.table('csc_to', `_source_id String, ${columns}`, 'n');
     await moveAll(
       createRedisStreamSource({ url: redisUrl, stream }),
-      createClickHouseSink({ url: clickHouseUrl, table: to }),
+      createClickHouseSink({ url: target.url, table: to }),
     );
-    const rows = [...(await readTable(world.ch, to)).values()].sort((a, b) => Number(a[0]![1]) - Number(b[0]![1]));
+    const rows = [...(await target.use((ch) => readTable(ch, to))).values()].sort(
+      (a, b) => Number(a[0]![1]) - Number(b[0]![1]),
+    );
     expect(rows).toEqual([
       [
         ['n', '1'],

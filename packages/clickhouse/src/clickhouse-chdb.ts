@@ -1,4 +1,6 @@
-import { isAbsolute } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClickHouseClientConfigOptions } from '@clickhouse/client';
 import { ConfigError, FatalError } from '@ferry/core';
 
@@ -10,16 +12,43 @@ interface ChdbModule {
   createChdbConnection(options: { path: string }): ClickHouseConnection;
 }
 
-/** The directory of a `chdb:///abs/dir` URL; a host, a relative path or a query is a ConfigError naming the URL. */
-export function chdbDirectory(url: string): string {
-  const parsed = new URL(url);
-  const path = decodeURIComponent(parsed.pathname);
-  if (parsed.host !== '' || !isAbsolute(path) || path === '/' || parsed.search !== '' || parsed.hash !== '') {
-    throw new ConfigError(
-      `[clickhouse] url ${JSON.stringify(url)}: an embedded ClickHouse is named by its directory, as chdb:///var/lib/ferry/chdb`,
-    );
+const example = 'chdb:///var/lib/ferry/chdb';
+
+/**
+ * What is wrong with a `chdb:` URL (the caller names the URL); undefined when
+ * it names an absolute directory and nothing else (no host, user, query or fragment).
+ */
+export function chdbUrlProblem(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `not a URL: an embedded ClickHouse is named by its directory, as ${example}`;
   }
-  return path.replace(/\/+$/, '');
+  if (parsed.host !== '') {
+    return `names a host ("${parsed.host}"): an embedded ClickHouse runs in this process and is named by its absolute directory alone, three slashes, as ${example}`;
+  }
+  if (parsed.username !== '' || parsed.password !== '') {
+    return `has a user or password: an embedded ClickHouse has no users, name its directory alone, as ${example}`;
+  }
+  const path = decodeURIComponent(parsed.pathname);
+  if (!isAbsolute(path) || !url.slice('chdb:'.length).startsWith('/')) {
+    return `not an absolute directory: write chdb:// and the absolute path, as ${example}`;
+  }
+  if (path.replace(/\/+$/, '') === '') {
+    return `names the root directory: give the directory ClickHouse keeps its data in, as ${example}`;
+  }
+  if (parsed.search !== '' || parsed.hash !== '') {
+    return `has a query or fragment: an embedded ClickHouse takes its directory alone, as ${example}`;
+  }
+  return undefined;
+}
+
+/** The directory of a `chdb:///abs/dir` URL; any other shape is a ConfigError naming the URL. */
+export function chdbDirectory(url: string): string {
+  const problem = chdbUrlProblem(url);
+  if (problem !== undefined) throw new ConfigError(`[clickhouse] url ${JSON.stringify(url)}: ${problem}`);
+  return decodeURIComponent(new URL(url).pathname).replace(/\/+$/, '');
 }
 
 async function loadChdb(): Promise<ChdbModule> {
@@ -34,21 +63,62 @@ async function loadChdb(): Promise<ChdbModule> {
 }
 
 /**
+ * The process that holds `directory`, as the engine's `status` file names it
+ * while a process has it open (the file goes when it closes it); undefined
+ * when that is this process, or a process no longer running (a crash's leftover).
+ */
+export function chdbHolder(directory: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(directory, 'status'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const pid = Number(/^PID: (\d+)$/m.exec(text)?.[1]);
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (error) {
+    // EPERM: running, under another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined;
+  }
+}
+
+/** No cause kept: chDB's own words ("Failed to create connection") say less, and a probe shows the deepest cause. */
+function heldElsewhere(directory: string, pid: number | undefined): FatalError {
+  const by = pid === undefined ? 'another process' : `another process (pid ${pid})`;
+  return new FatalError(
+    `[clickhouse] the embedded ClickHouse in ${directory} is open in ${by}: one process at a time owns a chDB directory (stop the other ferry, or give this flow its own directory)`,
+  );
+}
+
+export interface OpenChdbOptions {
+  /** How long to wait for another process to let the directory go (a dashboard's count, a `ferry doctor`); 0: not at all. */
+  readonly waitMs?: number;
+}
+
+/**
  * A connection to the embedded ClickHouse in `directory`. chDB runs one data
- * directory per process, and locks it against other processes: both refusals
+ * directory per process, and locks it against other processes; in one process,
+ * every connection to the same directory shares its engine. Both refusals
  * become a FatalError that says which directory and why.
  */
-export async function openChdb(directory: string): Promise<ClickHouseConnection> {
+export async function openChdb(directory: string, options: OpenChdbOptions = {}): Promise<ClickHouseConnection> {
   const { createChdbConnection } = await loadChdb();
+  const deadline = Date.now() + (options.waitMs ?? 0);
+  // Asked before chDB tries: its own refusal is a line on stderr and a message without the reason.
+  for (let holder = chdbHolder(directory); holder !== undefined; holder = chdbHolder(directory)) {
+    if (Date.now() >= deadline) throw heldElsewhere(directory, holder);
+    await sleep(100);
+  }
   try {
     return createChdbConnection({ path: directory });
   } catch (error) {
     const text = describe(error);
-    if (/another server instance|cannot lock file/i.test(text)) {
-      throw new FatalError(
-        `[clickhouse] the embedded ClickHouse in ${directory} is open in another process: one process at a time owns a chDB directory (stop the other ferry, or give this flow its own directory)`,
-        { cause: error },
-      );
+    const holder = chdbHolder(directory);
+    if (holder !== undefined || /another server instance|cannot lock file/i.test(text)) {
+      throw heldElsewhere(directory, holder);
     }
     if (/only one active data directory/i.test(text)) {
       throw new FatalError(
@@ -65,6 +135,8 @@ export async function openChdb(directory: string): Promise<ClickHouseConnection>
 /** The error's text and its causes', where chDB keeps the engine's reason. */
 function describe(error: unknown): string {
   const parts: string[] = [];
-  for (let at: unknown = error; at instanceof Error && parts.length < 4; at = at.cause) parts.push(at.message);
+  for (let at: unknown = error; at instanceof Error && parts.length < 4; at = at.cause) {
+    if (!parts.includes(at.message)) parts.push(at.message);
+  }
   return parts.join(': ');
 }

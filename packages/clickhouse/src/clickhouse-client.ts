@@ -126,9 +126,15 @@ export class ClickHouseHttp {
   #made: Made | undefined;
   #features: ServerFeatures | undefined;
   readonly #table: string | undefined;
+  readonly #chdbWaitMs: number;
 
-  constructor(config: ClickHouseConnectionConfig) {
+  /**
+   * `chdbWaitMs`: how long opening an embedded ClickHouse waits for another
+   * process to let its directory go (a dashboard's count); a flow waits, an inspector does not.
+   */
+  constructor(config: ClickHouseConnectionConfig, options: { chdbWaitMs?: number } = {}) {
     this.#config = config;
+    this.#chdbWaitMs = options.chdbWaitMs ?? 5000;
     const url = config.url === undefined ? undefined : new URL(config.url);
     this.#url = url;
     this.#username =
@@ -166,7 +172,7 @@ export class ClickHouseHttp {
       // The connection is the caller's to close: the client made around it is left open.
       this.#made = { client: this.#clientOf(connection), owned: false, binaryBodies: !isChdb(connection) };
     } else if (url?.protocol === 'chdb:') {
-      const opened = await openChdb(chdbDirectory(url.href));
+      const opened = await openChdb(chdbDirectory(url.href), { waitMs: this.#chdbWaitMs });
       this.#made = { client: this.#clientOf(opened), owned: true, binaryBodies: false };
     } else {
       this.#made = { client: this.client, owned: true, binaryBodies: true };
@@ -210,7 +216,7 @@ export class ClickHouseHttp {
    * server without query parameters; closing it leaves the client open.
    */
   inSession(): ClickHouseHttp {
-    const session = new ClickHouseHttp(this.#config);
+    const session = new ClickHouseHttp(this.#config, { chdbWaitMs: this.#chdbWaitMs });
     session.#sessionId = `ferry-${randomUUID()}`;
     session.#made = this.#made === undefined ? undefined : { ...this.#made, owned: false };
     session.#features = this.#features;

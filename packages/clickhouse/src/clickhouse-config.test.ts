@@ -1,5 +1,6 @@
 import { ConfigError } from '@ferry/core';
 import { describe, expect, it } from 'vitest';
+import { chdbDirectory } from './clickhouse-chdb.js';
 import { parseSinkOptions, parseSourceOptions } from './clickhouse-config.js';
 import { clickHouseConnector } from './clickhouse-connector.js';
 import { hexString, qualifiedName, quoteIdentifier } from './clickhouse-sql.js';
@@ -142,6 +143,32 @@ describe('what deletes records', () => {
     );
     expect(destructive?.('source', { url, table: 't', cursor: 'id' })).toBeUndefined();
     expect(destructive?.('sink', { url, table: 't' })).toBeUndefined();
+  });
+
+  it('takes chdb:///abs/dir for an embedded ClickHouse, and says what is wrong with another chdb url', () => {
+    expect(parseSinkOptions({ url: 'chdb:///var/lib/ferry/chdb/', table: 't' }).url).toBe(
+      'chdb:///var/lib/ferry/chdb/',
+    );
+    expect(clickHouseConnector.target?.('sink', { url: 'chdb:///var/lib/ferry/chdb/', table: 't' })?.server).toBe(
+      'chdb:/var/lib/ferry/chdb/default',
+    );
+    const refused: [string, RegExp][] = [
+      [
+        'chdb://data/x',
+        /url: names a host \("data"\): .*as chdb:\/\/\/var\/lib\/ferry\/chdb \(got "chdb:\/\/data\/x"\)/,
+      ],
+      ['chdb:data/x', /url: not an absolute directory: .* \(got "chdb:data\/x"\)/],
+      ['chdb:///', /url: names the root directory/],
+      ['chdb:///x?y=1', /url: has a query or fragment/],
+    ];
+    for (const [bad, message] of refused) {
+      expect(() => parseSinkOptions({ url: bad, table: 't' })).toThrow(message);
+      expect(() => chdbDirectory(bad)).toThrow(`[clickhouse] url ${JSON.stringify(bad)}: `);
+    }
+    expect(chdbDirectory('chdb:///tmp/a%20b/')).toBe('/tmp/a b');
+    expect(() => parseSinkOptions({ url: 'chdb:///tmp/x', table: 't', tls: {} })).toThrow(
+      /tls needs an https:\/\/ url/,
+    );
   });
 
   it('takes a tls option on an https:// url only, checked whole', () => {

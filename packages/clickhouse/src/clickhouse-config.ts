@@ -1,27 +1,31 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { type EndpointTarget, parseOptions, serverAddress, tlsSchema } from '@ferry/core';
 import { z } from 'zod';
-import type { ClickHouseConnection } from './clickhouse-chdb.js';
+import { type ClickHouseConnection, chdbUrlProblem } from './clickhouse-chdb.js';
 import { columnTypeSql } from './clickhouse-ddl-column.js';
 import { defaultEngines, engineSql } from './clickhouse-ddl-engine.js';
 import { DdlError } from './clickhouse-ddl-tokens.js';
 import { identifierPattern } from './clickhouse-sql.js';
 
-const urlSchema = z.string().refine(
-  (value) => {
-    try {
-      const url = new URL(value);
-      if (url.protocol === 'chdb:') return url.host === '' && url.pathname.length > 1;
-      return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
-    } catch {
-      return false;
-    }
-  },
-  {
+const urlSchema = z.string().superRefine((value, ctx) => {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol === 'chdb:') {
+    const problem = chdbUrlProblem(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    return;
+  }
+  if ((url?.protocol === 'http:' || url?.protocol === 'https:') && url.hostname !== '') return;
+  ctx.addIssue({
+    code: 'custom',
     message:
       'expected an http:// or https:// URL such as http://127.0.0.1:8123, or chdb:///path/to/dir for an embedded ClickHouse',
-  },
-);
+  });
+});
 
 /** A ready `@clickhouse/client` client, or a function that makes one at open (ferry then closes it). */
 export type ClickHouseClientOption = ClickHouseClient | (() => ClickHouseClient | Promise<ClickHouseClient>);

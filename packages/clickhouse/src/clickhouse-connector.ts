@@ -28,7 +28,7 @@ export const clickHouseConnector: ConnectorDefinition = {
   kind: 'clickhouse',
   letter: 'C',
   title: 'ClickHouse',
-  schemes: ['http:', 'https:'],
+  schemes: ['http:', 'https:', 'chdb:'],
   holds: 'store',
   options: { source: clickHouseSourceOptionsSchema, sink: clickHouseSinkOptionsSchema },
   dataPlaneKeys: {

@@ -22,29 +22,47 @@ function shortServerReason(text: string): string {
 }
 
 /**
- * Questions about one ClickHouse server through the package's own client:
- * `SELECT version()` (which checks the credentials) for the probe,
- * `SELECT count()` for a depth. One client, opened (an embedded ClickHouse's
- * directory too) on first use and kept; a failed open is tried again.
- * No `latest`: a table has no dead-letter layout to read by.
+ * Questions about one ClickHouse server through the package's own HTTP
+ * client: `SELECT version()` (which checks the credentials) for the probe,
+ * `SELECT count()` for a depth. One client, made on first use and kept; for
+ * an embedded ClickHouse, one per question, closed after it, so that the
+ * directory stays free for the process that runs its flows (a dashboard in
+ * another process never keeps a worker out), and a directory another process
+ * holds is that reason, at once. No `latest`: a table has no dead-letter layout to read by.
  */
 export function inspectClickHouse(options: unknown, settings: InspectSettings): Inspector {
   const { url, database, username, password, tls } = parseConnectionOptions(options);
   const { timeoutMs } = settings;
+  const embedded = url?.startsWith('chdb:') === true;
   let http: ClickHouseHttp | undefined;
-  const client = async (): Promise<ClickHouseHttp> => {
-    http ??= new ClickHouseHttp({
-      url,
-      database,
-      username,
-      password,
-      // The client names itself `ferry:<connectionName>` (the HTTP application, in system.query_log).
-      connectionName: settings.clientName.replace(/^ferry:/, ''),
-      requestTimeoutMs: timeoutMs,
-      tls,
-    });
-    await http.check();
-    return http;
+  const open = (): ClickHouseHttp =>
+    new ClickHouseHttp(
+      {
+        url,
+        database,
+        username,
+        password,
+        // The client names itself `ferry:<connectionName>` (the HTTP application, in system.query_log).
+        connectionName: settings.clientName.replace(/^ferry:/, ''),
+        requestTimeoutMs: timeoutMs,
+        tls,
+      },
+      { chdbWaitMs: 0 },
+    );
+  const ask = async <T>(question: (client: ClickHouseHttp) => Promise<T>): Promise<T> => {
+    if (!embedded) {
+      http ??= open();
+      // A failed check is tried again at the next question: nothing of it is kept.
+      await http.check();
+      return question(http);
+    }
+    const client = open();
+    try {
+      await client.check();
+      return await question(client);
+    } finally {
+      await client.close();
+    }
   };
 
   return {
@@ -53,9 +71,8 @@ export function inspectClickHouse(options: unknown, settings: InspectSettings): 
         'the server',
         timeoutMs,
         async () => {
-          const [row] = await (await client()).query<{ version: string }>(
-            'asking its version',
-            'SELECT version() AS version',
+          const [row] = await ask((client) =>
+            client.query<{ version: string }>('asking its version', 'SELECT version() AS version'),
           );
           return { ...(row === undefined ? {} : { version: row.version }), detail: 'reachable, query answered' };
         },
@@ -69,9 +86,8 @@ export function inspectClickHouse(options: unknown, settings: InspectSettings): 
         'table',
         timeoutMs,
         async () => {
-          const [row] = await (await client()).query<{ n: string }>(
-            'counting rows',
-            `SELECT count() AS n FROM ${name}`,
+          const [row] = await ask((client) =>
+            client.query<{ n: string }>('counting rows', `SELECT count() AS n FROM ${name}`),
           );
           return Number(row?.n);
         },

@@ -27,6 +27,7 @@ describe('inferKind', () => {
     ['mongodb+srv://cluster.example.net', 'mongo'],
     ['http://127.0.0.1:8123', 'clickhouse'],
     ['https://ch.example.com', 'clickhouse'],
+    ['chdb:///var/lib/ferry/chdb', 'clickhouse'],
   ])('%s is %s', (url, kind) => {
     expect(inferKind(url, registry)).toBe(kind);
   });
