@@ -1,10 +1,23 @@
 import { type ClickHouseClient, createClient } from '@clickhouse/client';
-import { createChdbConnection } from 'chdb/connection';
+import type { FerryRecord } from '@ferry/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createClickHouseSink, createClickHouseSource } from './index.js';
-import { admin, clickHouseUrl, closeAdmin, count, drop, exec, onChdb, rows, tableName } from './test-admin.js';
+import {
+  admin,
+  chdbConnection,
+  clickHouseUrl,
+  closeAdmin,
+  count,
+  drop,
+  exec,
+  onChdb,
+  rows,
+  tableName,
+} from './test-admin.js';
 
 afterAll(closeAdmin);
+
+const record = (id: string, n: bigint): FerryRecord => ({ id, value: { n }, readAt: Date.now(), bytes: 8 });
 
 /** The test's own client, each statement it is given written down first: what SQL ferry chose. */
 function recording(client: ClickHouseClient): { client: ClickHouseClient; sql: string[] } {
@@ -33,7 +46,7 @@ describe(`the SQL each ClickHouse version gets (${onChdb ? 'ClickHouse 26 throug
     const first = await source.read(1, { waitMs: 0 });
     expect(first.records.map((r) => r.value)).toEqual([{ id: 1n, v: 18446744073709551615n }]);
     await source.ack(first);
-    expect(await source.backlog()).toBe(1);
+    expect(await source.backlog!()).toBe(1);
     const second = await source.read(10, { waitMs: 0 });
     expect(second.records.map((r) => r.value)).toEqual([{ id: 2n, v: 7n }]);
     await source.close();
@@ -63,9 +76,9 @@ describe(`the SQL each ClickHouse version gets (${onChdb ? 'ClickHouse 26 throug
     const { client, sql } = recording(admin());
     const sink = createClickHouseSink({ client, table });
     await sink.open();
-    const records = ['a', 'b', "c'); DROP TABLE x; --"].map((id, i) => ({ id, value: { n: BigInt(i) } }));
+    const records = ['a', 'b', "c'); DROP TABLE x; --"].map((id, i) => record(id, BigInt(i)));
     await sink.write(records.slice(0, 2));
-    expect((await sink.reconcile?.(records))?.map((r) => r.id)).toEqual([records[2]!.id]);
+    expect((await sink.reconcile!(records))?.map((r) => r.id)).toEqual([records[2]!.id]);
     await sink.close();
     const text = sql.join('\n');
     expect(text.includes('IN {ids:Array(String)}')).toBe(onChdb);
@@ -81,7 +94,7 @@ describe(`the SQL each ClickHouse version gets (${onChdb ? 'ClickHouse 26 throug
     );
     const given = createClickHouseSink({ client: admin(), table });
     await given.open();
-    await given.write([{ id: 'one', value: { n: 1n } }]);
+    await given.write([record('one', 1n)]);
     await given.close();
     // The test's client still answers: ferry did not close what it was given.
     expect(await count(table)).toBe(1);
@@ -90,7 +103,7 @@ describe(`the SQL each ClickHouse version gets (${onChdb ? 'ClickHouse 26 throug
     const factory = createClickHouseSink({
       client: () => {
         const made = onChdb
-          ? createClient({ connection: createChdbConnection({ path: new URL(clickHouseUrl).pathname }) })
+          ? createClient({ connection: chdbConnection(new URL(clickHouseUrl).pathname) })
           : createClient({ url: clickHouseUrl });
         const close = made.close.bind(made);
         made.close = () => {
@@ -102,7 +115,7 @@ describe(`the SQL each ClickHouse version gets (${onChdb ? 'ClickHouse 26 throug
       table,
     });
     await factory.open();
-    await factory.write([{ id: 'two', value: { n: 2n } }]);
+    await factory.write([record('two', 2n)]);
     expect(closed).toBe(0);
     await factory.close();
     expect(closed).toBe(1);
