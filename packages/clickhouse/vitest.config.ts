@@ -7,11 +7,13 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts'],
     fileParallelism: false,
     testTimeout: 20_000,
     projects: [
-      { extends: true, test: { name: 'server', globalSetup: ['./src/test-versions.ts'] } },
+      {
+        extends: true,
+        test: { name: 'server', include: ['src/**/*.test.ts'], globalSetup: ['./src/test-versions.ts'] },
+      },
       // Unit tests ask no server: once is enough.
       {
         extends: true,

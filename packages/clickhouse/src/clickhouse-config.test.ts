@@ -86,8 +86,12 @@ describe('options', () => {
       /client: expected a @clickhouse\/client client/,
     );
     expect(() => parseSinkOptions({ connection: {}, table: 't' })).toThrow(/connection: expected a connection/);
-    for (const bad of ['chdb://host/dir', 'chdb:', 'chdb:///']) {
-      expect(() => parseSinkOptions({ url: bad, table: 't' }), bad).toThrow(/or chdb:\/\/\/path\/to\/dir/);
+    for (const [bad, why] of [
+      ['chdb://host/dir', 'names a host ("host")'],
+      ['chdb:', 'not an absolute directory'],
+      ['chdb:///', 'names the root directory'],
+    ]) {
+      expect(() => parseSinkOptions({ url: bad, table: 't' }), bad).toThrow(`url: ${why}`);
     }
     expect(() => parseSinkOptions({ url: 'chdb:///d', table: 't', tls: { caFile: '/ca.pem' } })).toThrow(
       /tls needs an https:\/\/ url/,
