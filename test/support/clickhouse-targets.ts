@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
-import { createChdbConnection } from 'chdb/connection';
+import { openChdb } from '@ferry/clickhouse/testing';
 import { clickHouseUrl } from './world.js';
 
 /**
@@ -34,16 +34,21 @@ export interface ClickHouseTarget {
 
 const run = `${process.pid}_${randomBytes(3).toString('hex')}`;
 
-function target(name: string, url: string, open: () => ClickHouseClient, directory?: string): ClickHouseTarget {
+function target(
+  name: string,
+  url: string,
+  open: () => ClickHouseClient | Promise<ClickHouseClient>,
+  directory?: string,
+): ClickHouseTarget {
   const embedded = directory !== undefined;
   const tables: string[] = [];
   let kept: ClickHouseClient | undefined;
   const use = async <T>(work: (ch: ClickHouseClient) => Promise<T>): Promise<T> => {
     if (!embedded) {
-      kept ??= open();
+      kept ??= await open();
       return work(kept);
     }
-    const ch = open();
+    const ch = await open();
     try {
       return await work(ch);
     } finally {
@@ -117,12 +122,8 @@ export function chdbTarget(): ClickHouseTarget {
   return target(
     'ClickHouse 26 (chDB)',
     `chdb://${directory}`,
-    () =>
-      createClient({
-        // chdb's types come from its own copy of the client's common types.
-        connection: createChdbConnection({ path: directory }) as never,
-        log: { level: ClickHouseLogLevel.OFF },
-      }),
+    // The connector's own way in: chdb is the ClickHouse package's dependency, not this one's.
+    async () => createClient({ connection: await openChdb(directory), log: { level: ClickHouseLogLevel.OFF } }),
     directory,
   );
 }

@@ -93,6 +93,9 @@ describe('options', () => {
     ]) {
       expect(() => parseSinkOptions({ url: bad, table: 't' }), bad).toThrow(`url: ${why}`);
     }
+    expect(() => parseSinkOptions({ url: 'chdb:///d', table: 't', password: 'p' })).toThrow(
+      'password: an embedded ClickHouse (chdb:// url) has no users: leave out username and password',
+    );
     expect(() => parseSinkOptions({ url: 'chdb:///d', table: 't', tls: { caFile: '/ca.pem' } })).toThrow(
       /tls needs an https:\/\/ url/,
     );

@@ -73,10 +73,18 @@ const commonShape = {
 
 /**
  * One way to the server: a url, a client or a connection. Refuses a `tls`
- * option on an http:// url, which would send everything in clear all the same.
+ * option on an http:// url, which would send everything in clear all the same,
+ * and credentials for an embedded ClickHouse, which has no users to check them.
  */
 function checkTls(
-  options: { url?: string; client?: unknown; connection?: unknown; tls?: unknown },
+  options: {
+    url?: string;
+    client?: unknown;
+    connection?: unknown;
+    tls?: unknown;
+    username?: string;
+    password?: string;
+  },
   ctx: z.RefinementCtx,
 ): void {
   const ways = ['url', 'client', 'connection'].filter((key) => options[key as keyof typeof options] !== undefined);
@@ -92,6 +100,16 @@ function checkTls(
   }
   if (options.tls !== undefined && !options.url?.toLowerCase().startsWith('https:')) {
     ctx.addIssue({ code: 'custom', path: ['tls'], message: "tls needs an https:// url (the server's https_port)" });
+  }
+  if (options.url?.toLowerCase().startsWith('chdb:')) {
+    for (const key of ['username', 'password'] as const) {
+      if (options[key] === undefined) continue;
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: 'an embedded ClickHouse (chdb:// url) has no users: leave out username and password',
+      });
+    }
   }
 }
 

@@ -133,4 +133,5 @@ export const openClickHouseTestEnd: OpenTestEnd = async ({ scope }) => {
   return end;
 };
 
+export { openChdb } from './clickhouse-chdb.js';
 export { type RowView, readTable } from './clickhouse-fidelity.js';
