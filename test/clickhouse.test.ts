@@ -358,7 +358,7 @@ describe('one process at a time owns a chDB directory', () => {
     const second = await ferry(['run', file, 'other']);
     expect(second.code).toBe(1);
     expect(lastLine(second.stderr)).toBe(
-      `error: [ferry] flow "other" failed while connecting after 0 batches (0 records): [clickhouse] the embedded ClickHouse in ${directory} is open in another process (pid ${owner?.pid}): one process at a time owns a chDB directory (stop the other ferry, or give this flow its own directory)`,
+      `error: [ferry] flow "other" failed while connecting after 0 batches (0 records): [clickhouse] the embedded ClickHouse in ${directory} is open in another process (pid ${owner?.pid}): one process at a time owns a chDB directory (stop the other process, or give each process a directory of its own)`,
     );
     expect(second.stderr).not.toMatch(/\n\s+at |Cannot lock file/);
     const doctor = await ferry(['doctor', file]);
@@ -378,7 +378,7 @@ describe('one process at a time owns a chDB directory', () => {
       await expect
         .poll(async () => (await endpoint())?.error, { timeout: 20_000 })
         .toBe(
-          `the embedded ClickHouse in ${directory} is open in another process (pid ${owner?.pid}): one process at a time owns a chDB directory (stop the other ferry, or give this flow its own directory)`,
+          `the embedded ClickHouse in ${directory} is open in another process (pid ${owner?.pid}): one process at a time owns a chDB directory (stop the other process, or give each process a directory of its own)`,
         );
       // The flow that owns the directory goes on moving while the dashboard asks.
       await streams.seed(origin, 50);

@@ -60,7 +60,7 @@ describe.runIf(onChdb)('one process at a time on a chDB directory', () => {
       const refused = openChdb(dir);
       await expect(refused).rejects.toThrow(FatalError);
       await expect(refused).rejects.toThrow(
-        `[clickhouse] the embedded ClickHouse in ${dir} is open in another process (pid ${child.pid}): one process at a time owns a chDB directory (stop the other ferry, or give this flow its own directory)`,
+        `[clickhouse] the embedded ClickHouse in ${dir} is open in another process (pid ${child.pid}): one process at a time owns a chDB directory (stop the other process, or give each process a directory of its own)`,
       );
       const connection = await openChdb(dir, { waitMs: 10_000 });
       const client = createClient({ connection: connection as never, log: { level: ClickHouseLogLevel.OFF } });

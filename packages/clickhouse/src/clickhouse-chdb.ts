@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { isAbsolute, join, normalize } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClickHouseClientConfigOptions } from '@clickhouse/client';
 import { ConfigError, FatalError } from '@ferry/core';
@@ -19,6 +20,10 @@ const example = 'chdb:///var/lib/ferry/chdb';
  * it names an absolute directory and nothing else (no host, user, query or fragment).
  */
 export function chdbUrlProblem(url: string): string | undefined {
+  // Userinfo before an empty host is no URL to the parser: told apart first.
+  if (/^chdb:\/\/[^/]*@/i.test(url)) {
+    return `has a user or password: an embedded ClickHouse has no users, name its directory alone, as ${example}`;
+  }
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -31,9 +36,14 @@ export function chdbUrlProblem(url: string): string | undefined {
   if (parsed.username !== '' || parsed.password !== '') {
     return `has a user or password: an embedded ClickHouse has no users, name its directory alone, as ${example}`;
   }
-  const path = decodeURIComponent(parsed.pathname);
-  if (!isAbsolute(path) || !url.slice('chdb:'.length).startsWith('/')) {
-    return `not an absolute directory: write chdb:// and the absolute path, as ${example}`;
+  let path: string;
+  try {
+    path = decodeURIComponent(parsed.pathname);
+  } catch {
+    return `its path is not valid percent-encoding: write the directory as it is, as ${example}`;
+  }
+  if (!isAbsolute(path) || !/^chdb:\/\/\/(?!\/)/i.test(url)) {
+    return `not an absolute directory: write chdb:// and the absolute path (three slashes), as ${example}`;
   }
   if (path.replace(/\/+$/, '') === '') {
     return `names the root directory: give the directory ClickHouse keeps its data in, as ${example}`;
@@ -48,7 +58,28 @@ export function chdbUrlProblem(url: string): string | undefined {
 export function chdbDirectory(url: string): string {
   const problem = chdbUrlProblem(url);
   if (problem !== undefined) throw new ConfigError(`[clickhouse] url ${JSON.stringify(url)}: ${problem}`);
-  return decodeURIComponent(new URL(url).pathname).replace(/\/+$/, '');
+  // One spelling per directory: `/tmp//x/` and `/tmp/x` are the same engine.
+  return normalize(decodeURIComponent(new URL(url).pathname)).replace(/\/+$/, '');
+}
+
+/** Whether the optional package is there to be loaded: asked when options are checked, before anything opens. */
+export function chdbInstalled(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('chdb/connection');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Why a `chdb:` url cannot be used, from its shape or from a missing package; undefined when it can. */
+export function chdbUnusable(url: string): string | undefined {
+  return (
+    chdbUrlProblem(url) ??
+    (chdbInstalled()
+      ? undefined
+      : 'needs the optional package chdb (an embedded ClickHouse, about 550 MB), which is not installed: npm install chdb')
+  );
 }
 
 async function loadChdb(): Promise<ChdbModule> {
@@ -89,13 +120,15 @@ export function chdbHolder(directory: string): number | undefined {
 function heldElsewhere(directory: string, pid: number | undefined): FatalError {
   const by = pid === undefined ? 'another process' : `another process (pid ${pid})`;
   return new FatalError(
-    `[clickhouse] the embedded ClickHouse in ${directory} is open in ${by}: one process at a time owns a chDB directory (stop the other ferry, or give this flow its own directory)`,
+    `[clickhouse] the embedded ClickHouse in ${directory} is open in ${by}: one process at a time owns a chDB directory (stop the other process, or give each process a directory of its own)`,
   );
 }
 
 export interface OpenChdbOptions {
   /** How long to wait for another process to let the directory go (a dashboard's count, a `ferry doctor`); 0: not at all. */
   readonly waitMs?: number;
+  /** Refuse a directory that does not exist rather than make it (a question asks of what is there). */
+  readonly mustExist?: boolean;
 }
 
 /**
@@ -106,30 +139,49 @@ export interface OpenChdbOptions {
  */
 export async function openChdb(directory: string, options: OpenChdbOptions = {}): Promise<ClickHouseConnection> {
   const { createChdbConnection } = await loadChdb();
+  if (options.mustExist && !existsSync(directory)) {
+    throw new FatalError(`[clickhouse] there is no embedded ClickHouse in ${directory}: the directory does not exist`);
+  }
   const deadline = Date.now() + (options.waitMs ?? 0);
-  // Asked before chDB tries: its own refusal is a line on stderr and a message without the reason.
-  for (let holder = chdbHolder(directory); holder !== undefined; holder = chdbHolder(directory)) {
-    if (Date.now() >= deadline) throw heldElsewhere(directory, holder);
-    await sleep(100);
-  }
-  try {
-    return createChdbConnection({ path: directory });
-  } catch (error) {
-    const text = describe(error);
-    const holder = chdbHolder(directory);
-    if (holder !== undefined || /another server instance|cannot lock file/i.test(text)) {
-      throw heldElsewhere(directory, holder);
+  for (;;) {
+    // The status file only says whom to wait for: chDB's own lock decides, so a stale one (a reused pid) costs a wait, no more.
+    if (chdbHolder(directory) !== undefined && Date.now() < deadline) {
+      await sleep(100);
+      continue;
     }
-    if (/only one active data directory/i.test(text)) {
-      throw new FatalError(
-        `[clickhouse] this process already has another embedded ClickHouse open, and chDB runs one directory per process: ${text}`,
-        { cause: error },
-      );
+    try {
+      return createChdbConnection({ path: directory });
+    } catch (error) {
+      const text = describe(error);
+      const locked = /another server instance|cannot lock file|failed to create connection/i.test(text);
+      // Two processes that start together: the other one may not have written its status file yet.
+      if (locked && Date.now() < deadline) {
+        await sleep(250);
+        continue;
+      }
+      throw refusal(directory, error, text, locked);
     }
-    throw new FatalError(`[clickhouse] cannot open the embedded ClickHouse in ${directory}: ${text}`, {
-      cause: error,
-    });
   }
+}
+
+/** chDB's refusal in words that name the directory and why. */
+function refusal(directory: string, error: unknown, text: string, locked: boolean): FatalError {
+  const holder = chdbHolder(directory);
+  if (holder !== undefined || /another server instance|cannot lock file/i.test(text)) {
+    return heldElsewhere(directory, holder);
+  }
+  if (/only one active data directory/i.test(text)) {
+    return new FatalError(
+      `[clickhouse] this process already has another embedded ClickHouse open, and chDB runs one directory per process: ${text}`,
+      { cause: error },
+    );
+  }
+  const why = locked
+    ? ' (another process may hold it: chDB wrote its reason to stderr; or the path is not a directory this user can write)'
+    : '';
+  return new FatalError(`[clickhouse] cannot open the embedded ClickHouse in ${directory}: ${text}${why}`, {
+    cause: error,
+  });
 }
 
 /** The error's text and its causes', where chDB keeps the engine's reason. */

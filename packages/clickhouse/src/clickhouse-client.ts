@@ -18,7 +18,7 @@ import {
   TransientError,
   tlsProblem,
 } from '@ferry/core';
-import { chdbDirectory, openChdb } from './clickhouse-chdb.js';
+import { chdbDirectory, type OpenChdbOptions, openChdb } from './clickhouse-chdb.js';
 import { type ClickHouseConnectionConfig, maskSecrets } from './clickhouse-config.js';
 import { baseJsonOutput, readServerFeatures, type ServerFeatures } from './clickhouse-server.js';
 import { qualifiedName, quoteName, stringLiteral } from './clickhouse-sql.js';
@@ -108,9 +108,16 @@ interface Made {
   readonly binaryBodies: boolean;
 }
 
-/** chDB's connection says what it is: its insert bodies pass through a UTF-8 string. */
-const isChdb = (connection: unknown): boolean =>
-  (connection as { connectionName?: unknown } | undefined)?.connectionName === 'chdb';
+/**
+ * Whether a client's connection is one of the client's own HTTP(S) ones, which
+ * send an INSERT's body as bytes. Any other (chDB's, or one wrapping it) may
+ * pass the body through a UTF-8 string, which would re-cut RowBinary into other
+ * rows: those get RowBinary as hex in the SQL, which every connection carries.
+ */
+const isHttp = (connection: unknown): boolean =>
+  ['NodeHttpConnection', 'NodeHttpsConnection', 'NodeCustomAgentConnection'].includes(
+    (connection as object | undefined)?.constructor?.name ?? '',
+  );
 
 /**
  * One client of a source or sink: built from the url (credentials in it or
@@ -126,15 +133,15 @@ export class ClickHouseHttp {
   #made: Made | undefined;
   #features: ServerFeatures | undefined;
   readonly #table: string | undefined;
-  readonly #chdbWaitMs: number;
+  readonly #chdb: OpenChdbOptions;
 
   /**
-   * `chdbWaitMs`: how long opening an embedded ClickHouse waits for another
-   * process to let its directory go (a dashboard's count); a flow waits, an inspector does not.
+   * `chdb`: how an embedded ClickHouse opens: a flow waits up to 5 s for another
+   * process to let its directory go; an inspector does not, nor makes a missing directory.
    */
-  constructor(config: ClickHouseConnectionConfig, options: { chdbWaitMs?: number } = {}) {
+  constructor(config: ClickHouseConnectionConfig, options: { chdb?: OpenChdbOptions } = {}) {
     this.#config = config;
-    this.#chdbWaitMs = options.chdbWaitMs ?? 5000;
+    this.#chdb = options.chdb ?? { waitMs: 5000 };
     const url = config.url === undefined ? undefined : new URL(config.url);
     this.#url = url;
     this.#username =
@@ -167,12 +174,12 @@ export class ClickHouseHttp {
     if (client !== undefined) {
       const ready = typeof client === 'function' ? await client() : client;
       const inner = (ready as unknown as { connection?: unknown }).connection;
-      this.#made = { client: ready, owned: typeof client === 'function', binaryBodies: !isChdb(inner) };
+      this.#made = { client: ready, owned: typeof client === 'function', binaryBodies: isHttp(inner) };
     } else if (connection !== undefined) {
       // The connection is the caller's to close: the client made around it is left open.
-      this.#made = { client: this.#clientOf(connection), owned: false, binaryBodies: !isChdb(connection) };
+      this.#made = { client: this.#clientOf(connection), owned: false, binaryBodies: false };
     } else if (url?.protocol === 'chdb:') {
-      const opened = await openChdb(chdbDirectory(url.href), { waitMs: this.#chdbWaitMs });
+      const opened = await openChdb(chdbDirectory(url.href), this.#chdb);
       this.#made = { client: this.#clientOf(opened), owned: true, binaryBodies: false };
     } else {
       this.#made = { client: this.client, owned: true, binaryBodies: true };
@@ -216,7 +223,7 @@ export class ClickHouseHttp {
    * server without query parameters; closing it leaves the client open.
    */
   inSession(): ClickHouseHttp {
-    const session = new ClickHouseHttp(this.#config, { chdbWaitMs: this.#chdbWaitMs });
+    const session = new ClickHouseHttp(this.#config, { chdb: this.#chdb });
     session.#sessionId = `ferry-${randomUUID()}`;
     session.#made = this.#made === undefined ? undefined : { ...this.#made, owned: false };
     session.#features = this.#features;

@@ -173,6 +173,27 @@ describe('what deletes records', () => {
       expect(() => chdbDirectory(bad)).toThrow(`[clickhouse] url ${JSON.stringify(bad)}: `);
     }
     expect(chdbDirectory('chdb:///tmp/a%20b/')).toBe('/tmp/a b');
+    expect(chdbDirectory('chdb:///tmp//a/./b%2Dc/')).toBe('/tmp/a/b-c');
+    for (const [bad, why] of [
+      ['chdb://user:secretpw@/tmp/x', 'url: has a user or password'],
+      ['chdb:/tmp/one-slash', 'url: not an absolute directory'],
+      ['chdb:////tmp/four', 'url: not an absolute directory'],
+      ['chdb:///tmp/%zz', 'url: its path is not valid percent-encoding'],
+    ]) {
+      const error = (() => {
+        try {
+          parseSinkOptions({ url: bad, table: 't' });
+        } catch (caught) {
+          return caught as Error;
+        }
+      })();
+      expect(error?.message, bad).toContain(why);
+      expect(error?.message).not.toContain('secretpw');
+    }
+    // Spellings of one directory are one target: a flow from it into itself is refused.
+    const at = (url: string) => clickHouseConnector.target?.('sink', { url, table: 't' })?.server;
+    expect(at('chdb:///tmp//x/')).toBe(at('chdb:///tmp/x'));
+    expect(at('chdb:///tmp/%78')).toBe(at('chdb:///tmp/x'));
     expect(() => parseSinkOptions({ url: 'chdb:///tmp/x', table: 't', tls: {} })).toThrow(
       /tls needs an https:\/\/ url/,
     );

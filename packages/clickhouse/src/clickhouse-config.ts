@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { type EndpointTarget, parseOptions, serverAddress, tlsSchema } from '@ferry/core';
 import { z } from 'zod';
-import { type ClickHouseConnection, chdbUrlProblem } from './clickhouse-chdb.js';
+import { type ClickHouseConnection, chdbDirectory, chdbUnusable } from './clickhouse-chdb.js';
 import { columnTypeSql } from './clickhouse-ddl-column.js';
 import { defaultEngines, engineSql } from './clickhouse-ddl-engine.js';
 import { DdlError } from './clickhouse-ddl-tokens.js';
@@ -14,8 +14,8 @@ const urlSchema = z.string().superRefine((value, ctx) => {
   } catch {
     url = undefined;
   }
-  if (url?.protocol === 'chdb:') {
-    const problem = chdbUrlProblem(value);
+  if (url?.protocol === 'chdb:' || /^chdb:/i.test(value)) {
+    const problem = chdbUnusable(value);
     if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
     return;
   }
@@ -229,7 +229,7 @@ export function clickHouseTarget(role: 'source' | 'sink', input: unknown): Endpo
   if (url === undefined) return undefined;
   const parsed = new URL(url);
   if (parsed.protocol === 'chdb:') {
-    return { server: `chdb:${parsed.pathname.replace(/\/+$/, '')}/${database}`, name: `table "${database}.${table}"` };
+    return { server: `chdb:${chdbDirectory(url)}/${database}`, name: `table "${database}.${table}"` };
   }
   const address = serverAddress(parsed.host, parsed.protocol === 'https:' ? 8443 : 8123);
   return { server: `${address}/${database}`, name: `table "${database}.${table}"` };

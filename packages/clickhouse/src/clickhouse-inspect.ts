@@ -30,6 +30,9 @@ function shortServerReason(text: string): string {
  * another process never keeps a worker out), and a directory another process
  * holds is that reason, at once. No `latest`: a table has no dead-letter layout to read by.
  */
+/** The last question about an embedded ClickHouse in this process: the next one waits for it. */
+let embeddedTurns: Promise<unknown> = Promise.resolve();
+
 export function inspectClickHouse(options: unknown, settings: InspectSettings): Inspector {
   const { url, database, username, password, tls } = parseConnectionOptions(options);
   const { timeoutMs } = settings;
@@ -47,7 +50,7 @@ export function inspectClickHouse(options: unknown, settings: InspectSettings): 
         requestTimeoutMs: timeoutMs,
         tls,
       },
-      { chdbWaitMs: 0 },
+      { chdb: { waitMs: 0, mustExist: true } },
     );
   const ask = async <T>(question: (client: ClickHouseHttp) => Promise<T>): Promise<T> => {
     if (!embedded) {
@@ -56,13 +59,18 @@ export function inspectClickHouse(options: unknown, settings: InspectSettings): 
       await http.check();
       return question(http);
     }
-    const client = open();
-    try {
-      await client.check();
-      return await question(client);
-    } finally {
-      await client.close();
-    }
+    // chDB runs one directory per process: questions about embedded ones take turns, each closing before the next.
+    const turn = embeddedTurns.then(async () => {
+      const client = open();
+      try {
+        await client.check();
+        return await question(client);
+      } finally {
+        await client.close();
+      }
+    });
+    embeddedTurns = turn.catch(() => undefined);
+    return turn;
   };
 
   return {

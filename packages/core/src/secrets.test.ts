@@ -19,6 +19,8 @@ describe('maskUrls: credentials of every URL in a text, found by parsing', () =>
     ['tls://u:pw:with:colons@h:4222', 'tls://u:***@h:4222'],
     ['ftp://user:pw@files', 'ftp://user:***@files'],
     ['chdb://u:pw@local', 'chdb://u:***@local'],
+    ['chdb://user:secretpw@/tmp/x', 'chdb://user:***@/tmp/x'],
+    ['http://u:pw12345@/x', 'http://u:***@/x'],
     ['weird+scheme://u:pw@h', 'weird+scheme://u:***@h'],
     ['http://h:8123/?user=ch&password=pa%20ss&database=d', 'http://h:8123/?user=ch&password=***&database=d'],
     [

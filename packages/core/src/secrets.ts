@@ -14,8 +14,8 @@ const mask = '***';
  */
 const schemeStart = /(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}:\/\//g;
 
-/** Where a host starts after the `@` that ends a URL's userinfo. */
-const hostStart = /^[\p{L}\p{N}[_-]/u;
+/** Where a host starts after the `@` that ends a URL's userinfo; `/` for no host (`chdb://user:pw@/dir`). */
+const hostStart = /^[\p{L}\p{N}[_/-]/u;
 
 /** A quote followed by what follows a JSON string: the userinfo would run out of its string. */
 const leavesString = /(?<!\\)"\s*[,:}\]]/;
