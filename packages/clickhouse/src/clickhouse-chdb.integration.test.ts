@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,6 +47,21 @@ describe('the process that holds a chDB directory', () => {
     mkdirSync(join(dir, 'sub'));
     writeFileSync(join(dir, 'sub', 'status'), `PID: ${process.ppid}\n`);
     expect(chdbHolder(join(dir, 'sub'))).toBe(process.ppid);
+  });
+
+  it('a leftover naming a pid that a later process took holds nothing', async () => {
+    const dir = directory();
+    const later = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 5000)']);
+    try {
+      writeFileSync(join(dir, 'status'), `PID: ${later.pid}\n`);
+      expect(chdbHolder(dir)).toBe(later.pid);
+      // Written an hour before that process started: another process, now gone, wrote it.
+      const hourAgo = new Date(Date.now() - 3_600_000);
+      utimesSync(join(dir, 'status'), hourAgo, hourAgo);
+      expect(chdbHolder(dir)).toBeUndefined();
+    } finally {
+      later.kill();
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, normalize } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -99,9 +99,12 @@ async function loadChdb(): Promise<ChdbModule> {
  * when that is this process, or a process no longer running (a crash's leftover).
  */
 export function chdbHolder(directory: string): number | undefined {
+  const status = join(directory, 'status');
   let text: string;
+  let written: number;
   try {
-    text = readFileSync(join(directory, 'status'), 'utf8');
+    text = readFileSync(status, 'utf8');
+    written = statSync(status).mtimeMs;
   } catch {
     return undefined;
   }
@@ -109,10 +112,19 @@ export function chdbHolder(directory: string): number | undefined {
   if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
   try {
     process.kill(pid, 0);
-    return pid;
   } catch (error) {
     // EPERM: running, under another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined;
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
+  }
+  return startedAfter(pid, written) ? undefined : pid;
+}
+
+/** A process that started after the status file was written did not write it: its pid was reused (Linux's /proc says when). */
+function startedAfter(pid: number, writtenMs: number): boolean {
+  try {
+    return statSync(`/proc/${pid}`).ctimeMs > writtenMs + 1000;
+  } catch {
+    return false;
   }
 }
 
@@ -144,8 +156,10 @@ export async function openChdb(directory: string, options: OpenChdbOptions = {})
   }
   const deadline = Date.now() + (options.waitMs ?? 0);
   for (;;) {
-    // The status file only says whom to wait for: chDB's own lock decides, so a stale one (a reused pid) costs a wait, no more.
-    if (chdbHolder(directory) !== undefined && Date.now() < deadline) {
+    // Asked before chDB tries: its own refusal is a line on stderr and a message without the reason.
+    const holder = chdbHolder(directory);
+    if (holder !== undefined) {
+      if (Date.now() >= deadline) throw heldElsewhere(directory, holder);
       await sleep(100);
       continue;
     }
