@@ -165,6 +165,54 @@ describe('clickhouse source', () => {
     expect((await again.read(10, { waitMs: 0 })).records.map((r) => r.id)).toEqual(['g', 'h']);
   }, 60_000);
 
+  it('move mode with a cursor that is not unique deletes nothing, on ack or on close, and says why', async () => {
+    for (const deleteBatchRows of [2, 10_000]) {
+      const table = tableName();
+      tables.push(table);
+      await exec(`CREATE TABLE default.\`${table}\` (id UInt64, v String) ENGINE = MergeTree ORDER BY id`);
+      await insert(table, [
+        { id: 1, v: 'a' },
+        { id: 2, v: 'b' },
+        { id: 2, v: 'c' },
+        { id: 3, v: 'd' },
+      ]);
+      const source = await open({ table, mode: 'move', deleteBatchRows });
+      const batch = await source.read(2, { waitMs: 0 });
+      // Which of the two rows at 2 comes first is the server's choice: the other one is never read.
+      const [one, two] = batch.records.map((r) => r.value.v);
+      expect(one).toBe('a');
+      const unread = two === 'b' ? 'c' : 'b';
+      // Each step is where the delete runs: the ack reaching deleteBatchRows, else the close.
+      const failed = deleteBatchRows === 2 ? source.ack(batch) : source.ack(batch).then(() => source.close());
+      await expect(failed).rejects.toThrow(FatalError);
+      await expect(failed).rejects.toThrow(
+        `cursor column "id" is not unique: 3 rows share the cursor values of the 2 rows moved`,
+      );
+      await expect(failed).rejects.toThrow(/nothing was deleted.*make the cursor unique or use copy mode/);
+      // After a refused ack, close tries those rows again and refuses again.
+      if (deleteBatchRows === 2) await expect(source.close()).rejects.toThrow('is not unique');
+      // A mutation runs in the background: wait until none is left, then every row is still there.
+      const deadline = Date.now() + 45_000;
+      const pending = async () =>
+        Number(
+          (
+            await rows<{ n: string }>(
+              `SELECT count() AS n FROM system.mutations WHERE database = 'default' AND table = '${table}' AND is_done = 0`,
+            )
+          )[0]?.n,
+        );
+      while ((await pending()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      const left = await rows<{ id: string; v: string }>(`SELECT id, v FROM default.\`${table}\` ORDER BY id, v`);
+      expect(left).toContainEqual({ id: '2', v: unread });
+      expect(left).toEqual([
+        { id: '1', v: 'a' },
+        { id: '2', v: 'b' },
+        { id: '2', v: 'c' },
+        { id: '3', v: 'd' },
+      ]);
+    }
+  }, 60_000);
+
   it('string and DateTime cursors', async () => {
     for (const type of ['String', "DateTime('UTC')"]) {
       const table = tableName();

@@ -36,6 +36,9 @@ interface ReadColumn {
 /** How a row's record id is made from its cursor value. */
 type IdOf = (value: unknown) => string | undefined;
 
+/** Move mode refused to delete: rows never read share the acked cursor values. */
+class TiedCursorError extends FatalError {}
+
 const emptyHandle: ClickHouseHandle = Object.freeze({ ids: Object.freeze([]) });
 const emptyBatch: SourceBatch<ClickHouseHandle> = Object.freeze({ records: Object.freeze([]), handle: emptyHandle });
 
@@ -377,35 +380,57 @@ class ClickHouseSource implements Source<ClickHouseHandle> {
    * every part that holds one of them, in the background: batching the
    * deletes keeps that cost per many batches, not per batch. A mutation runs
    * outside the session and (on 18.16) takes no query parameters: the values go
-   * in as hex literals, which cannot carry SQL.
+   * in as hex literals, which cannot carry SQL. Rows that share an acked cursor
+   * value but were never read (a tie across a batch boundary) would go with
+   * them: the rows the delete would match are counted first, and more than
+   * were acked deletes nothing.
    */
   async #deleteAcked(): Promise<void> {
     const http = this.#client;
-    const { deleteBatchRows } = this.#config;
     while (this.#toDelete.length > 0) {
-      const chunk = this.#toDelete.slice(0, deleteBatchRows);
-      const where = `toString(${this.#cursor}) IN`;
-      if (http.features.queryParameters) {
-        await this.#locked(() =>
-          http.command(
-            'deleting moved rows',
-            `ALTER TABLE ${http.table} DELETE WHERE ${where} {ids:Array(String)}`,
-            {},
-            {
-              ids: chunk,
-            },
-          ),
-        );
-      } else {
-        const list = chunk.map(hexString).join(', ');
-        await this.#locked(() =>
-          http.command('deleting moved rows', `ALTER TABLE ${http.table} DELETE WHERE ${where} (${list})`, {
-            max_query_size: String(list.length + 65_536),
-          }),
+      const chunk = this.#chunkToDelete();
+      const { where, settings, params } = this.#ackedWhere(chunk);
+      const [counted] = await this.#locked(() =>
+        http.query<{ n: string }>(
+          'counting the rows to delete',
+          `SELECT count() AS n FROM ${http.table} WHERE ${where}`,
+          settings,
+          params,
+        ),
+      );
+      const matched = Number(counted?.n ?? 0);
+      if (matched > chunk.length) {
+        throw new TiedCursorError(
+          `[clickhouse] table ${http.tableName}: cursor column "${this.#config.cursor}" is not unique: ${matched} rows share the cursor values of the ${chunk.length} rows moved, so deleting by cursor would destroy rows never read; nothing was deleted (the moved records are in the sink, their rows stay in the table); make the cursor unique or use copy mode`,
         );
       }
+      await this.#locked(() =>
+        http.command('deleting moved rows', `ALTER TABLE ${http.table} DELETE WHERE ${where}`, settings, params),
+      );
       this.#toDelete.splice(0, chunk.length);
     }
+  }
+
+  /** Up to deleteBatchRows acked values, never splitting equal ones (rows of one batch that share a cursor value). */
+  #chunkToDelete(): string[] {
+    const queued = this.#toDelete;
+    let end = Math.min(queued.length, this.#config.deleteBatchRows);
+    while (end < queued.length && queued[end] === queued[end - 1]) end++;
+    return queued.slice(0, end);
+  }
+
+  /** `toString(cursor) IN (the values)`: a query parameter where the server has them, else hex literals. */
+  #ackedWhere(chunk: readonly string[]): {
+    where: string;
+    settings: Record<string, string>;
+    params?: Record<string, unknown>;
+  } {
+    const where = `toString(${this.#cursor}) IN`;
+    if (this.#client.features.queryParameters) {
+      return { where: `${where} {ids:Array(String)}`, settings: {}, params: { ids: chunk } };
+    }
+    const list = chunk.map(hexString).join(', ');
+    return { where: `${where} (${list})`, settings: { max_query_size: String(list.length + 65_536) } };
   }
 
   async release(batch: SourceBatch<ClickHouseHandle>): Promise<void> {
@@ -436,8 +461,9 @@ class ClickHouseSource implements Source<ClickHouseHandle> {
     if (owner === undefined) return;
     try {
       if (this.#toDelete.length > 0) await this.#deleteAcked();
-    } catch {
-      // Not deleted: those rows stay behind the checkpoint, never read again (see the README).
+    } catch (error) {
+      // A cursor that is not unique must be heard of; any other failure leaves those rows behind the checkpoint, never read again (see the README).
+      if (error instanceof TiedCursorError) throw error;
     } finally {
       this.#http = undefined;
       this.#owner = undefined;
