@@ -181,9 +181,8 @@ export class ClickHouseHttp {
     } else if (url?.protocol === 'chdb:') {
       const opened = await openChdb(chdbDirectory(url.href), this.#chdb);
       this.#made = { client: this.#clientOf(opened), owned: true, binaryBodies: false };
-    } else {
-      this.#made = { client: this.client, owned: true, binaryBodies: true };
     }
+    // Otherwise an http(s) url: the `client` getter makes its client.
   }
 
   #clientOf(connection: NonNullable<ClickHouseClientConfigOptions['connection']>): ClickHouseClient {
@@ -266,16 +265,7 @@ export class ClickHouseHttp {
     settings: ClickHouseSettings = {},
     params?: Record<string, unknown>,
   ): Promise<T[]> {
-    return this.call(doing, async () => {
-      const result = await this.client.query({
-        query,
-        format: 'JSONEachRow',
-        clickhouse_settings: { ...(this.#features?.jsonOutput ?? baseJsonOutput), ...settings },
-        ...this.#session,
-        ...(params === undefined ? {} : { query_params: params }),
-      });
-      return (await result.json()) as T[];
-    });
+    return this.call(doing, () => this.queryRaw<T>(query, settings, params));
   }
 
   /** DESCRIBE TABLE of this client's table, each type on one line as every version can parse it. */
@@ -285,12 +275,13 @@ export class ClickHouseHttp {
   }
 
   /** A JSON query whose raw driver error is thrown (for a caller that tells errors apart), in this client's session. */
-  async queryRaw<T>(query: string): Promise<T[]> {
+  async queryRaw<T>(query: string, settings: ClickHouseSettings = {}, params?: Record<string, unknown>): Promise<T[]> {
     const result = await this.client.query({
       query,
       format: 'JSONEachRow',
-      clickhouse_settings: this.#features?.jsonOutput ?? baseJsonOutput,
+      clickhouse_settings: { ...(this.#features?.jsonOutput ?? baseJsonOutput), ...settings },
       ...this.#session,
+      ...(params === undefined ? {} : { query_params: params }),
     });
     return (await result.json()) as T[];
   }

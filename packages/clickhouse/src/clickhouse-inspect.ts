@@ -21,6 +21,9 @@ function shortServerReason(text: string): string {
   return /DB::Exception: (.+?)(?:, e\.what\(\)|$)/.exec(text.trim())?.[1]?.trim() ?? text;
 }
 
+/** The last question about an embedded ClickHouse in this process: the next one waits for it. */
+let embeddedTurns: Promise<unknown> = Promise.resolve();
+
 /**
  * Questions about one ClickHouse server through the package's own HTTP
  * client: `SELECT version()` (which checks the credentials) for the probe,
@@ -30,9 +33,6 @@ function shortServerReason(text: string): string {
  * another process never keeps a worker out), and a directory another process
  * holds is that reason, at once. No `latest`: a table has no dead-letter layout to read by.
  */
-/** The last question about an embedded ClickHouse in this process: the next one waits for it. */
-let embeddedTurns: Promise<unknown> = Promise.resolve();
-
 export function inspectClickHouse(options: unknown, settings: InspectSettings): Inspector {
   const { url, database, username, password, tls } = parseConnectionOptions(options);
   const { timeoutMs } = settings;

@@ -28,40 +28,29 @@ const outputSettings: ClickHouseSettings = {
 /** The settings every version ferry knows of has: what a first query may send before the server is known. */
 export const baseJsonOutput: ClickHouseSettings = { output_format_json_quote_64bit_integers: 1 };
 
-/** `18.16.1` → [18, 16]. */
-export function versionOf(text: string): [major: number, minor: number] {
-  const [major = 0, minor = 0] = text.split('.').map((part) => Number.parseInt(part, 10) || 0);
-  return [major, minor];
+/** `18.16.1` → 18. */
+function majorVersion(text: string): number {
+  return Number.parseInt(text, 10) || 0;
 }
 
+/** One round trip: the version, and which of the settings ferry may send the server has (names only, as data). */
 export async function readServerFeatures(client: ClickHouseClient): Promise<ServerFeatures> {
+  const names = [...Object.keys(outputSettings), 'insert_deduplication_token'];
   const [row] = await (
     await client.query({
-      query: 'SELECT version() AS version',
+      query: `SELECT version() AS version, groupArray(name) AS names FROM system.settings WHERE name IN (${names.map((n) => `'${n}'`).join(', ')})`,
       format: 'JSONEachRow',
       clickhouse_settings: baseJsonOutput,
     })
-  ).json<{ version: string }>();
+  ).json<{ version: string; names: string[] }>();
   const version = row?.version ?? '0';
-  // Names only, as data: system.settings has been there since long before 18.16.
-  const names = [...Object.keys(outputSettings), 'insert_deduplication_token'];
-  const known = new Set(
-    (
-      await (
-        await client.query({
-          query: `SELECT name FROM system.settings WHERE name IN (${names.map((n) => `'${n}'`).join(', ')})`,
-          format: 'JSONEachRow',
-          clickhouse_settings: baseJsonOutput,
-        })
-      ).json<{ name: string }>()
-    ).map((setting) => setting.name),
-  );
+  const known = new Set(row?.names ?? []);
   const jsonOutput = Object.fromEntries(
     Object.entries(outputSettings).filter(([name]) => known.has(name)),
   ) as ClickHouseSettings;
   return {
     version,
-    queryParameters: versionOf(version)[0] >= 19,
+    queryParameters: majorVersion(version) >= 19,
     deduplicationToken: known.has('insert_deduplication_token'),
     jsonOutput,
   };

@@ -1,7 +1,7 @@
 import type { FerryRecord, ReadOptions, RecordValue, RejectedRecord, Source, SourceBatch } from '@ferry/core';
 import { FatalError, FerryError, fromJson, rejectRecord, setEntry, sleep } from '@ferry/core';
 import { BinaryReader } from './clickhouse-binary.js';
-import { ClickHouseHttp, serverCode, serverMessage } from './clickhouse-client.js';
+import { ClickHouseHttp, type DescribedColumn, serverCode, serverMessage } from './clickhouse-client.js';
 import { type ClickHouseSourceConfig, parseSourceOptions } from './clickhouse-config.js';
 import { columnTypeOrUndefined } from './clickhouse-ddl-column.js';
 import { columnDecoder, type Decode, type Problem, UnsupportedTypeError } from './clickhouse-decode.js';
@@ -113,8 +113,9 @@ class ClickHouseSource implements Source<ClickHouseHandle> {
       if (!queryParameters) http = client.inSession();
       await http.command('creating the checkpoint table', createCheckpointTableSql(this.#checkpoints));
       if (!queryParameters) await this.#createPositionTable(http);
-      this.#cursorType = await this.#typeOfCursor(http);
-      await this.#planReads(http);
+      const described = await http.describe();
+      this.#cursorType = this.#typeOfCursor(http, described);
+      this.#planReads(http, described);
       // The key is data too: every key's position is read, and this one picked out here.
       const rows = await http.query<{ key: string; at: string; version_at: string }>(
         'reading the checkpoint',
@@ -159,11 +160,10 @@ class ClickHouseSource implements Source<ClickHouseHandle> {
   }
 
   /** The cursor's column type from DESCRIBE TABLE, checked like a declared type before it goes into SQL. */
-  async #typeOfCursor(http: ClickHouseHttp): Promise<string> {
-    const columns = await http.describe();
+  #typeOfCursor(http: ClickHouseHttp, columns: readonly DescribedColumn[]): string {
     const type = columns.find((column) => column.name === this.#config.cursor)?.type;
     if (type === undefined) throw this.#noCursor(http, 'no such column in DESCRIBE TABLE');
-    const sql = type === undefined ? undefined : columnTypeOrUndefined(type);
+    const sql = columnTypeOrUndefined(type);
     if (sql === undefined) {
       throw new FatalError(
         `[clickhouse] table ${http.tableName}: cannot read by cursor "${this.#config.cursor}" of type ${JSON.stringify(type)}`,
@@ -192,7 +192,7 @@ class ClickHouseSource implements Source<ClickHouseHandle> {
           const lost = serverCode(error) === 60 && serverMessage(error).includes(positionTable);
           if (!lost || attempt > 0) throw http.toError(error, doing);
           await this.#createPositionTable(http);
-          this.#cursorType = await this.#typeOfCursor(http);
+          this.#cursorType = this.#typeOfCursor(http, await http.describe());
         }
       }
     });
@@ -239,8 +239,7 @@ class ClickHouseSource implements Source<ClickHouseHandle> {
    * (or those `columns` names) and the cursor. A column ferry cannot read
    * exactly stops the open here, naming it, rather than any row later.
    */
-  async #planReads(http: ClickHouseHttp): Promise<void> {
-    const described = await http.describe();
+  #planReads(http: ClickHouseHttp, described: readonly DescribedColumn[]): void {
     const { cursor, columns, jsonColumns } = this.#config;
     const wanted = columns === undefined ? undefined : new Set([cursor, ...columns]);
     const read: ReadColumn[] = [];
